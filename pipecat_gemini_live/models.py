@@ -1,0 +1,229 @@
+"""What each Gemini Live model accepts: one table, read by the rest of the code.
+
+Every model-dependent decision in this package (how to seed history, whether a persona change
+can be applied in-session, whether tools may be ``NON_BLOCKING``, where typed text goes) reads a
+:class:`ModelProfile`. There are no model-name checks anywhere else.
+
+The facts come from field reports collected in ``DESIGN.md`` section 5 (the Live API does not
+document them model by model):
+
+- gemini-2.5 native-audio models take ``clientContent`` mid-session, but a seed must end with a
+  user turn, and a ``role: "system"`` turn makes the model stop answering for the rest of the
+  session (no error).
+- gemini-3.1-flash-live-preview takes ``clientContent`` only as initial history (with
+  ``historyConfig.initialHistoryInClientContent``) before any realtime input; anything later is
+  closed with 1007. Tools are synchronous only.
+- gemini-3.8-live and newer take ``clientContent`` mid-session and ``contextUpdate``.
+- An unknown model is treated like 3.1: the most restrictive profile is the one that cannot
+  break a call.
+
+A new model ships every few months, so users can add or override profiles::
+
+    from pipecat_gemini_live import ModelProfile, HistorySeeding, register_profile
+
+    register_profile(ModelProfile(
+        name="gemini-4.0-live",
+        patterns=("gemini-4.0-*live*",),
+        mid_session_client_content=True,
+        history_seeding=HistorySeeding.INITIAL_HISTORY,
+        context_update=True,
+        non_blocking_tools=True,
+    ))
+
+or pass ``profile=`` to the service to pin one for a single call.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from fnmatch import fnmatchcase
+
+
+class HistorySeeding(str, Enum):
+    """How a new session is given the conversation so far.
+
+    Attributes:
+        CLIENT_CONTENT: ``clientContent`` turns at any time; the seed must end with a user turn
+            when the profile says so (``seed_must_end_with_user``).
+        INITIAL_HISTORY: ``clientContent`` turns sent right after setup, before any realtime
+            input, with ``historyConfig.initialHistoryInClientContent = true`` in the setup.
+    """
+
+    CLIENT_CONTENT = "client_content"
+    INITIAL_HISTORY = "initial_history"
+
+
+class TextInput(str, Enum):
+    """Where typed user text goes.
+
+    Attributes:
+        REALTIME: ``realtimeInput.text`` (works on every model, interleaves with audio).
+        CLIENT_CONTENT: a ``clientContent`` user turn with ``turnComplete``.
+    """
+
+    REALTIME = "realtime"
+    CLIENT_CONTENT = "client_content"
+
+
+@dataclass(frozen=True)
+class ModelProfile:
+    """What one family of Gemini Live models accepts.
+
+    Attributes:
+        name: Profile name, for logs and reports.
+        patterns: ``fnmatch`` patterns matched against the bare model name (no ``models/``
+            prefix, lower case), for example ``"gemini-2.5-flash-native-audio*"``.
+        min_version: When set, the model name must also carry a ``gemini-X.Y`` version at least
+            this high (for open-ended families such as "3.8 and newer").
+        mid_session_client_content: Whether ``clientContent`` may be sent after the
+            conversation has started (text turns, appended messages, re-seeding in place).
+        history_seeding: How a new session receives earlier turns.
+        seed_must_end_with_user: Whether a seed's last turn must have role ``user``.
+        context_update: Whether ``contextUpdate`` (system instruction / tools in-session) is
+            honoured, so a persona change needs no new session.
+        non_blocking_tools: Whether function declarations may carry ``behavior: NON_BLOCKING``
+            and responses a ``scheduling`` (INTERRUPT / WHEN_IDLE / SILENT).
+        affective_dialog: Whether ``enableAffectiveDialog`` may be set in the setup.
+        proactivity: Whether ``proactivity`` may be set in the setup.
+        text_input: Where typed user text goes.
+        system_role_turns: Whether a ``role: "system"`` turn in ``clientContent`` is safe. False
+            everywhere we know of (2.5 goes silent for good); kept as data so the code that
+            never sends one says why.
+    """
+
+    name: str
+    patterns: tuple[str, ...]
+    mid_session_client_content: bool
+    history_seeding: HistorySeeding
+    context_update: bool
+    non_blocking_tools: bool
+    min_version: tuple[int, int] | None = None
+    seed_must_end_with_user: bool = False
+    affective_dialog: bool = False
+    proactivity: bool = False
+    text_input: TextInput = TextInput.REALTIME
+    system_role_turns: bool = False
+    notes: str = field(default="", compare=False)
+
+    def matches(self, model: str) -> bool:
+        """Whether this profile applies to ``model`` (with or without the ``models/`` prefix)."""
+        bare = bare_model_name(model)
+        if not any(fnmatchcase(bare, p.lower()) for p in self.patterns):
+            return False
+        if self.min_version is not None:
+            version = model_version(bare)
+            return version is not None and version >= self.min_version
+        return True
+
+    def with_overrides(self, **changes) -> "ModelProfile":
+        """A copy of this profile with some capabilities changed (for example to try a new model)."""
+        return replace(self, **changes)
+
+
+def bare_model_name(model: str) -> str:
+    """``"models/gemini-3.1-flash-live-preview"`` -> ``"gemini-3.1-flash-live-preview"``."""
+    return model.strip().lower().removeprefix("models/")
+
+
+_VERSION_RE = re.compile(r"gemini-(?:live-)?(\d+)(?:\.(\d+))?")
+
+
+def model_version(model: str) -> tuple[int, int] | None:
+    """The ``(major, minor)`` version a Gemini model name carries, or None."""
+    m = _VERSION_RE.search(bare_model_name(model))
+    if not m:
+        return None
+    return int(m.group(1)), int(m.group(2) or 0)
+
+
+GEMINI_2_5_NATIVE_AUDIO = ModelProfile(
+    name="gemini-2.5-native-audio",
+    patterns=(
+        "gemini-2.5-flash-native-audio*",
+        "gemini-live-2.5-flash*",
+        "gemini-2.5-flash-live*",
+        "gemini-2.0-flash-live*",
+    ),
+    mid_session_client_content=True,
+    history_seeding=HistorySeeding.CLIENT_CONTENT,
+    seed_must_end_with_user=True,
+    context_update=False,
+    non_blocking_tools=True,
+    affective_dialog=True,
+    proactivity=True,
+    text_input=TextInput.REALTIME,
+    notes="A role 'system' clientContent mid-session silences the model for good (field report).",
+)
+
+GEMINI_3_1_LIVE = ModelProfile(
+    name="gemini-3.1-live",
+    patterns=("gemini-3.1-*",),
+    mid_session_client_content=False,
+    history_seeding=HistorySeeding.INITIAL_HISTORY,
+    context_update=False,
+    non_blocking_tools=False,
+    text_input=TextInput.REALTIME,
+    notes="Any clientContent after realtime input has started: close 1007 (field report).",
+)
+
+GEMINI_3_8_LIVE = ModelProfile(
+    name="gemini-3.8-live",
+    patterns=("gemini-*live*",),
+    min_version=(3, 8),
+    mid_session_client_content=True,
+    history_seeding=HistorySeeding.INITIAL_HISTORY,
+    context_update=True,
+    non_blocking_tools=True,
+    affective_dialog=True,
+    proactivity=True,
+    text_input=TextInput.REALTIME,
+    notes="contextUpdate honoured in-session (assumed from SDK support; not documented per model).",
+)
+
+UNKNOWN_MODEL = replace(
+    GEMINI_3_1_LIVE,
+    name="unknown (conservative)",
+    patterns=("*",),
+    notes="No profile matched: behave as 3.1, the most restrictive known model.",
+)
+
+_BUILTIN_PROFILES: tuple[ModelProfile, ...] = (
+    GEMINI_3_1_LIVE,
+    GEMINI_3_8_LIVE,
+    GEMINI_2_5_NATIVE_AUDIO,
+)
+
+_user_profiles: list[ModelProfile] = []
+
+
+def register_profile(profile: ModelProfile) -> None:
+    """Add a profile that takes precedence over the built-in table (and earlier registrations).
+
+    Args:
+        profile: The profile. Its ``patterns`` decide which model names it covers.
+    """
+    _user_profiles.insert(0, profile)
+
+
+def unregister_profile(name: str) -> None:
+    """Remove user-registered profiles with this name (built-in ones stay)."""
+    _user_profiles[:] = [p for p in _user_profiles if p.name != name]
+
+
+def known_profiles() -> tuple[ModelProfile, ...]:
+    """All profiles in match order: user-registered first, then built-in, then the default."""
+    return (*_user_profiles, *_BUILTIN_PROFILES, UNKNOWN_MODEL)
+
+
+def profile_for(model: str) -> ModelProfile:
+    """The profile for a model name; the conservative default when nothing matches.
+
+    Args:
+        model: A Live model name, with or without the ``models/`` prefix.
+    """
+    for profile in known_profiles():
+        if profile.matches(model):
+            return profile
+    return UNKNOWN_MODEL

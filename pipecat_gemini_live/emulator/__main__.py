@@ -1,0 +1,70 @@
+"""Run the Live API emulator as a process.
+
+    python -m pipecat_gemini_live.emulator --port 8765 --think-ms 200
+
+Prints one JSON line with what a client needs (base URL, CA file, API key), then serves until
+interrupted. Point google-genai at it with ``HttpOptions(base_url=..., async_client_args=
+{"ssl": ssl.create_default_context(cafile=CA_FILE)})``, or ``SSL_CERT_FILE=CA_FILE``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+
+from .certs import LocalCA
+from .config import EmulatorConfig
+from .server import LiveEmulator
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m pipecat_gemini_live.emulator", description=__doc__.split("\n\n")[0])
+    p.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=0, help="TCP port (default: a free one)")
+    p.add_argument("--api-key", help="key clients must send (default: random, printed)")
+    p.add_argument("--ca-dir", help="directory for ca.pem (default: a temporary directory)")
+    p.add_argument("--think-ms", type=int, default=200, help="delay before a reply starts, ms")
+    p.add_argument("--silence-ms", type=int, default=500, help="default end-of-speech silence, ms")
+    p.add_argument("--chunk-ms", type=int, default=40, help="audio per reply message, ms")
+    p.add_argument("--pace", type=float, default=1.0, help="reply sending speed, x real time")
+    return p
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    fields = {
+        "think_ms": args.think_ms,
+        "default_silence_ms": args.silence_ms,
+        "chunk_ms": args.chunk_ms,
+        "pace": args.pace,
+    }
+    if args.api_key:
+        fields["api_key"] = args.api_key
+    config = EmulatorConfig(**fields)
+    ca = LocalCA(args.ca_dir) if args.ca_dir else None
+    async with LiveEmulator(config, host=args.host, port=args.port, ca=ca) as emu:
+        print(
+            json.dumps({"base_url": emu.base_url, "ca_file": emu.ca_file, "api_key": emu.api_key, "port": emu.port}),
+            flush=True,
+        )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        asyncio.run(_serve(args))
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""How each model family behaves on the server side, as the emulator reproduces it.
+
+This is the emulator's own table, kept apart from the client's :mod:`pipecat_gemini_live.models`
+on purpose: tests that prove the service never sends what a model forbids need a server that
+enforces the rule independently, not one that reads the client's beliefs.
+
+Behaviours marked ``field report`` come from public issue threads rather than documentation
+(DESIGN.md section 5); the emulator docs list them as such.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from fnmatch import fnmatchcase
+
+from ..models import bare_model_name, model_version
+
+
+class OnViolation(str, Enum):
+    """What the server does with a message the model does not accept."""
+
+    ACCEPT = "accept"
+    CLOSE_1007 = "close_1007"
+    GO_SILENT = "go_silent"
+
+
+@dataclass(frozen=True)
+class ServerBehaviour:
+    """One model family's server-side rules.
+
+    Attributes:
+        name: Family name for logs and records.
+        patterns: ``fnmatch`` patterns on the bare model name.
+        min_version: Lowest ``gemini-X.Y`` version the family covers, when open-ended.
+        late_client_content: What happens to ``clientContent`` after realtime input started
+            (or without ``initialHistoryInClientContent`` where initial history needs it).
+        client_content_needs_history_config: ``clientContent`` is only accepted as initial
+            history declared by ``historyConfig.initialHistoryInClientContent`` (3.1).
+        system_role_turn: What a ``role: "system"`` turn in ``clientContent`` does.
+        seed_must_end_with_user: ``clientContent`` whose last turn is not ``user`` is refused
+            (1007, "Precondition check failed.").
+        context_update: What a ``contextUpdate`` does (ACCEPT applies it in place).
+        non_blocking_tools: Whether ``behavior: NON_BLOCKING`` declarations are accepted.
+        cancel_tool_calls_on_barge_in: Caller speech during a pending blocking tool call sends
+            ``toolCallCancellation`` for it (reported for 3.1).
+    """
+
+    name: str
+    patterns: tuple[str, ...]
+    late_client_content: OnViolation
+    client_content_needs_history_config: bool
+    system_role_turn: OnViolation
+    seed_must_end_with_user: bool
+    context_update: OnViolation
+    non_blocking_tools: bool
+    cancel_tool_calls_on_barge_in: bool
+    min_version: tuple[int, int] | None = None
+
+    def matches(self, model: str) -> bool:
+        """Whether the family covers ``model``."""
+        bare = bare_model_name(model)
+        if not any(fnmatchcase(bare, p) for p in self.patterns):
+            return False
+        if self.min_version is not None:
+            version = model_version(bare)
+            return version is not None and version >= self.min_version
+        return True
+
+
+NATIVE_AUDIO_2_5 = ServerBehaviour(
+    name="gemini-2.5-native-audio",
+    patterns=(
+        "gemini-2.5-flash-native-audio*",
+        "gemini-live-2.5-flash*",
+        "gemini-2.5-flash-live*",
+        "gemini-2.0-flash-live*",
+    ),
+    late_client_content=OnViolation.ACCEPT,
+    client_content_needs_history_config=False,
+    system_role_turn=OnViolation.GO_SILENT,  # field report: no error, no more answers
+    seed_must_end_with_user=True,
+    context_update=OnViolation.CLOSE_1007,
+    non_blocking_tools=True,
+    cancel_tool_calls_on_barge_in=False,
+)
+
+LIVE_3_1 = ServerBehaviour(
+    name="gemini-3.1-flash-live",
+    patterns=("gemini-3.1-*",),
+    late_client_content=OnViolation.CLOSE_1007,  # field report
+    client_content_needs_history_config=True,
+    system_role_turn=OnViolation.CLOSE_1007,
+    seed_must_end_with_user=False,
+    context_update=OnViolation.CLOSE_1007,
+    non_blocking_tools=False,
+    cancel_tool_calls_on_barge_in=True,  # field report
+)
+
+LIVE_3_8 = ServerBehaviour(
+    name="gemini-3.8-live",
+    patterns=("gemini-*live*",),
+    min_version=(3, 8),
+    late_client_content=OnViolation.ACCEPT,
+    client_content_needs_history_config=False,
+    system_role_turn=OnViolation.CLOSE_1007,
+    seed_must_end_with_user=False,
+    context_update=OnViolation.ACCEPT,
+    non_blocking_tools=True,
+    cancel_tool_calls_on_barge_in=False,
+)
+
+# A Gemini model the emulator has no family for gets the strictest rules.
+UNKNOWN_GEMINI = ServerBehaviour(
+    name="gemini (unknown family: strictest rules)",
+    patterns=("gemini*",),
+    late_client_content=OnViolation.CLOSE_1007,
+    client_content_needs_history_config=True,
+    system_role_turn=OnViolation.CLOSE_1007,
+    seed_must_end_with_user=False,
+    context_update=OnViolation.CLOSE_1007,
+    non_blocking_tools=False,
+    cancel_tool_calls_on_barge_in=True,
+)
+
+BEHAVIOURS: tuple[ServerBehaviour, ...] = (LIVE_3_1, LIVE_3_8, NATIVE_AUDIO_2_5, UNKNOWN_GEMINI)
+
+
+def behaviour_for(model: str) -> ServerBehaviour | None:
+    """The family serving ``model``, or None for a model the service would not find (1008)."""
+    for behaviour in BEHAVIOURS:
+        if behaviour.matches(model):
+            return behaviour
+    return None

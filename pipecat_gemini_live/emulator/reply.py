@@ -1,0 +1,90 @@
+"""Streaming one spoken reply: paced audio chunks with output transcription alongside.
+
+A normal turn on the wire is: audio chunks (with ``outputTranscription`` pieces as the words
+are reached) -> ``generationComplete`` -> ``turnComplete`` + ``usageMetadata``. An interrupted
+one stops at the chunk being sent and is closed by the session with ``interrupted`` ->
+``turnComplete`` (no ``generationComplete``). Source: DESIGN.md section 4.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Awaitable, Callable
+
+from . import wire
+from .voice import OUTPUT_RATE
+
+Send = Callable[[dict], Awaitable[None]]
+
+
+class ReplyStream:
+    """Sends ``pcm`` in ``chunk_ms`` pieces at ``pace`` times real time.
+
+    Args:
+        text: The reply's words (output transcription follows the audio proportionally).
+        pcm: 24 kHz PCM16 mono audio of the reply.
+        chunk_ms: Audio per message, ms.
+        pace: Real-time factor of sending (1.0 sends as fast as it plays).
+        send: Coroutine that puts one server message on the wire.
+        transcribe: Whether to send ``outputTranscription``.
+    """
+
+    def __init__(
+        self,
+        *,
+        text: str,
+        pcm: bytes,
+        chunk_ms: int,
+        pace: float,
+        send: Send,
+        transcribe: bool,
+    ):
+        self.text = text
+        self.words = text.split()
+        self.pcm = pcm
+        self.chunk_bytes = OUTPUT_RATE * chunk_ms // 1000 * 2
+        self.chunk_s = chunk_ms / 1000.0
+        self.pace = pace
+        self._send = send
+        self._transcribe = transcribe
+        self.chunks_sent = 0
+        self.words_sent = 0
+        self.started = False
+
+    @property
+    def audio_s(self) -> float:
+        """Duration of the whole reply, seconds."""
+        return len(self.pcm) / 2 / OUTPUT_RATE
+
+    @property
+    def spoken_s(self) -> float:
+        """Audio sent so far, seconds."""
+        return min(self.chunks_sent * self.chunk_s, self.audio_s)
+
+    @property
+    def spoken_text(self) -> str:
+        """The words sent so far."""
+        return " ".join(self.words[: self.words_sent])
+
+    async def run(self) -> None:
+        """Send every chunk (cancellable between chunks)."""
+        loop = asyncio.get_running_loop()
+        n = max(1, math.ceil(len(self.pcm) / self.chunk_bytes))
+        t0 = loop.time()
+        self.started = True
+        for i in range(n):
+            due = t0 + i * self.chunk_s / self.pace
+            delay = due - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            chunk = self.pcm[i * self.chunk_bytes : (i + 1) * self.chunk_bytes]
+            await self._send(wire.audio_chunk(chunk, OUTPUT_RATE))
+            self.chunks_sent = i + 1
+            words_due = math.ceil(len(self.words) * (i + 1) / n)
+            if words_due > self.words_sent:
+                piece = " ".join(self.words[self.words_sent : words_due])
+                prefix = " " if self.words_sent else ""
+                self.words_sent = words_due
+                if self._transcribe:
+                    await self._send(wire.output_transcription(prefix + piece))

@@ -1,0 +1,99 @@
+"""Caller audio held while no session can take it, replayed in order when one can.
+
+Sessions come and go (the first connect, a persona switch, a goAway hand-over, a reconnect);
+the caller keeps talking through all of them. Audio that arrives in those windows is kept here,
+bounded by duration, and sent to the next session before any newer audio. When the bound is hit
+the oldest audio goes first (the caller's latest words matter most), and every dropped frame is
+counted.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+
+@dataclass
+class HeldChunk:
+    """One held frame: PCM16 LE mono bytes at ``sample_rate`` Hz."""
+
+    audio: bytes
+    sample_rate: int
+
+    @property
+    def duration_s(self) -> float:
+        """Seconds of audio in this chunk."""
+        return len(self.audio) / 2 / self.sample_rate
+
+
+@dataclass
+class AudioCounters:
+    """Caller audio accounting for one call.
+
+    Attributes:
+        sent: Frames sent to a session.
+        held: Frames that waited in the hold buffer (then sent or dropped).
+        dropped: Frames lost (hold bound exceeded, malformed, or no session could ever take them).
+    """
+
+    sent: int = 0
+    held: int = 0
+    dropped: int = 0
+
+
+class AudioHold:
+    """A bounded FIFO of caller audio.
+
+    Args:
+        max_s: Most audio to keep, seconds.
+        counters: Where held and dropped frames are counted.
+    """
+
+    def __init__(self, max_s: float, counters: AudioCounters):
+        self.max_s = max_s
+        self.counters = counters
+        self._chunks: deque[HeldChunk] = deque()
+        self._held_s = 0.0
+
+    def __len__(self) -> int:
+        return len(self._chunks)
+
+    @property
+    def held_s(self) -> float:
+        """Seconds of audio waiting."""
+        return self._held_s
+
+    def hold(self, audio: bytes, sample_rate: int) -> int:
+        """Keep one frame; drop the oldest while over the bound. Returns frames dropped."""
+        chunk = HeldChunk(audio, sample_rate)
+        self._chunks.append(chunk)
+        self._held_s += chunk.duration_s
+        self.counters.held += 1
+        dropped = 0
+        while self._held_s > self.max_s and len(self._chunks) > 1:
+            old = self._chunks.popleft()
+            self._held_s -= old.duration_s
+            dropped += 1
+        self.counters.dropped += dropped
+        return dropped
+
+    def pop(self) -> HeldChunk | None:
+        """The oldest held frame, or None when empty."""
+        if not self._chunks:
+            return None
+        chunk = self._chunks.popleft()
+        self._held_s = max(0.0, self._held_s - chunk.duration_s)
+        return chunk
+
+    def push_front(self, chunk: HeldChunk) -> None:
+        """Put back a frame that could not be sent (it stays first in line)."""
+        self._chunks.appendleft(chunk)
+        self._held_s += chunk.duration_s
+
+    def discard(self) -> int:
+        """Drop everything (the call is over); returns the frames counted as dropped."""
+        n = len(self._chunks)
+        self.counters.dropped += n
+        self._chunks.clear()
+        self._held_s = 0.0
+        return n

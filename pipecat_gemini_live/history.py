@@ -1,0 +1,113 @@
+"""What was said on the call, and how it is re-seeded into a new session.
+
+The service records the conversation from the server's own transcripts (input transcription
+for the caller, output transcription for the bot) plus tool calls and their results, so a new
+session (persona switch, reconnect without a resumption handle) can be given the call so far.
+
+Seeds are text turns only: the Live API refuses function-call parts in ``clientContent``
+(close 1007), so calls and results are written as text, the same convention Pipecat's Gemini
+Live adapter uses. A profile may require the seed to end with a user turn (2.5 native audio).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from google.genai.types import Content, Part
+
+from .models import ModelProfile
+
+CONTINUE_MARKER = "(The call continues.)"
+
+
+@dataclass
+class HistoryEntry:
+    """One turn: ``role`` is ``"user"`` or ``"model"``; ``kind`` says where it came from."""
+
+    role: str
+    text: str
+    kind: str = "speech"
+
+
+class ConversationHistory:
+    """The call's conversation, in order.
+
+    Args:
+        max_seed_chars: Most text a seed carries (oldest turns are left out first), to keep the
+            seed far below the 1 MiB message limit and the 128k-token context.
+    """
+
+    def __init__(self, max_seed_chars: int = 60_000):
+        self.max_seed_chars = max_seed_chars
+        self.entries: list[HistoryEntry] = []
+        self._model_pieces: list[str] = []
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def add_user(self, text: str, kind: str = "speech") -> None:
+        """Record a caller turn (a transcript, typed text, or a tool result)."""
+        text = text.strip()
+        if text:
+            self.entries.append(HistoryEntry("user", text, kind))
+
+    def add_model(self, text: str, kind: str = "speech") -> None:
+        """Record a whole bot turn."""
+        text = text.strip()
+        if text:
+            self.entries.append(HistoryEntry("model", text, kind))
+
+    def model_piece(self, text: str) -> None:
+        """Accumulate the bot's output transcription as it streams."""
+        self._model_pieces.append(text)
+
+    def end_model_turn(self) -> None:
+        """Commit the streamed bot turn (a cut reply keeps what was said)."""
+        if self._model_pieces:
+            self.add_model("".join(self._model_pieces))
+            self._model_pieces = []
+
+    def add_tool_call(self, name: str, args: Any) -> None:
+        """Record a function call the model made."""
+        self.add_model(f"[Called function {name} with args {_compact(args)}]", kind="tool_call")
+
+    def add_tool_result(self, name: str, result: Any) -> None:
+        """Record a function result the model was given."""
+        self.add_user(f"[Function {name} returned {_compact(result)}]", kind="tool_result")
+
+    def seed(self, profile: ModelProfile) -> list[Content]:
+        """The conversation as text turns a new session of ``profile`` accepts.
+
+        Consecutive turns of one role are merged; the oldest turns are left out beyond
+        ``max_seed_chars``; a user turn is appended when the profile needs the seed to end with
+        one.
+        """
+        self.end_model_turn()
+        merged: list[HistoryEntry] = []
+        for entry in self.entries:
+            if merged and merged[-1].role == entry.role:
+                merged[-1] = HistoryEntry(entry.role, merged[-1].text + "\n" + entry.text, "merged")
+            else:
+                merged.append(entry)
+        kept: list[HistoryEntry] = []
+        total = 0
+        for entry in reversed(merged):
+            total += len(entry.text)
+            if total > self.max_seed_chars and kept:
+                break
+            kept.append(entry)
+        kept.reverse()
+        if profile.seed_must_end_with_user and kept and kept[-1].role != "user":
+            kept.append(HistoryEntry("user", CONTINUE_MARKER, "marker"))
+        return [Content(role=e.role, parts=[Part(text=e.text)]) for e in kept]
+
+
+def _compact(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    except (TypeError, ValueError):
+        return str(value)

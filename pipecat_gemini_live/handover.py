@@ -1,0 +1,351 @@
+"""Moving a call from one Live session to the next: persona change, goAway, reconnect, start.
+
+One mechanism for every move (DESIGN.md section 3):
+
+1. A change the model can take in-session (``contextUpdate`` where the profile allows it, and
+   nothing setup-only changed) is applied in place.
+2. Otherwise **make before break**: caller audio is held from the moment of the request; a new
+   session is opened and set up with the new setup while the old one is still live; it is
+   seeded with the conversation in the form the profile accepts (no seed when it resumes a
+   handle: the server restores the session); it becomes the active session; the held audio is
+   played into it in order; the old session is closed with 1000.
+3. Resuming a handle while the issuing connection is open is refused by the server (1011,
+   field report), so a resume closes the old session first (**break before make**); the held
+   audio covers the gap.
+
+A failed switch keeps the old session (when it is alive) and pushes an ``ErrorFrame``. Switches
+run one at a time; a request made while one is in flight supersedes it, so the latest
+instruction is the one that ends up active. Opening retries with backoff (:mod:`.reconnect`)
+where the call has no live session to fall back on (start, reconnect).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from loguru import logger
+
+from .live_config import SessionSpec
+from .models import HistorySeeding
+from .reconnect import classify
+from .session import LiveSession, SessionOpenError
+
+if TYPE_CHECKING:
+    from .service import GeminiLiveLLMService
+
+
+@dataclass
+class SwitchRequest:
+    """A request to move the call (or update it in place).
+
+    Attributes:
+        reason: ``start``, ``persona``, ``settings``, ``tools``, ``context``, ``goaway`` or
+            ``reconnect``.
+        spec: The setup the call should end up with.
+        resume: Try the latest resumption handle first (goAway, reconnect).
+        old_dead: The current session has already ended (reconnect).
+        force_new: Open a new session even if the spec is unchanged (setup-only settings).
+        seed: Give the current session the recorded history (initial context) where the
+            profile allows; otherwise a new seeded session.
+        respond: Have the model answer the seed's last user turn.
+        label: A name for logs and reports (a persona name).
+        requested_at: ``time.monotonic()`` of the request.
+    """
+
+    reason: str
+    spec: SessionSpec
+    resume: bool = False
+    old_dead: bool = False
+    force_new: bool = False
+    seed: bool = False
+    respond: bool = False
+    label: str | None = None
+    requested_at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class SwitchRecord:
+    """What one switch did, for reports and ``on_switch`` handlers.
+
+    Attributes:
+        reason: Why (see :class:`SwitchRequest`).
+        at_s: When it was requested, seconds on the call clock.
+        applied_s: When the new setup took effect (None if it failed).
+        method: ``context_update``, ``handover`` (new seeded session) or ``resume``.
+        switch_gap_ms: Request -> new session ready to answer (caller audio flowing again).
+        history_turns_carried: Turns seeded into the new session.
+        in_frames_held: Caller frames held during the switch (then replayed).
+        in_frames_dropped: Caller frames lost during the switch.
+        attempts: Connection attempts made.
+        ok: Whether the switch took effect.
+        error: Why it failed.
+        system_instruction: The instruction active afterwards.
+        label: The request's label.
+        session_index: Index of the session the call is on afterwards.
+    """
+
+    reason: str
+    at_s: float
+    applied_s: float | None = None
+    method: str = "handover"
+    switch_gap_ms: float | None = None
+    history_turns_carried: int = 0
+    in_frames_held: int = 0
+    in_frames_dropped: int = 0
+    attempts: int = 0
+    ok: bool = False
+    error: str | None = None
+    system_instruction: str | None = None
+    label: str | None = None
+    session_index: int | None = None
+
+
+class _Superseded(Exception):
+    """A newer request arrived while this switch was opening its session."""
+
+
+class Handover:
+    """Runs switches for one service, one at a time, latest request winning.
+
+    Args:
+        service: The service whose call is moved.
+    """
+
+    def __init__(self, service: "GeminiLiveLLMService"):
+        self.svc = service
+        self.records: list[SwitchRecord] = []
+        self.holding = False
+        self._pending: SwitchRequest | None = None
+        self._task: asyncio.Task | None = None
+        self._closed = False
+
+    @property
+    def busy(self) -> bool:
+        """A switch is in flight or queued."""
+        return self._task is not None and not self._task.done()
+
+    async def request(self, req: SwitchRequest) -> None:
+        """Queue a switch; it supersedes one that is queued or still opening its session."""
+        if self._closed:
+            return
+        if self._pending is not None:
+            req.old_dead = req.old_dead or self._pending.old_dead
+            req.resume = req.resume or self._pending.resume
+            req.force_new = req.force_new or self._pending.force_new
+            req.seed = req.seed or self._pending.seed
+            req.respond = req.respond or self._pending.respond
+            req.requested_at = min(req.requested_at, self._pending.requested_at)
+        self._pending = req
+        if not self.busy:
+            self._task = self.svc.create_task(self._run(), "live-handover")
+
+    async def wait_idle(self, timeout: float = 10.0) -> None:
+        """Wait until no switch is in flight (tests, hang-up)."""
+        if self._task is not None and not self._task.done():
+            await asyncio.wait({self._task}, timeout=timeout)
+
+    async def shutdown(self) -> None:
+        """Stop switching (the call is ending); a session being opened is abandoned."""
+        self._closed = True
+        self._pending = None
+        if self._task is not None and not self._task.done() and self._task is not asyncio.current_task():
+            await self.svc.cancel_task(self._task, timeout=self.svc.options.close_timeout_s)
+        self.holding = False
+
+    async def _run(self) -> None:
+        counters = self.svc.audio_counters
+        chain_start: tuple[int, int] | None = None
+        while self._pending is not None and not self._closed:
+            req, self._pending = self._pending, None
+            if chain_start is None:
+                # Superseded requests share one record: the frames held for them count here.
+                chain_start = (counters.held, counters.dropped)
+            record = SwitchRecord(
+                reason=req.reason, at_s=self.svc.call_time(req.requested_at), label=req.label
+            )
+            try:
+                await self._perform(req, record)
+            except _Superseded:
+                logger.debug(f"{self.svc}: switch ({req.reason}) superseded by a newer request")
+                continue
+            except SwitchFailed as e:
+                record.error = str(e)
+            except Exception as e:  # keep the call going whatever went wrong
+                record.error = f"{type(e).__name__}: {e}"
+                logger.exception(f"{self.svc}: switch ({req.reason}) failed")
+            record.in_frames_held = counters.held - chain_start[0]
+            record.in_frames_dropped = counters.dropped - chain_start[1]
+            chain_start = None
+            self.records.append(record)
+            await self.svc.report_switch(record)
+            if not record.ok:
+                await self._report_failure(req, record)
+
+    # -- the switch --------------------------------------------------------------------------
+
+    async def _perform(self, req: SwitchRequest, record: SwitchRecord) -> None:
+        svc = self.svc
+        old = svc.session
+        alive = old is not None and old.ready and not req.old_dead
+        profile = svc.profile_for_model(req.spec.model)
+        same_profile = old is not None and svc.profile_for_model(old.spec.model) == profile
+
+        in_place = alive and same_profile and not req.resume and not req.force_new
+        if in_place and old.spec == req.spec and not req.seed:
+            self._applied(record, req, old, method="unchanged")
+            return
+        if in_place and req.seed and old.spec == req.spec and self._can_seed_in_place(old, profile):
+            record.history_turns_carried = await self._seed(old, profile, respond=req.respond)
+            self._applied(record, req, old, method="seed")
+            return
+        if (
+            in_place
+            and not req.seed
+            and profile.context_update
+            and not req.spec.setup_only_changes(old.spec)
+        ):
+            await self._update_in_place(old, req, record)
+            return
+
+        self.holding = True
+        try:
+            if alive and req.reason not in ("goaway", "start"):
+                if svc.options.cut_reply_on_switch:
+                    await svc.cut_reply()
+                    svc.mute(old)
+                else:
+                    await self._wait_reply_done()
+            handle = old.handle if (req.resume and old is not None and old.handle) else None
+            new, method = await self._open(req, record, old if alive else None, handle)
+            carried = 0
+            if method != "resume":
+                carried = await self._seed(new, profile, respond=req.respond)
+            if self._pending is not None and self._pending.spec != req.spec and req.reason != "reconnect":
+                await new.close(svc.options.close_timeout_s)
+                raise _Superseded()
+            await svc.activate(new)
+            await svc.drain_hold(new)
+            self.holding = False
+            await svc.tools.flush()
+            record.history_turns_carried = carried
+            self._applied(record, req, new, method=method)
+        finally:
+            # A queued request keeps the audio held for the switch that follows.
+            if self._pending is None:
+                self.holding = False
+        if old is not None and old is not new:
+            svc.create_task(old.close(svc.options.close_timeout_s), f"close-session-{old.index}")
+
+    async def _update_in_place(self, session: LiveSession, req: SwitchRequest, record: SwitchRecord) -> None:
+        changes = req.spec.context_changes(session.spec)
+        kwargs = {}
+        if "system_instruction" in changes:
+            kwargs["system_instruction"] = req.spec.system_instruction or ""
+        if "tools" in changes:
+            kwargs["tools"] = req.spec.tools or []
+        await session.send_context_update(**kwargs)
+        session.spec = req.spec
+        session.system_instruction = req.spec.system_instruction
+        self._applied(record, req, session, method="context_update")
+
+    def _applied(self, record: SwitchRecord, req: SwitchRequest, session: LiveSession, *, method: str) -> None:
+        now = time.monotonic()
+        record.ok = True
+        record.method = method
+        record.applied_s = self.svc.call_time(now)
+        record.switch_gap_ms = (now - req.requested_at) * 1000.0
+        record.system_instruction = req.spec.system_instruction
+        record.session_index = session.index
+
+    async def _wait_reply_done(self) -> None:
+        deadline = time.monotonic() + self.svc.options.finish_reply_timeout_s
+        while self.svc.responding and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+
+    async def _open(
+        self,
+        req: SwitchRequest,
+        record: SwitchRecord,
+        old_alive: LiveSession | None,
+        handle: str | None,
+    ) -> tuple[LiveSession, str]:
+        """Open the next session, retrying where the call has nothing to fall back on."""
+        svc = self.svc
+        retrying = old_alive is None
+        delays = iter(svc.retry.delays()) if retrying else iter(())
+        while True:
+            if self._closed:
+                raise asyncio.CancelledError()
+            if self._pending is not None and self._pending.spec != req.spec and req.reason != "reconnect":
+                raise _Superseded()
+            record.attempts += 1
+            if handle and old_alive is not None:
+                # Resuming while the issuing connection is open is refused: break first.
+                await old_alive.close(svc.options.close_timeout_s)
+                old_alive = None
+            session = svc.new_session(req.spec, reason=req.reason, resumption_handle=handle)
+            try:
+                await session.open(svc.options.connect_timeout_s)
+                return session, ("resume" if handle else "handover")
+            except SessionOpenError as e:
+                logger.warning(f"{svc}: opening session ({req.reason}) failed: {e}")
+                if handle and e.code is not None and e.code != 1006:
+                    # The server refused the handle (expired, unknown, still in use): the
+                    # conversation goes over as a seed instead.
+                    logger.info(f"{svc}: resumption refused ({e.code}); re-seeding a fresh session")
+                    handle = None
+                    continue
+                verdict = classify(e.code, e.reason)
+                if not verdict.retry:
+                    raise SwitchFailed(verdict.explanation, retryable=False) from e
+                delay = next(delays, None)
+                if delay is None:
+                    raise SwitchFailed(
+                        f"could not open a Live session after {record.attempts} attempt(s): {e}",
+                        retryable=True,
+                    ) from e
+                await asyncio.sleep(delay)
+
+    def _can_seed_in_place(self, session: LiveSession, profile) -> bool:
+        if profile.mid_session_client_content:
+            return True
+        return profile.history_seeding is HistorySeeding.INITIAL_HISTORY and not session.realtime_input_sent
+
+    async def _seed(self, session: LiveSession, profile, *, respond: bool = False) -> int:
+        """Send the conversation so far; ``respond`` asks the model to answer its last turn."""
+        turns = self.svc.history.seed(profile)
+        if not turns:
+            return 0
+        respond = respond and turns[-1].role == "user"
+        await session.send_client_content(turns, turn_complete=respond)
+        return len(turns)
+
+    async def _report_failure(self, req: SwitchRequest, record: SwitchRecord) -> None:
+        svc = self.svc
+        alive = svc.session is not None and svc.session.ready
+        if alive:
+            # The old session is still live: nothing the caller said is lost.
+            await svc.drain_hold(svc.session)
+            await svc.push_error(f"Gemini Live {req.reason} switch failed; staying on the current session: {record.error}")
+            return
+        with contextlib.suppress(Exception):
+            await svc.push_error(
+                f"Gemini Live: no session for the call ({req.reason}): {record.error}",
+                force_treat_as_permanent=True,
+            )
+
+
+class SwitchFailed(Exception):
+    """A switch could not open its session.
+
+    Attributes:
+        retryable: Whether the cause was transient (the retries ran out) or a refusal.
+    """
+
+    def __init__(self, message: str, *, retryable: bool):
+        super().__init__(message)
+        self.retryable = retryable

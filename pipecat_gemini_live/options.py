@@ -1,0 +1,32 @@
+"""Options of our service that Pipecat's built-in one has no equivalent for.
+
+Everything that also exists on Pipecat's ``GeminiLiveLLMService`` (model, voice, system
+instruction, VAD, compression, ...) keeps its Pipecat spelling in ``Settings``; this holds only
+the call-survival knobs.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class LiveOptions(BaseModel):
+    """Call-survival options.
+
+    Attributes:
+        connect_timeout_s: Longest wait for a session's ``setupComplete``, seconds.
+        max_held_audio_s: Caller audio kept while no session can take it (connecting, switching
+            persona, reconnecting), in seconds of audio. Older audio is dropped first, and
+            counted, when the bound is hit.
+        cut_reply_on_switch: On a persona switch, stop the reply in progress at once (like a
+            human changing roles). False lets it finish before the switch completes.
+        finish_reply_timeout_s: With ``cut_reply_on_switch=False``, the longest wait for the
+            reply to finish before switching anyway.
+        close_timeout_s: Longest wait for a session's close handshake at hang-up.
+    """
+
+    connect_timeout_s: float = Field(default=10.0, gt=0)
+    max_held_audio_s: float = Field(default=10.0, gt=0)
+    cut_reply_on_switch: bool = True
+    finish_reply_timeout_s: float = Field(default=15.0, gt=0)
+    close_timeout_s: float = Field(default=2.0, gt=0)

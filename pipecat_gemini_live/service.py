@@ -1,0 +1,643 @@
+"""``GeminiLiveLLMService``: Pipecat frames in, Live API calls out, server messages back as frames.
+
+A drop-in for Pipecat's own ``pipecat.services.google.gemini_live.GeminiLiveLLMService`` (same
+core constructor arguments and ``Settings``), built to keep a call alive and in character:
+
+- persona / instruction changes mid-call (:class:`~.frames.PersonaUpdateFrame`,
+  ``LLMUpdateSettingsFrame``, a changed system message, ``LLMSetToolsFrame``) are applied
+  in-session where the model allows it, else by moving the call to a new session
+  (:mod:`.handover`) with the conversation carried over and no caller audio lost;
+- caller audio that arrives while no session can take it is held and replayed in order
+  (:mod:`.audio_hold`);
+- every model difference is read from one table (:mod:`.models`).
+
+Pipeline shape::
+
+    transport.input() -> AudioResampler -> user aggregator -> GeminiLiveLLMService
+        -> transport.output() -> assistant aggregator
+
+Input audio: ``InputAudioRawFrame``, PCM16 LE, 16 kHz mono preferred (other rates are sent
+with their rate; multi-channel audio is mixed down). Output audio: ``TTSAudioRawFrame`` at the
+rate the server declares (24 kHz).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+from google.genai import Client
+from google.genai.types import HttpOptions, LiveServerMessage
+from loguru import logger
+from pipecat.adapters.llm.services.gemini_live_adapter import GeminiLiveLLMAdapter
+from pipecat.adapters.llm.schemas.tools_schema import ToolsSchema
+from pipecat.frames.frames import (
+    CancelFrame,
+    EndFrame,
+    Frame,
+    FunctionCallResultFrame,
+    InputAudioRawFrame,
+    InputImageRawFrame,
+    InputTextRawFrame,
+    InterruptionFrame,
+    LLMContextFrame,
+    LLMMessagesAppendFrame,
+    LLMMessagesUpdateFrame,
+    LLMServiceMetadataFrame,
+    LLMSetToolsFrame,
+    StartFrame,
+)
+from pipecat.processors.aggregators.llm_context import LLMContext
+from pipecat.processors.frame_processor import FrameDirection
+from pipecat.services.google.gemini_live.llm import (
+    GeminiLiveLLMSettings,
+    GeminiMediaResolution,
+    GeminiModalities,
+    language_to_gemini_language,
+)
+from pipecat.services.llm_service import LLMService
+from pipecat.transcriptions.language import Language
+from pipecat.utils.types import is_given
+
+from .audio_hold import AudioCounters, AudioHold
+from .frames import PersonaUpdateFrame
+from .handover import Handover, SwitchRecord, SwitchRequest
+from .history import ConversationHistory
+from .live_config import SessionSpec, build_connect_config, resolve_language
+from .models import ModelProfile, profile_for
+from .options import LiveOptions
+from .output import ReplyRecord, ServerEvents
+from .reconnect import RetryPolicy, classify
+from .session import LiveSession, SessionEnd
+from .speech_clock import SpeechClock
+from .tools import ToolBridge
+
+DEFAULT_MODEL = "models/gemini-3.8-live"
+
+# Settings that do not go into a session's setup: changing them needs no new session.
+_NON_SESSION_FIELDS = {"filter_incomplete_user_turns", "user_turn_completion_config", "extra"}
+_SPEC_FIELDS = {"system_instruction", "voice", "language", "model"}
+
+
+class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
+    """A Gemini Live speech-to-speech service that survives persona changes and reconnects.
+
+    Event handlers (``@service.event_handler("...")``):
+
+    - ``on_session_started(service, session)``: a Live session is ready (``session.index``,
+      ``session.reason``).
+    - ``on_session_ended(service, session, end)``: it ended (``end.code``, ``end.reason``).
+    - ``on_switch(service, record)``: a persona switch / hand-over finished (a
+      :class:`~.handover.SwitchRecord`).
+    - ``on_reply_finished(service, reply)``: a bot reply completed or was cut (a
+      :class:`~.output.ReplyRecord`).
+
+    Args:
+        api_key: Google AI API key (sent in ``x-goog-api-key``; never logged).
+        model: Live model name; overrides ``settings.model`` when both are given.
+        voice_id: Prebuilt voice name (Pipecat's argument name); ``settings.voice`` wins.
+        system_instruction: The first persona.
+        tools: A ``ToolsSchema``, a list of ``FunctionSchema`` / direct functions, or Gemini
+            tool dicts.
+        settings: Pipecat's ``GeminiLiveLLMService.Settings`` (generation, VAD, compression...).
+        http_options: ``google.genai.types.HttpOptions`` (base URL, API version, SSL context).
+        start_audio_paused: Begin with caller audio muted (frames are dropped, not held).
+        start_video_paused: Begin with video input muted.
+        inference_on_context_initialization: Answer right away when the first context ends
+            with a user message.
+        profile: Pin a :class:`~.models.ModelProfile` instead of matching the model name.
+        options: Call-survival options (:class:`~.options.LiveOptions`).
+        retry: Reconnect backoff (:class:`~.reconnect.RetryPolicy`).
+        **kwargs: Passed to Pipecat's ``LLMService``.
+    """
+
+    Settings = GeminiLiveLLMSettings
+    _settings: GeminiLiveLLMSettings
+    adapter_class = GeminiLiveLLMAdapter
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        model: str | None = None,
+        voice_id: str | None = None,
+        system_instruction: str | None = None,
+        tools: ToolsSchema | list | None = None,
+        settings: GeminiLiveLLMSettings | None = None,
+        http_options: HttpOptions | None = None,
+        start_audio_paused: bool = False,
+        start_video_paused: bool = False,
+        inference_on_context_initialization: bool = True,
+        profile: ModelProfile | None = None,
+        options: LiveOptions | None = None,
+        retry: RetryPolicy | None = None,
+        **kwargs,
+    ):
+        defaults = GeminiLiveLLMSettings(
+            model=DEFAULT_MODEL,
+            system_instruction=system_instruction,
+            voice="Charon",
+            frequency_penalty=None,
+            max_tokens=None,
+            presence_penalty=None,
+            temperature=None,
+            top_k=None,
+            top_p=None,
+            seed=None,
+            filter_incomplete_user_turns=False,
+            user_turn_completion_config=None,
+            modalities=GeminiModalities.AUDIO,
+            language="en-US",
+            media_resolution=GeminiMediaResolution.UNSPECIFIED,
+            vad=None,
+            turn_coverage=None,
+            context_window_compression={},
+            thinking={},
+            enable_affective_dialog=False,
+            proactivity={},
+            extra={},
+        )
+        if model is not None:
+            defaults.model = model
+        if voice_id is not None:
+            defaults.voice = voice_id
+        if settings is not None:
+            defaults.apply_update(settings)
+        if isinstance(defaults.language, Language):
+            defaults.language = language_to_gemini_language(defaults.language)
+        super().__init__(settings=defaults, **kwargs)
+
+        if not api_key:
+            raise ValueError("api_key is required (a Google AI API key, or the emulator's key)")
+        self._api_key = api_key
+        self._http_options = http_options
+        self._client: Client | None = None
+        self._profile_override = profile
+        self.options = options or LiveOptions()
+        self.retry = retry or RetryPolicy()
+        self._tools_from_init = self._normalise_tools(tools)
+        self._inference_on_context_initialization = inference_on_context_initialization
+        self._audio_paused = start_audio_paused
+        self._video_paused = start_video_paused
+
+        self.audio_counters = AudioCounters()
+        self.audio_out_frames = 0
+        self._hold = AudioHold(self.options.max_held_audio_s, self.audio_counters)
+        self._draining = False
+        self.history = ConversationHistory()
+        self._events = ServerEvents(self)
+        self.tools = ToolBridge(self)
+        self.speech_clock = SpeechClock()
+        self.handover = Handover(self)
+        self._session: LiveSession | None = None
+        self._muted: set[int] = set()
+        self._session_count = 0
+        self._context: LLMContext | None = None
+        self._context_system: str | None = None
+        self._ending = False
+        self._warned: set[str] = set()
+        self.call_started_at: float | None = None
+
+        for name in ("on_session_started", "on_session_ended", "on_switch", "on_reply_finished"):
+            self._register_event_handler(name)
+
+    # -- Pipecat plumbing --------------------------------------------------------------------
+
+    def can_generate_metrics(self) -> bool:
+        """Usage and TTFB metrics are reported."""
+        return True
+
+    def service_metadata_frame(self) -> LLMServiceMetadataFrame:
+        """A realtime service: the aggregators configure themselves for it."""
+        return LLMServiceMetadataFrame(service_name=self.name, is_realtime_service=True)
+
+    def _service_tools(self):
+        return self._tools_from_init
+
+    @staticmethod
+    def _normalise_tools(tools):
+        if isinstance(tools, list) and tools and not all(isinstance(t, dict) for t in tools):
+            return LLMContext._normalize_and_validate_tools(tools, allow_provider_tools=True)
+        return tools
+
+    @property
+    def profile(self) -> ModelProfile:
+        """The profile of the current model (or the pinned one)."""
+        return self.profile_for_model(str(self._settings.model))
+
+    def profile_for_model(self, model: str) -> ModelProfile:
+        """The profile that governs ``model`` (the pinned one, when given)."""
+        return self._profile_override or profile_for(model)
+
+    @property
+    def context(self) -> LLMContext | None:
+        """The pipeline's LLM context, once an ``LLMContextFrame`` has arrived."""
+        return self._context
+
+    @property
+    def session(self) -> LiveSession | None:
+        """The session the call is on now."""
+        return self._session
+
+    def call_time(self, at: float | None = None) -> float:
+        """Seconds on the call's clock (0 = the pipeline started) for a monotonic time."""
+        start = self.call_started_at or time.monotonic()
+        return (at if at is not None else time.monotonic()) - start
+
+    def warn_once(self, key: str, message: str) -> None:
+        """Log ``message`` once per call."""
+        if key not in self._warned:
+            self._warned.add(key)
+            logger.warning(f"{self}: {message}")
+
+    # -- session building (used by the hand-over) -------------------------------------------
+
+    def _client_for_sessions(self) -> Client:
+        if self._client is None:
+            self._client = Client(api_key=self._api_key, http_options=self._http_options)
+        return self._client
+
+    def current_spec(self) -> SessionSpec:
+        """The session setup the settings call for now."""
+        tools = self._tools_from_init
+        if self._context is not None and is_given(self._context.tools):
+            tools = self._context.tools
+        gemini_tools = self.get_llm_adapter().from_standard_tools(tools) if tools else None
+        if gemini_tools is not None and not is_given(gemini_tools):
+            gemini_tools = None
+        si = self._settings.system_instruction
+        return SessionSpec(
+            model=str(self._settings.model),
+            system_instruction=si if isinstance(si, str) and si else None,
+            voice=str(self._settings.voice) if is_given(self._settings.voice) else None,
+            language=resolve_language(self._settings.language),
+            tools=list(gemini_tools) if gemini_tools else None,
+        )
+
+    def new_session(self, spec: SessionSpec, *, reason: str, resumption_handle: str | None = None) -> LiveSession:
+        """A session for ``spec``, built but not opened."""
+        profile = self.profile_for_model(spec.model)
+        config = build_connect_config(
+            spec,
+            self._settings,
+            profile,
+            resumption_handle=resumption_handle,
+            non_blocking_functions=self._non_blocking_functions(),
+        )
+        session = LiveSession(
+            client=self._client_for_sessions(),
+            model=spec.model,
+            config=config,
+            index=self._session_count,
+            reason=reason,
+            on_message=self._on_server_message,
+            on_end=self._on_session_end,
+            create_task=self.create_task,
+        )
+        session.spec = spec
+        session.system_instruction = spec.system_instruction
+        self._session_count += 1
+        return session
+
+    def _non_blocking_functions(self) -> set[str]:
+        return {name for name, item in self._functions.items() if name and not item.cancel_on_interruption}
+
+    async def activate(self, session: LiveSession) -> None:
+        """Make ``session`` the one the call is on (its output is played from now on)."""
+        self._session = session
+        await self._call_event_handler("on_session_started", session)
+
+    def mute(self, session: LiveSession) -> None:
+        """Ignore further output of ``session`` (a reply cut by a switch keeps quiet)."""
+        self._muted.add(session.index)
+
+    async def cut_reply(self) -> None:
+        """Stop the bot's reply in progress (a persona switch cuts it, like a human would)."""
+        if await self._events.cut():
+            await self.broadcast_interruption()
+
+    @property
+    def responding(self) -> bool:
+        """Whether a reply is being played."""
+        return self._events.translator.responding
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self, frame: StartFrame):
+        """Open the first session in the background; caller audio is held until it is ready."""
+        await super().start(frame)
+        self.call_started_at = time.monotonic()
+        await self.handover.request(SwitchRequest(reason="start", spec=self.current_spec()))
+
+    async def stop(self, frame: EndFrame):
+        """Hang up: close every session with 1000."""
+        await super().stop(frame)
+        await self._hang_up()
+
+    async def cancel(self, frame: CancelFrame):
+        """Cancel: close every session with 1000 without waiting for anything else."""
+        await super().cancel(frame)
+        await self._hang_up()
+
+    async def cleanup(self):
+        """Release the sessions at teardown."""
+        await super().cleanup()
+        await self._hang_up()
+
+    async def _hang_up(self) -> None:
+        if self._ending:
+            return
+        self._ending = True
+        await self.handover.shutdown()
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close(self.options.close_timeout_s)
+        if len(self._hold):
+            logger.info(f"{self}: call ended with {len(self._hold)} caller frames still held")
+            self._hold.discard()
+
+    # -- frames in ---------------------------------------------------------------------------
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection):
+        """Route pipeline frames to the Live session; re-push what is not consumed."""
+        await super().process_frame(frame, direction)
+
+        if isinstance(frame, InputAudioRawFrame):
+            await self._on_caller_audio(frame)
+            await self.push_frame(frame, direction)
+        elif isinstance(frame, PersonaUpdateFrame):
+            await self._on_persona_update(frame)
+        elif isinstance(frame, InputTextRawFrame):
+            await self._on_text(frame.text)
+            await self.push_frame(frame, direction)
+        elif isinstance(frame, InputImageRawFrame):
+            await self.push_frame(frame, direction)
+        elif isinstance(frame, InterruptionFrame):
+            await self._events.on_pipeline_interruption()
+            await self.push_frame(frame, direction)
+        elif isinstance(frame, LLMContextFrame):
+            await self._on_context(frame.context)
+        elif isinstance(frame, LLMMessagesUpdateFrame):
+            await self._on_system_message(_system_text(frame.messages))
+            await self.push_frame(frame, direction)
+        elif isinstance(frame, LLMMessagesAppendFrame):
+            await self.push_frame(frame, direction)
+        elif isinstance(frame, LLMSetToolsFrame):
+            await self._on_set_tools(frame)
+        else:
+            await self.push_frame(frame, direction)
+
+    # -- caller audio ------------------------------------------------------------------------
+
+    def _can_stream(self) -> bool:
+        s = self._session
+        return (
+            s is not None
+            and s.ready
+            and not self.handover.holding
+            and not self._draining
+            and not len(self._hold)
+        )
+
+    async def _on_caller_audio(self, frame: InputAudioRawFrame) -> None:
+        if self._audio_paused or self._ending:
+            return
+        audio = self._mono_pcm16(frame)
+        if audio is None:
+            return
+        self.speech_clock.observe(audio)
+        if self._can_stream():
+            try:
+                await self._session.send_audio(audio, frame.sample_rate)
+                self.audio_counters.sent += 1
+                return
+            except Exception as e:
+                # The session is going away; its end is reported by its own task. Keep the audio.
+                logger.debug(f"{self}: audio send failed ({e}); holding")
+        dropped = self._hold.hold(audio, frame.sample_rate)
+        if dropped:
+            self.warn_once("hold-overflow", f"caller audio hold exceeded {self._hold.max_s}s; dropping oldest")
+
+    def _mono_pcm16(self, frame: InputAudioRawFrame) -> bytes | None:
+        audio = frame.audio
+        channels = max(1, int(frame.num_channels or 1))
+        if len(audio) % (2 * channels):
+            self.audio_counters.dropped += 1
+            self.create_task(
+                self.push_error(
+                    f"malformed InputAudioRawFrame: {len(audio)} bytes is not whole PCM16 "
+                    f"samples for {channels} channel(s); frame dropped"
+                )
+            )
+            return None
+        if channels > 1:
+            self.warn_once("channels", f"{channels}-channel input audio is mixed down to mono")
+            samples = np.frombuffer(audio, dtype=np.int16).reshape(-1, channels)
+            audio = samples.mean(axis=1).astype(np.int16).tobytes()
+        if frame.sample_rate != 16000:
+            self.warn_once(
+                "rate",
+                f"input audio is {frame.sample_rate} Hz; the Live API's native rate is 16000 Hz "
+                "(it is sent as declared; put an AudioResampler before this service)",
+            )
+        return audio
+
+    async def drain_hold(self, session: LiveSession) -> int:
+        """Send held caller audio to ``session`` in order; returns frames sent."""
+        sent = 0
+        self._draining = True
+        try:
+            while (chunk := self._hold.pop()) is not None:
+                try:
+                    await session.send_audio(chunk.audio, chunk.sample_rate)
+                except Exception as e:
+                    self._hold.push_front(chunk)
+                    logger.warning(f"{self}: replaying held audio failed ({e}); keeping it held")
+                    break
+                sent += 1
+                self.audio_counters.sent += 1
+        finally:
+            self._draining = False
+        return sent
+
+    async def _on_text(self, text: str) -> None:
+        session = self._session
+        if not text or session is None or not session.ready:
+            return
+        self.history.add_user(text, kind="text")
+        try:
+            await session.send_text(text)
+        except Exception as e:
+            await self.push_error(f"sending text to the Live session failed: {e}", exception=e)
+
+    # -- persona, context, tools, settings -------------------------------------------------
+
+    async def _on_persona_update(self, frame: PersonaUpdateFrame) -> None:
+        if frame.system_instruction is not None:
+            self._settings.system_instruction = frame.system_instruction
+            self._base_system_instruction = frame.system_instruction
+        if frame.voice is not None:
+            self._settings.voice = frame.voice
+        if frame.language is not None:
+            self._settings.language = resolve_language(frame.language)
+        if frame.tools is not None:
+            self._tools_from_init = self._normalise_tools(frame.tools)
+        await self._request_switch("persona", label=frame.name)
+
+    async def _update_settings(self, delta) -> dict[str, Any]:
+        changed = await super()._update_settings(delta)
+        if isinstance(self._settings.language, Language):
+            self._settings.language = language_to_gemini_language(self._settings.language)
+        if self._session is None or not changed:
+            return changed
+        if changed.keys() & _SPEC_FIELDS:
+            await self._request_switch("settings")
+        elif set(changed) - _NON_SESSION_FIELDS:
+            # Generation fields (temperature, VAD...) exist only in the setup.
+            await self._request_switch("settings", force_new=True)
+        return changed
+
+    async def _on_set_tools(self, frame: LLMSetToolsFrame) -> None:
+        self._tools_from_init = self._normalise_tools(frame.tools)
+        self._sync_registered_tool_handlers(frame.tools)
+        if self._session is not None:
+            await self._request_switch("tools")
+
+    async def _on_context(self, context: LLMContext) -> None:
+        """Keep the pipeline's context; seed it only as the opening of a call not yet begun.
+
+        Aggregators send the context back (upstream, after each bot turn) carrying the same
+        conversation the service already records from the server's transcripts, so only the
+        first context, before anyone has spoken, is seeded. A changed system message is a
+        persona change whenever it comes.
+        """
+        first = self._context is None
+        self._context = context
+        adapter = self.get_llm_adapter()
+        params = await adapter.get_llm_invocation_params(context, service_tools=self._tools_from_init)
+        context_system = params.get("system_instruction") or None
+        if not first:
+            await self._on_system_message(context_system)
+            return
+        self._context_system = context_system
+        if context_system and not self._settings.system_instruction:
+            self._settings.system_instruction = context_system
+            self._base_system_instruction = context_system
+        messages = params.get("messages") or []
+        if self.replies or any(e.kind != "context" for e in self.history.entries):
+            messages = []  # the call is under way: the server's transcripts are the record
+        for content in messages:
+            text = "".join(p.text or "" for p in (content.parts or []))
+            if content.role == "model":
+                self.history.add_model(text, kind="context")
+            else:
+                self.history.add_user(text, kind="context")
+        respond = bool(
+            self._inference_on_context_initialization and messages and messages[-1].role == "user"
+        )
+        if messages or (self._session is not None and self.current_spec() != self._session.spec):
+            await self._request_switch("context", seed=bool(messages), respond=respond)
+
+    async def _on_system_message(self, system: str | None) -> None:
+        """A context or messages update whose system message changed is a persona change."""
+        if system is None or system == self._context_system:
+            return
+        self._context_system = system
+        self._settings.system_instruction = system
+        self._base_system_instruction = system
+        await self._request_switch("persona")
+
+    async def _request_switch(self, reason: str, label: str | None = None, **flags) -> None:
+        if self._ending:
+            return
+        await self.handover.request(
+            SwitchRequest(reason=reason, spec=self.current_spec(), label=label, **flags)
+        )
+
+    # -- replies, tools, goAway (called by ServerEvents) --------------------------------------
+
+    async def on_bot_started(self) -> None:
+        """First output of a reply: time-to-first-byte from the caller's last speech."""
+        last_voice = self.speech_clock.last_voice_at
+        if last_voice is not None:
+            # Pipecat's metrics run on wall-clock time.
+            await self.start_ttfb_metrics(start_time=time.time() - (time.monotonic() - last_voice))
+            await self.stop_ttfb_metrics()
+
+    async def on_bot_stopped(self, reply: ReplyRecord) -> None:
+        """A reply ended (completed or cut): tell ``on_reply_finished`` handlers."""
+        await self._call_event_handler("on_reply_finished", reply)
+
+    @property
+    def replies(self) -> list[ReplyRecord]:
+        """Every reply of the call so far."""
+        return self._events.replies
+
+    async def on_caller_speaking(self) -> None:
+        """The server transcribed caller speech for a new turn."""
+
+    async def on_tool_calls(self, calls: list[Any]) -> None:
+        """``toolCall`` from the server."""
+        await self.tools.on_tool_calls(calls)
+
+    async def on_tool_call_cancellation(self, ids: list[str]) -> None:
+        """``toolCallCancellation`` from the server."""
+        await self.tools.on_cancellation(ids)
+
+    async def on_go_away(self, time_left_s: float) -> None:
+        """``goAway``: move the call to a new session before this one is closed."""
+        logger.info(f"{self}: goAway, {time_left_s:.1f}s left on {self._session}")
+        await self._request_switch("goaway", resume=True)
+
+    async def push_frame(self, frame: Frame, direction: FrameDirection = FrameDirection.DOWNSTREAM):
+        """Push a frame; a function result on its way downstream is also sent to the model."""
+        if direction == FrameDirection.DOWNSTREAM and isinstance(frame, FunctionCallResultFrame):
+            await self.tools.on_result(frame)
+        await super().push_frame(frame, direction)
+
+    # -- server side ---------------------------------------------------------------------------
+
+    async def _on_server_message(self, session: LiveSession, message: LiveServerMessage) -> None:
+        if message.session_resumption_update is not None:
+            update = message.session_resumption_update
+            session.resumable = bool(update.resumable)
+            if update.resumable and update.new_handle:
+                session.handle = update.new_handle
+        if session is not self._session or session.index in self._muted:
+            return
+        await self._events.handle(message)
+
+    async def _on_session_end(self, session: LiveSession, end: SessionEnd) -> None:
+        await self._call_event_handler("on_session_ended", session, end)
+        if self._ending or end.by_us or session is not self._session:
+            return
+        verdict = classify(end.code, end.reason, end.error)
+        logger.warning(f"{self}: {session} ended unexpectedly: {end.code} {end.reason!r}")
+        self._events.translator.reset()
+        self.history.end_model_turn()
+        if not verdict.retry:
+            self._session = None
+            await self.push_error(
+                f"Gemini Live session ended: {verdict.explanation}", force_treat_as_permanent=True
+            )
+            return
+        await self._request_switch("reconnect", resume=True, old_dead=True)
+
+    async def report_switch(self, record: SwitchRecord) -> None:
+        """Tell event handlers a switch finished (called by the hand-over)."""
+        await self._call_event_handler("on_switch", record)
+
+
+def _system_text(messages: list) -> str | None:
+    """The text of a leading ``system`` / ``developer`` message, if any."""
+    if not messages:
+        return None
+    first = messages[0]
+    if isinstance(first, dict) and first.get("role") in ("system", "developer"):
+        content = first.get("content")
+        if isinstance(content, str):
+            return content
+        if isinstance(content, list):
+            return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return None

@@ -1,0 +1,34 @@
+"""When the caller last made a sound: the start of the reply-latency clock.
+
+The Live API's server-side VAD tells the client nothing when the caller stops talking, so the
+time-to-first-byte of a reply is measured from the last caller frame louder than a speech
+threshold. One RMS per frame (a few microseconds with numpy), cheap enough for every frame.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+
+class SpeechClock:
+    """Tracks the last caller frame with speech energy.
+
+    Args:
+        threshold_dbfs: RMS level (dB full scale) above which a frame counts as speech.
+    """
+
+    def __init__(self, threshold_dbfs: float = -45.0):
+        self._threshold_sq = (32768.0 * 10 ** (threshold_dbfs / 20.0)) ** 2
+        self.last_voice_at: float | None = None
+
+    def observe(self, pcm: bytes, at: float | None = None) -> bool:
+        """Look at one PCM16 frame; returns whether it was voiced."""
+        if not pcm:
+            return False
+        samples = np.frombuffer(pcm, dtype=np.int16).astype(np.float32)
+        voiced = float(np.dot(samples, samples)) / samples.size > self._threshold_sq
+        if voiced:
+            self.last_voice_at = at if at is not None else time.monotonic()
+        return voiced

@@ -1,0 +1,424 @@
+"""WAV file transports: a recorded caller in, the bot's side of the call out.
+
+``WavInputTransport`` plays a WAV (PCM16, G.711 mu-law or A-law, float; any rate; mono or
+stereo) into the pipeline as 20 ms ``InputAudioRawFrame``s paced in real time, then keeps the
+line open with silence, as a phone line does, until the bot's last reply has drained, and ends
+the call with an ``EndWorkerFrame``. ``WavOutputTransport`` writes the bot's audio into a WAV
+aligned to the call's timeline (silence where the bot is quiet), optionally stereo with the
+caller on the left and the bot on the right. Decoding and encoding go through ``soundfile``
+(libsndfile).
+
+The call clock (:class:`CallClock`) starts at the first input frame; both transports and the
+report use it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+from loguru import logger
+from pipecat.frames.frames import (
+    BotStartedSpeakingFrame,
+    BotStoppedSpeakingFrame,
+    CancelFrame,
+    EndFrame,
+    EndWorkerFrame,
+    Frame,
+    InputAudioRawFrame,
+    OutputAudioRawFrame,
+    StartFrame,
+)
+from pipecat.processors.frame_processor import FrameDirection
+from pipecat.transports.base_input import BaseInputTransport
+from pipecat.transports.base_output import BaseOutputTransport
+from pipecat.transports.base_transport import BaseTransport, TransportParams
+
+
+class WavInputError(ValueError):
+    """A WAV file that cannot be played as a caller (missing, not WAV, empty, unreadable)."""
+
+
+@dataclass
+class CallClock:
+    """The call's clock: 0 is the first input frame (``time.monotonic()`` based)."""
+
+    t0: float | None = None
+
+    def start(self, at: float | None = None) -> None:
+        """Start the clock (first input frame)."""
+        if self.t0 is None:
+            self.t0 = at if at is not None else time.monotonic()
+
+    def now(self) -> float:
+        """Seconds since the clock started (0 before it starts)."""
+        return 0.0 if self.t0 is None else time.monotonic() - self.t0
+
+    def at(self, monotonic: float) -> float:
+        """A ``time.monotonic()`` value on the call clock."""
+        return 0.0 if self.t0 is None else monotonic - self.t0
+
+
+@dataclass
+class WavAudio:
+    """Decoded audio: ``samples`` int16 of shape (frames, channels)."""
+
+    path: Path
+    samples: np.ndarray
+    sample_rate: int
+    subtype: str
+
+    @property
+    def channels(self) -> int:
+        """Channel count."""
+        return self.samples.shape[1]
+
+    @property
+    def duration_s(self) -> float:
+        """Length in seconds."""
+        return self.samples.shape[0] / self.sample_rate
+
+    def mono(self) -> np.ndarray:
+        """The audio mixed down to one int16 channel."""
+        if self.channels == 1:
+            return self.samples[:, 0]
+        return self.samples.mean(axis=1).astype(np.int16)
+
+
+def load_wav(path: str | Path) -> WavAudio:
+    """Decode a WAV file to int16 samples.
+
+    Args:
+        path: The file.
+
+    Returns:
+        The decoded audio.
+
+    Raises:
+        WavInputError: Missing file, not a WAV, no audio frames, or undecodable data.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise WavInputError(f"{p}: no such file")
+    try:
+        info = sf.info(str(p))
+        if info.format != "WAV":
+            raise WavInputError(f"{p}: not a WAV file (libsndfile sees {info.format_info})")
+        samples = sf.read(str(p), dtype="int16", always_2d=True)[0]
+    except WavInputError:
+        raise
+    except Exception as e:  # soundfile.LibsndfileError, RuntimeError, ...
+        raise WavInputError(f"{p}: not a readable WAV file ({e})") from e
+    if samples.shape[0] == 0:
+        raise WavInputError(f"{p}: the WAV file holds no audio frames")
+    return WavAudio(path=p, samples=samples, sample_rate=int(info.samplerate), subtype=info.subtype)
+
+
+class WavInputTransport(BaseInputTransport):
+    """Plays a WAV file as the caller, in real time.
+
+    Args:
+        audio: The decoded file (see :func:`load_wav`).
+        clock: The call clock to start at the first frame.
+        frame_ms: Duration of each frame, ms.
+        end_when_done: End the call once the file has played and the bot is quiet.
+        tail_quiet_s: How long the bot must have been quiet after the file ends.
+        max_tail_s: Longest time to keep the line open after the file ends.
+        speed: Playback speed factor (1.0 = real time; tests may go faster).
+        params: Transport params (audio input is always enabled).
+    """
+
+    def __init__(
+        self,
+        audio: WavAudio,
+        *,
+        clock: CallClock,
+        frame_ms: int = 20,
+        end_when_done: bool = True,
+        tail_quiet_s: float = 3.0,
+        max_tail_s: float = 30.0,
+        speed: float = 1.0,
+        params: TransportParams | None = None,
+        **kwargs,
+    ):
+        params = params or TransportParams()
+        params.audio_in_enabled = True
+        params.audio_in_sample_rate = audio.sample_rate
+        params.audio_in_channels = audio.channels
+        super().__init__(params, **kwargs)
+        self.audio = audio
+        self.clock = clock
+        self.frame_ms = frame_ms
+        self.end_when_done = end_when_done
+        self.tail_quiet_s = tail_quiet_s
+        self.max_tail_s = max_tail_s
+        self.speed = speed
+        self.frames_pushed = 0
+        self.finished_file_at: float | None = None
+        self._bot_speaking = False
+        self._bot_quiet_since = 0.0
+        self._play_task: asyncio.Task | None = None
+
+    async def start(self, frame: StartFrame):
+        """Start playing once the pipeline has started."""
+        await super().start(frame)
+        await self.set_transport_ready(frame)
+        if self._play_task is None:
+            self._play_task = self.create_task(self._play(), "wav-input-play")
+
+    async def stop(self, frame: EndFrame):
+        """Stop playing (the call is over)."""
+        await self._stop_playing()
+        await super().stop(frame)
+
+    async def cancel(self, frame: CancelFrame):
+        """Stop playing at once."""
+        await self._stop_playing()
+        await super().cancel(frame)
+
+    async def _stop_playing(self) -> None:
+        if self._play_task is not None and self._play_task is not asyncio.current_task():
+            await self.cancel_task(self._play_task)
+        self._play_task = None
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection):
+        """Watch the bot's speaking state on its way upstream (for the end of the call)."""
+        if isinstance(frame, BotStartedSpeakingFrame):
+            self._bot_speaking = True
+        elif isinstance(frame, BotStoppedSpeakingFrame):
+            self._bot_speaking = False
+            self._bot_quiet_since = time.monotonic()
+        await super().process_frame(frame, direction)
+
+    def _frames(self):
+        rate, ch = self.audio.sample_rate, self.audio.channels
+        n = max(1, rate * self.frame_ms // 1000)
+        samples = self.audio.samples
+        for i in range(0, samples.shape[0], n):
+            block = samples[i : i + n]
+            if block.shape[0] < n:
+                block = np.vstack([block, np.zeros((n - block.shape[0], ch), dtype=np.int16)])
+            yield block.tobytes()
+
+    async def _play(self) -> None:
+        rate, ch = self.audio.sample_rate, self.audio.channels
+        period = self.frame_ms / 1000.0 / self.speed
+        t0 = time.monotonic()
+        self.clock.start(t0)
+        k = 0
+        for chunk in self._frames():
+            await self._sleep_until(t0 + k * period)
+            await self.push_audio_frame(InputAudioRawFrame(audio=chunk, sample_rate=rate, num_channels=ch))
+            self.frames_pushed += 1
+            k += 1
+        self.finished_file_at = time.monotonic()
+        self._bot_quiet_since = max(self._bot_quiet_since, self.finished_file_at)
+        silence = bytes(2 * ch * max(1, rate * self.frame_ms // 1000))
+        while True:
+            now = time.monotonic()
+            quiet_for = now - self._bot_quiet_since
+            if self.end_when_done and not self._bot_speaking and quiet_for >= self.tail_quiet_s:
+                break
+            if now - self.finished_file_at >= self.max_tail_s:
+                logger.warning(f"{self}: line kept open {self.max_tail_s}s after the file ended; hanging up")
+                break
+            await self._sleep_until(t0 + k * period)
+            await self.push_audio_frame(InputAudioRawFrame(audio=silence, sample_rate=rate, num_channels=ch))
+            self.frames_pushed += 1
+            k += 1
+        if self.end_when_done:
+            await self.push_frame(EndWorkerFrame(reason="caller recording finished"))
+
+    @staticmethod
+    async def _sleep_until(when: float) -> None:
+        delay = when - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
+@dataclass
+class _Track:
+    """Audio placed on the call timeline: (start sample, int16 array) pieces."""
+
+    rate: int
+    pieces: list[tuple[int, np.ndarray]] = field(default_factory=list)
+
+    def put(self, start_s: float, pcm: bytes) -> None:
+        self.pieces.append((int(round(start_s * self.rate)), np.frombuffer(pcm, dtype=np.int16).copy()))
+
+    def length(self) -> int:
+        return max((s + len(a) for s, a in self.pieces), default=0)
+
+    def render(self, n: int) -> np.ndarray:
+        out = np.zeros(n, dtype=np.int32)
+        for start, a in self.pieces:
+            end = min(n, start + len(a))
+            if end > start:
+                out[start:end] += a[: end - start]
+        return np.clip(out, -32768, 32767).astype(np.int16)
+
+
+class WavOutputTransport(BaseOutputTransport):
+    """Writes the bot's audio into a WAV on the call's timeline.
+
+    Audio is written as a device would play it: each chunk at the time it starts playing,
+    paced in real time, so a pause in the bot's output is silence in the file and the file lines
+    up with the input.
+
+    Args:
+        path: Where to write the WAV (PCM16).
+        clock: The call clock.
+        sample_rate: Output rate in Hz (the bot's 24 kHz by default).
+        stereo: Caller on the left, bot on the right (else the bot alone, mono).
+        params: Transport params (audio output is always enabled).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        clock: CallClock,
+        sample_rate: int = 24000,
+        stereo: bool = False,
+        params: TransportParams | None = None,
+        **kwargs,
+    ):
+        params = params or TransportParams()
+        params.audio_out_enabled = True
+        params.audio_out_sample_rate = sample_rate
+        super().__init__(params, **kwargs)
+        self.path = Path(path)
+        self.clock = clock
+        self.out_rate = sample_rate
+        self.stereo = stereo
+        self.bot = _Track(sample_rate)
+        self.writes: list[tuple[float, float]] = []
+        self._caller_chunks: list[tuple[int, bytes]] = []
+        self._caller_rate: int | None = None
+        self._next_play = 0.0
+        self.written = False
+
+    async def start(self, frame: StartFrame):
+        """Become ready to play."""
+        await super().start(frame)
+        await self.set_transport_ready(frame)
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection):
+        """Record caller audio passing by (for the stereo file); play the bot's."""
+        if self.stereo and isinstance(frame, InputAudioRawFrame) and direction == FrameDirection.DOWNSTREAM:
+            if self._caller_rate is None:
+                self._caller_rate = frame.sample_rate
+            if frame.sample_rate == self._caller_rate:
+                self._caller_chunks.append((frame.num_channels, frame.audio))
+        await super().process_frame(frame, direction)
+
+    async def write_audio_frame(self, frame: OutputAudioRawFrame) -> bool:
+        """Place one chunk on the timeline and wait for it to "play"."""
+        now = time.monotonic()
+        if self._next_play < now:
+            self._next_play = now  # the bot was quiet (or fell behind): a gap in the file
+        start_s = self.clock.at(self._next_play)
+        duration = len(frame.audio) / 2 / max(1, frame.num_channels) / frame.sample_rate
+        self.bot.put(start_s, frame.audio)
+        self.writes.append((start_s, start_s + duration))
+        self._next_play += duration
+        # Like a socket transport: return when the next chunk is due to start playing.
+        delay = self._next_play - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        return True
+
+    async def stop(self, frame: EndFrame):
+        """Flush the queued audio, then write the file."""
+        await super().stop(frame)
+        self.write_file()
+
+    async def cancel(self, frame: CancelFrame):
+        """Write what was played so far."""
+        await super().cancel(frame)
+        self.write_file()
+
+    def _caller_track(self, n: int) -> np.ndarray:
+        if not self._caller_chunks or self._caller_rate is None:
+            return np.zeros(n, dtype=np.int16)
+        parts = []
+        for channels, audio in self._caller_chunks:
+            a = np.frombuffer(audio, dtype=np.int16)
+            if channels > 1:
+                a = a.reshape(-1, channels).mean(axis=1).astype(np.int16)
+            parts.append(a)
+        caller = np.concatenate(parts)
+        if self._caller_rate != self.out_rate:
+            caller = soxr.resample(caller, self._caller_rate, self.out_rate).astype(np.int16)
+        out = np.zeros(n, dtype=np.int16)
+        out[: min(n, caller.size)] = caller[:n]
+        return out
+
+    def write_file(self) -> None:
+        """Write the WAV (once)."""
+        if self.written:
+            return
+        self.written = True
+        n = self.bot.length()
+        caller_len = 0
+        if self.stereo and self._caller_rate:
+            caller_len = int(sum(len(a) // 2 // c for c, a in self._caller_chunks) * self.out_rate / self._caller_rate)
+        n = max(n, caller_len, 1)
+        bot = self.bot.render(n)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.stereo:
+            data = np.stack([self._caller_track(n), bot], axis=1)
+        else:
+            data = bot
+        sf.write(str(self.path), data, self.out_rate, subtype="PCM_16", format="WAV")
+
+    @property
+    def duration_s(self) -> float:
+        """Length of the written timeline, seconds."""
+        return self.bot.length() / self.out_rate
+
+
+class WavTransport(BaseTransport):
+    """A caller WAV in, the bot's WAV out, on one call clock.
+
+    Args:
+        input_path: The caller recording.
+        output_path: Where the bot's side is written.
+        output_sample_rate: Rate of the output WAV, Hz.
+        stereo: Write caller (left) and bot (right).
+        speed: Input playback speed (1.0 = real time).
+        tail_quiet_s: Bot quiet time after the recording before hanging up, seconds.
+
+    Raises:
+        WavInputError: The input file cannot be played.
+    """
+
+    def __init__(
+        self,
+        input_path: str | Path,
+        output_path: str | Path,
+        *,
+        output_sample_rate: int = 24000,
+        stereo: bool = False,
+        speed: float = 1.0,
+        tail_quiet_s: float = 3.0,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.clock = CallClock()
+        self.source = load_wav(input_path)
+        self._input = WavInputTransport(self.source, clock=self.clock, speed=speed, tail_quiet_s=tail_quiet_s)
+        self._output = WavOutputTransport(output_path, clock=self.clock, sample_rate=output_sample_rate, stereo=stereo)
+
+    def input(self) -> WavInputTransport:
+        """The caller side."""
+        return self._input
+
+    def output(self) -> WavOutputTransport:
+        """The bot side."""
+        return self._output

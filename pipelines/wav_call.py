@@ -1,0 +1,97 @@
+"""The main job: a real call from a WAV file through the Gemini Live service.
+
+    python pipelines/wav_call.py --input pipelines/audio/caller_3turns_16k.wav \\
+        --output out/call.wav --report out/report.json
+
+Uses the embedded Live API emulator unless ``GOOGLE_API_KEY`` is set (then Google's Live API;
+``--emulator`` forces the emulator). Prints a line per bot reply as the call goes, then where
+the output WAV and the JSON report went.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from loguru import logger
+
+from pipecat_gemini_live.transports.wav import WavInputError
+from pipecat_gemini_live.wav_call import (
+    DEFAULT_INSTRUCTION,
+    PersonaChange,
+    WavCallOptions,
+    api_key_from_env,
+    run_wav_call,
+)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description="A call from a WAV file through Gemini Live (or its local emulator).")
+    p.add_argument("--input", required=True, type=Path, help="caller recording (WAV: PCM16 or G.711 mu-law, any rate)")
+    p.add_argument("--output", required=True, type=Path, help="where to write the bot's side of the call (WAV)")
+    p.add_argument("--report", type=Path, help="where to write the JSON report")
+    p.add_argument("--model", default="gemini-2.5-flash-native-audio-preview-09-2025", help="Live model name")
+    p.add_argument("--system-instruction", default=DEFAULT_INSTRUCTION, help="the first persona")
+    p.add_argument("--think-ms", type=int, default=200, help="emulator: delay before each reply, ms")
+    p.add_argument("--emulator", action="store_true", help="use the local emulator even if GOOGLE_API_KEY is set")
+    p.add_argument("--stereo", action="store_true", help="output caller on the left, bot on the right")
+    p.add_argument(
+        "--persona-at",
+        action="append",
+        default=[],
+        metavar="SECONDS=INSTRUCTION",
+        help="switch persona at that call time (repeatable)",
+    )
+    p.add_argument("--verbose", action="store_true", help="debug logs")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logger.remove()
+    logger.add(sys.stderr, level="DEBUG" if args.verbose else "WARNING")
+    try:
+        changes = [PersonaChange.parse(text) for text in args.persona_at]
+    except ValueError as e:
+        print(f"error: --persona-at: {e}", file=sys.stderr)
+        return 2
+    opts = WavCallOptions(
+        input=args.input,
+        output=args.output,
+        report=args.report,
+        model=args.model,
+        system_instruction=args.system_instruction,
+        think_ms=args.think_ms,
+        force_emulator=args.emulator,
+        api_key=api_key_from_env(),
+        stereo=args.stereo,
+        persona_changes=changes,
+    )
+    print(f"Calling {opts.model} on the {opts.backend} with {args.input} ...")
+    try:
+        report = asyncio.run(run_wav_call(opts))
+    except WavInputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    answered = sum(1 for t in report["turns"] if t["bot_audio_start_s"] is not None)
+    print(f"Done: {answered} of {len(report['turns'])} caller turns answered.")
+    for turn in report["turns"]:
+        latency = f"{turn['response_latency_ms']:.0f} ms" if turn["response_latency_ms"] is not None else "no answer"
+        print(f"  turn {turn['index']}: caller {turn['user_speech_start_s']:.2f}-{turn['user_speech_end_s']:.2f}s -> {latency}")
+    frames = report["audio_frames"]
+    print(
+        f"Caller frames: {frames['in_sent']} sent, {frames['in_held']} held, {frames['in_dropped']} dropped; "
+        f"bot frames received: {frames['out_received']}"
+    )
+    if report["errors"]:
+        print(f"Errors: {len(report['errors'])} (see the report)")
+    print(f"Output WAV: {args.output}")
+    if args.report:
+        print(f"Report:     {args.report}")
+    return 0 if answered == len(report["turns"]) and not report["errors"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

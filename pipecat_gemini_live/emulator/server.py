@@ -25,6 +25,7 @@ from loguru import logger
 
 from .certs import LocalCA
 from .config import EmulatorConfig
+from .faults import FaultPlan
 from .records import SessionRecord
 from .resumption import ResumptionStore
 from .session import EmulatedSession
@@ -65,7 +66,10 @@ class LiveEmulator:
         self.ca = ca or LocalCA()
         self._own_ca = ca is None
         self.records: list[SessionRecord] = []
-        self.resumption = ResumptionStore(self.config.handle_ttl_s)
+        self.resumption = ResumptionStore(self.config.handle_ttl_s / self.config.time_scale)
+        self.faults = FaultPlan(self.config.faults)
+        self.scenario = self.config.scenario
+        self.refused = 0
         self._server: websockets.asyncio.server.Server | None = None
         self._sessions: set[asyncio.Task] = set()
         self._record_added = asyncio.Condition()
@@ -147,6 +151,9 @@ class LiveEmulator:
         path = urlsplit(request.path).path
         if not _PATH.fullmatch(path):
             return connection.respond(HTTPStatus.NOT_FOUND, "Not Found\n")
+        if self.faults.take_refusal():
+            self.refused += 1
+            return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "Service Unavailable\n")
         return None
 
     def authorised(self, request) -> bool:

@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test test-slow bench install clean
+.PHONY: demo test test-slow bench bench-switch install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,3 +28,6 @@ test-slow: $(STAMP)
 
 clean:
 	rm -rf $(VENV) out .pytest_cache
+
+bench-switch: $(STAMP)
+	$(BIN)/python bench/switch_gap.py

@@ -59,7 +59,7 @@ class UserTurn:
         return " ".join(pieces)
 
 
-def persona_label(system_instruction: str | None, max_words: int = 8) -> str:
+def persona_label(system_instruction: str | None, max_words: int = 10) -> str:
     """The persona as the reply names it: the instruction's first sentence, trimmed."""
     if not system_instruction or not system_instruction.strip():
         return "the default assistant"

@@ -96,6 +96,17 @@ class CallerInput:
             )
         return audio
 
+    def unanswered_since(self, end_of_turn_s: float = 1.0) -> float | None:
+        """When a finished caller sentence started waiting for its answer (monotonic), or None.
+
+        A sentence counts as finished after ``end_of_turn_s`` of silence (longer than any
+        server end-of-speech window), so the model has had its chance to start answering.
+        """
+        silence = self.tail.unanswered_for()
+        if silence is None or silence < end_of_turn_s or self.clock.last_voice_at is None:
+            return None
+        return self.clock.last_voice_at + end_of_turn_s
+
     def replay_first(self, chunks: list[HeldChunk]) -> None:
         """Queue already-sent audio ahead of the hold (it goes to the next session first)."""
         for chunk in reversed(chunks):

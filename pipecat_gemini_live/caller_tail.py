@@ -83,6 +83,12 @@ class CallerTail:
     def _from(self, seq: int) -> list[HeldChunk]:
         return list(self._chunks)[max(0, seq - self._first) :]
 
+    def unanswered_for(self) -> float | None:
+        """Seconds of silence after an utterance no reply has started for (None if answered)."""
+        if self._answered or self._utterance_start is None:
+            return None
+        return self._silence_s
+
     def since_checkpoint(self) -> list[HeldChunk]:
         """Everything sent since the last checkpoint (replayed after a resume)."""
         return self._from(self._checkpoint)

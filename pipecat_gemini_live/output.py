@@ -211,3 +211,5 @@ class ServerEvents:
             await svc.on_go_away(event.time_left_s)
         elif isinstance(event, r.CallerSpeaking):
             await svc.on_caller_speaking()
+        elif isinstance(event, r.TurnComplete):
+            svc.guard.reply_settled()

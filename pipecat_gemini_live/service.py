@@ -64,6 +64,7 @@ from pipecat.utils.types import is_given
 from .audio_hold import AudioCounters
 from .caller_input import CallerInput
 from .frames import PersonaUpdateFrame
+from .guard import SessionGuard
 from .handover import Handover, SwitchRecord, SwitchRequest
 from .history import ConversationHistory
 from .live_config import SessionSpec, build_connect_config, resolve_language
@@ -188,6 +189,7 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         self._events = ServerEvents(self)
         self.tools = ToolBridge(self)
         self.handover = Handover(self)
+        self.guard = SessionGuard(self)
         self._session: LiveSession | None = None
         self._session_count = 0
         self._context: LLMContext | None = None
@@ -282,6 +284,7 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
             profile,
             resumption_handle=resumption_handle,
             non_blocking_functions=self.non_blocking_functions(),
+            default_compression=self.options.context_compression,
         )
         session = LiveSession(
             client=self._client_for_sessions(),
@@ -306,6 +309,7 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         """Make ``session`` the one the call is on (its output is played from now on)."""
         self._session = session
         self.caller.tail.reset()
+        self.guard.session_changed()
         await self._call_event_handler("on_session_started", session)
 
     async def cut_reply(self) -> None:
@@ -328,6 +332,7 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         """Open the first session in the background; caller audio is held until it is ready."""
         await super().start(frame)
         self.call_started_at = time.monotonic()
+        self.guard.start()
         await self.handover.request(SwitchRequest(reason="start", spec=self.current_spec()))
 
     async def stop(self, frame: EndFrame):
@@ -349,6 +354,7 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         if self._ending:
             return
         self._ending = True
+        await self.guard.stop()
         await self.handover.shutdown()
         session, self._session = self._session, None
         if session is not None:
@@ -415,6 +421,7 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
                 await session.send_client_content([Content(role="user", parts=[Part(text=text)])], turn_complete=True)
             else:
                 await session.send_text(text)
+            self.guard.reply_owed()
         except Exception as e:
             logger.warning(f"{self}: note not sent ({e}); kept for the next session")
             self._notes.append(text)
@@ -433,6 +440,7 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         self.history.add_user(text, kind="text")
         try:
             await session.send_text(text)
+            self.guard.reply_owed()
         except Exception as e:
             await self.push_error(f"sending text to the Live session failed: {e}", exception=e)
 
@@ -448,7 +456,7 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
             self._settings.language = resolve_language(frame.language)
         if frame.tools is not None:
             self._tools_from_init = self._normalise_tools(frame.tools)
-        await self._request_switch("persona", label=frame.label)
+        await self.request_switch("persona", label=frame.label)
 
     async def _update_settings(self, delta) -> dict[str, Any]:
         changed = await super()._update_settings(delta)
@@ -457,17 +465,17 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         if self._session is None or not changed:
             return changed
         if changed.keys() & _SPEC_FIELDS:
-            await self._request_switch("settings")
+            await self.request_switch("settings")
         elif set(changed) - _NON_SESSION_FIELDS:
             # Generation fields (temperature, VAD...) exist only in the setup.
-            await self._request_switch("settings", force_new=True)
+            await self.request_switch("settings", force_new=True)
         return changed
 
     async def _on_set_tools(self, frame: LLMSetToolsFrame) -> None:
         self._tools_from_init = self._normalise_tools(frame.tools)
         self._sync_registered_tool_handlers(frame.tools)
         if self._session is not None:
-            await self._request_switch("tools")
+            await self.request_switch("tools")
 
     async def _on_context(self, context: LLMContext) -> None:
         """Keep the pipeline's context; seed it only as the opening of a call not yet begun.
@@ -502,7 +510,7 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
             self._inference_on_context_initialization and messages and messages[-1].role == "user"
         )
         if messages or (self._session is not None and self.current_spec() != self._session.spec):
-            await self._request_switch("context", seed=bool(messages), respond=respond)
+            await self.request_switch("context", seed=bool(messages), respond=respond)
 
     async def _on_system_message(self, system: str | None) -> None:
         """A context or messages update whose system message changed is a persona change."""
@@ -511,9 +519,10 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         self._context_system = system
         self._settings.system_instruction = system
         self._base_system_instruction = system
-        await self._request_switch("persona")
+        await self.request_switch("persona")
 
-    async def _request_switch(self, reason: str, label: str | None = None, **flags) -> None:
+    async def request_switch(self, reason: str, label: str | None = None, **flags) -> None:
+        """Ask the hand-over to move (or update) the call; see :class:`~.handover.SwitchRequest`."""
         if self._ending:
             return
         await self.handover.request(
@@ -524,6 +533,7 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
 
     async def on_bot_started(self) -> None:
         """First output of a reply: time-to-first-byte from the caller's last speech."""
+        self.guard.reply_settled()
         self.caller.tail.reply_started()
         last_voice = self.caller.clock.last_voice_at
         if last_voice is not None:
@@ -533,6 +543,7 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
 
     async def on_bot_stopped(self, reply: ReplyRecord) -> None:
         """A reply ended (completed or cut): tell ``on_reply_finished`` handlers."""
+        self.guard.reply_settled()
         await self._call_event_handler("on_reply_finished", reply)
 
     @property
@@ -552,9 +563,19 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         await self.tools.on_cancellation(ids)
 
     async def on_go_away(self, time_left_s: float) -> None:
-        """``goAway``: move the call to a new session before this one is closed."""
+        """``goAway``: move the call at the next turn boundary, before the deadline."""
         logger.info(f"{self}: goAway, {time_left_s:.1f}s left on {self._session}")
-        await self._request_switch("goaway", resume=True)
+        if self._session is not None:
+            self.guard.go_away(self._session, time_left_s)
+
+    async def abandon_session(self, session: LiveSession, reason: str) -> None:
+        """Give up on a session that is still open (stalled): reconnect as after a drop."""
+        if session is not self._session:
+            return
+        await self._events.cut()
+        self.history.end_model_turn()
+        await session.abort()
+        await self.request_switch("reconnect", resume=True, old_dead=True, label=reason)
 
     async def push_frame(self, frame: Frame, direction: FrameDirection = FrameDirection.DOWNSTREAM):
         """Push a frame; a function result on its way downstream is also sent to the model."""
@@ -577,6 +598,7 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
                     self.caller.tail.checkpoint()
         if session is not self._session:
             return  # a session being set up, or one the call has left
+        self.guard.saw_message()
         await self._events.handle(message)
 
     async def _on_session_end(self, session: LiveSession, end: SessionEnd) -> None:
@@ -593,7 +615,7 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
                 f"Gemini Live session ended: {verdict.explanation}", force_treat_as_permanent=True
             )
             return
-        await self._request_switch("reconnect", resume=True, old_dead=True)
+        await self.request_switch("reconnect", resume=True, old_dead=True)
 
     async def report_switch(self, record: SwitchRecord) -> None:
         """Tell event handlers a switch finished (called by the hand-over)."""

@@ -230,6 +230,8 @@ class ToolBridge:
                 response.will_continue = not final
             elif not final and not force:
                 continue  # a blocking call takes one response: the final one
+            else:
+                self.svc.guard.reply_owed()  # the model was waiting on this
             await self.deliver([response])
             if final and target is not record:
                 target.result, target.finished_at = body, time.monotonic()

@@ -161,7 +161,12 @@ class TranscriptLog:
 
     def add(self, event: TranscriptEvent) -> None:
         """Record one finished turn (role, text, cut or not, seconds since the log began)."""
-        turn = {"t_s": round(time.monotonic() - self._started, 2), "role": event.role, "text": event.text, "interrupted": event.interrupted}
+        turn = {
+            "t_s": round(time.monotonic() - self._started, 2),
+            "role": event.role,
+            "text": event.text,
+            "interrupted": event.interrupted,
+        }
         self.turns.append(turn)
         if self.path is not None:
             with self.path.open("a") as f:
@@ -230,7 +235,9 @@ async def run_custom_call(
                 assistant,
             ]
         )
-        worker = PipelineWorker(pipeline, params=PipelineParams(enable_metrics=True), idle_timeout_secs=None, enable_rtvi=False)
+        worker = PipelineWorker(
+            pipeline, params=PipelineParams(enable_metrics=True), idle_timeout_secs=None, enable_rtvi=False
+        )
         runner = WorkerRunner(handle_sigint=False)
         await runner.add_workers(worker)
         await runner.run()
@@ -266,7 +273,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     backend = LiveBackend.from_env(force_emulator=args.emulator)
     print(f"Calling {args.model} on the {backend.name} with {args.input} ...")
-    log = asyncio.run(run_custom_call(args.input, args.output, rules, backend, personas=personas, log_path=args.log, model=args.model))
+    log = asyncio.run(
+        run_custom_call(args.input, args.output, rules, backend, personas=personas, log_path=args.log, model=args.model)
+    )
     for turn in log.turns:
         cut = " [cut]" if turn["interrupted"] else ""
         print(f"[{turn['t_s']:6.2f}s] {turn['role']:>4}: {turn['text']}{cut}")

@@ -75,7 +75,9 @@ class DailyBotConfig:
     def __post_init__(self):
         url = urlparse(self.room_url or "")
         if url.scheme not in ("https", "http") or not url.netloc or url.path.strip("/") == "":
-            raise ConfigError(f"DAILY_ROOM_URL must be a room URL like https://you.daily.co/room, got {self.room_url!r}")
+            raise ConfigError(
+                f"DAILY_ROOM_URL must be a room URL like https://you.daily.co/room, got {self.room_url!r}"
+            )
         if self.video_fps < 1:
             raise ConfigError(f"video_fps must be at least 1, got {self.video_fps}")
 

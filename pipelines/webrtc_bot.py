@@ -164,6 +164,7 @@ def create_app(
         finally:
             await calls.shutdown()
             await backend.stop()
+            logger.info(f"browser bot shut down after {calls.started} call(s)")
 
     app = FastAPI(title="Gemini Live browser bot", lifespan=lifespan)
     app.state.calls = calls

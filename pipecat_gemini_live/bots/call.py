@@ -43,7 +43,9 @@ IN_SAMPLE_RATE = 16000
 OUT_SAMPLE_RATE = 24000
 
 
-def make_service(backend: LiveBackend, personas: PersonaBook, *, model: str = DEFAULT_MODEL, **kwargs) -> GeminiLiveLLMService:
+def make_service(
+    backend: LiveBackend, personas: PersonaBook, *, model: str = DEFAULT_MODEL, **kwargs
+) -> GeminiLiveLLMService:
     """The service for one call, opening with the first persona.
 
     Args:

@@ -20,9 +20,23 @@ def test_keyword_switch_and_transcript_log(tmp_path):
     out, log = tmp_path / "bot.wav", tmp_path / "transcript.jsonl"
     env = {k: v for k, v in os.environ.items() if k not in ("GOOGLE_API_KEY", "GEMINI_API_KEY")}
     proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "--input", str(wav), "--output", str(out), "--log", str(log),
-         "--on-bot", "no earlier turns=concierge"],
-        capture_output=True, text=True, timeout=120, env=env, cwd=ROOT,
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--input",
+            str(wav),
+            "--output",
+            str(out),
+            "--log",
+            str(log),
+            "--on-bot",
+            "no earlier turns=concierge",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "on the emulator" in proc.stdout

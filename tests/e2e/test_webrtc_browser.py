@@ -89,7 +89,10 @@ def server(tmp_path):
     log = open(tmp_path / "server.log", "w")
     proc = subprocess.Popen(
         [sys.executable, str(SERVER), "--host", "127.0.0.1", "--port", str(port), "--think-ms", "200"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -106,10 +109,16 @@ def server(tmp_path):
     yield base
     proc.terminate()
     try:
-        proc.wait(15)
-    finally:
+        code = proc.wait(15)
+    except subprocess.TimeoutExpired:
         proc.kill()
-        log.close()
+        code = None
+    log.close()
+    text = (tmp_path / "server.log").read_text()
+    # SIGTERM is how a process manager stops it: the app ends its calls and the emulator, then
+    # uvicorn re-raises the signal (exit -15) as process managers expect.
+    assert code in (0, -15) and "browser bot shut down after 1 call(s)" in text, f"exit {code}:\n{text[-3000:]}"
+    assert "Traceback" not in text, text[-3000:]
 
 
 def loud_segments(pcm: np.ndarray, rate: int, threshold: float = 300.0, window_s: float = 0.05, bridge_s: float = 0.5):
@@ -160,7 +169,9 @@ async def test_browser_call_with_persona_switch(chromium, server, tmp_path):
             # Turn 1 is answered; then the caller presses "Pirate" before their second turn.
             await page.wait_for_selector(".line.bot:not(.speaking)", timeout=30000)
             await page.click("#personas button[data-persona=pirate]")
-            await page.wait_for_function("document.getElementById('personas').dataset.current === 'pirate'", timeout=10000)
+            await page.wait_for_function(
+                "document.getElementById('personas').dataset.current === 'pirate'", timeout=10000
+            )
             await page.wait_for_function(
                 "document.querySelectorAll('.line.bot:not(.speaking)').length >= 2", timeout=40000
             )

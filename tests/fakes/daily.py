@@ -181,7 +181,9 @@ class FakeCallClient:
         if completion:
             completion(None)
 
-    def set_audio_renderer(self, participant_id, callback, audio_source="microphone", sample_rate=16000, callback_interval_ms=20):
+    def set_audio_renderer(
+        self, participant_id, callback, audio_source="microphone", sample_rate=16000, callback_interval_ms=20
+    ):
         self.audio_renderers[(participant_id, audio_source)] = {
             "callback": callback,
             "sample_rate": sample_rate,
@@ -240,7 +242,9 @@ class FakeCallClient:
             if delay > 0:
                 await asyncio.sleep(delay)
 
-    async def show_camera(self, participant_id: str, seconds: float, fps: int = 15, size: tuple[int, int] = (320, 240)) -> int:
+    async def show_camera(
+        self, participant_id: str, seconds: float, fps: int = 15, size: tuple[int, int] = (320, 240)
+    ) -> int:
         """Deliver ``seconds`` of camera frames at ``fps``; returns how many were sent."""
         renderer = await self.wait_for_renderer("video", participant_id, "camera")
         width, height = size

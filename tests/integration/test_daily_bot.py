@@ -72,12 +72,17 @@ async def test_daily_bot_call_glue(monkeypatch, capfd):
         @service.event_handler("on_session_ended")
         async def _ended(_service, session, end):
             ends.append(end)
+
         call = build_daily_bot(make_transport(config), service, personas, observers=[images])
         runner = WorkerRunner(handle_sigint=False)
         await runner.add_workers(call.worker)
         run = asyncio.create_task(runner.run())
 
-        client = await wait_for(lambda: fake_daily.FakeCallClient.instances and fake_daily.FakeCallClient.instances[0], 10, "the call client")
+        client = await wait_for(
+            lambda: fake_daily.FakeCallClient.instances and fake_daily.FakeCallClient.instances[0],
+            10,
+            "the call client",
+        )
         await wait_for(lambda: client.joined, 10, "the bot to join")
         assert client.joined == (ROOM, TOKEN)
         assert client.user_name == "Gemini test"

@@ -90,7 +90,11 @@ async def test_call_over_webrtc_then_hang_up(served):
         return peer.of("bot-ready")
 
     (hello,) = await until(ready, 15, "bot-ready over the data channel")
-    assert hello["persona"] == "assistant" and {p["name"] for p in hello["personas"]} == {"assistant", "pirate", "concierge"}
+    assert hello["persona"] == "assistant" and {p["name"] for p in hello["personas"]} == {
+        "assistant",
+        "pirate",
+        "concierge",
+    }
     assert (await http.get("/api/status")).json()["active_calls"] == 1
 
     # The one call this server allows is taken; a malformed request is refused first.

@@ -51,7 +51,10 @@ async def test_persona_message_becomes_update_frame():
 @pytest.mark.parametrize(
     "message, error",
     [
-        ({"label": L, "type": "persona", "name": "wizard"}, "unknown persona 'wizard'; known: assistant, pirate, concierge"),
+        (
+            {"label": L, "type": "persona", "name": "wizard"},
+            "unknown persona 'wizard'; known: assistant, pirate, concierge",
+        ),
         ({"label": L, "type": "persona"}, "needs a non-empty string 'name'"),
         ({"label": L, "type": "persona", "name": 3}, "needs a non-empty string 'name'"),
         ({"label": L, "type": "dance"}, "unknown message type 'dance'"),
@@ -143,7 +146,13 @@ async def test_transcript_messenger_whole_turns_only():
 async def test_a_reply_that_never_closed_is_reported_as_cut():
     # The interruption overtook the reply's frames and the stop was dropped behind it: the
     # next reply's start closes the old one.
-    frames = [TTSStartedFrame(), TTSTextFrame("Lost ", text_type=TextType.WORD), TTSStartedFrame(), TTSTextFrame("New.", text_type=TextType.WORD), TTSStoppedFrame()]
+    frames = [
+        TTSStartedFrame(),
+        TTSTextFrame("Lost ", text_type=TextType.WORD),
+        TTSStartedFrame(),
+        TTSTextFrame("New.", text_type=TextType.WORD),
+        TTSStoppedFrame(),
+    ]
     down, _ = await run_test(TranscriptMessenger(send_partial=False), frames_to_send=frames)
     sent = [f.message for f in down if isinstance(f, OutputTransportMessageFrame)]
     assert sent == [
@@ -155,7 +164,10 @@ async def test_a_reply_that_never_closed_is_reported_as_cut():
 async def test_transcript_messenger_before_the_service_sends_caller_turns():
     # The service pushes the caller's transcript upstream; the messenger passes it on upstream
     # (the user aggregator needs it) and sends the message downstream, toward the output.
-    frames = [TranscriptionFrame(text="  what time is it  ", user_id="", timestamp="now"), TranscriptionFrame(text=" ", user_id="", timestamp="now")]
+    frames = [
+        TranscriptionFrame(text="  what time is it  ", user_id="", timestamp="now"),
+        TranscriptionFrame(text=" ", user_id="", timestamp="now"),
+    ]
     down, up = await run_test(
         TranscriptMessenger(), frames_to_send=frames, frames_to_send_direction=FrameDirection.UPSTREAM
     )

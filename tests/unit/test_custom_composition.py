@@ -26,13 +26,21 @@ def reply(*words: str) -> list:
 
 async def test_caller_words_switch_downstream_toward_the_service():
     rules = [KeywordRule("pirate", "pirate"), KeywordRule("front desk", "concierge")]
-    frames = [caller("the weather please"), caller("Put me through to the PIRATE!"), caller("pirate again"), caller("the front   desk")]
+    frames = [
+        caller("the weather please"),
+        caller("Put me through to the PIRATE!"),
+        caller("pirate again"),
+        caller("the front   desk"),
+    ]
     down, up = await run_test(
         KeywordPersonaSwitcher(rules, BOOK), frames_to_send=frames, frames_to_send_direction=FrameDirection.UPSTREAM
     )
     updates = [f for f in down if isinstance(f, PersonaUpdateFrame)]
     # Each rule fires once, in the order the caller asked; the transcripts still go upstream.
-    assert [u.system_instruction for u in updates] == [BOOK.get("pirate").system_instruction, BOOK.get("concierge").system_instruction]
+    assert [u.system_instruction for u in updates] == [
+        BOOK.get("pirate").system_instruction,
+        BOOK.get("concierge").system_instruction,
+    ]
     assert len([f for f in up if isinstance(f, TranscriptionFrame)]) == 4
     assert all(r.fired for r in rules)
 
@@ -66,7 +74,9 @@ async def test_logger_writes_finished_turns(tmp_path):
     log = TranscriptLog(tmp_path / "t.jsonl")
     frames = reply("Hello ", "there.")
     await run_test(TranscriptLogger(log), frames_to_send=frames)
-    await run_test(TranscriptLogger(log), frames_to_send=[caller("hi bot")], frames_to_send_direction=FrameDirection.UPSTREAM)
+    await run_test(
+        TranscriptLogger(log), frames_to_send=[caller("hi bot")], frames_to_send_direction=FrameDirection.UPSTREAM
+    )
     assert [(t["role"], t["text"]) for t in log.turns] == [("bot", "Hello there."), ("user", "hi bot")]
     lines = [json.loads(line) for line in (tmp_path / "t.jsonl").read_text().splitlines()]
     assert lines == log.turns

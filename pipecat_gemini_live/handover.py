@@ -297,6 +297,7 @@ class Handover:
         svc = self.svc
         retrying = old_alive is None
         delays = iter(svc.retry.delays()) if retrying else iter(())
+        handle_retried = False
         while True:
             if self._closed:
                 raise asyncio.CancelledError()
@@ -313,6 +314,12 @@ class Handover:
                 return session, ("resume" if handle else "handover")
             except SessionOpenError as e:
                 logger.warning(f"{svc}: opening session ({req.reason}) failed: {e}")
+                if handle and e.code == 1011 and not handle_retried:
+                    # Refused while the server still holds the old connection (a stalled session
+                    # we just dropped): give it a moment, then try the handle once more.
+                    handle_retried = True
+                    await asyncio.sleep(min(0.5, svc.retry.max_delay_s))
+                    continue
                 if handle and e.code is not None and e.code != 1006:
                     # The server refused the handle (expired, unknown, still in use): the
                     # conversation goes over as a seed instead.
@@ -336,11 +343,11 @@ class Handover:
         return profile.history_seeding is HistorySeeding.INITIAL_HISTORY and not session.realtime_input_sent
 
     async def _seed(self, session: LiveSession, profile, *, respond: bool = False) -> int:
-        """Send the conversation so far; ``respond`` asks the model to answer its last turn."""
-        turns = self.svc.history.seed(profile)
+        """Send the conversation so far; ``respond`` has the model speak next (answer the last
+        user turn, or go on where a dropped reply stopped)."""
+        turns = self.svc.history.seed(profile, end_with_user=respond)
         if not turns:
             return 0
-        respond = respond and turns[-1].role == "user"
         await session.send_client_content(turns, turn_complete=respond)
         return len(turns)
 

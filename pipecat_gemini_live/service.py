@@ -572,10 +572,10 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         """Give up on a session that is still open (stalled): reconnect as after a drop."""
         if session is not self._session:
             return
-        await self._events.cut()
+        cut = await self._events.cut()
         self.history.end_model_turn()
         await session.abort()
-        await self.request_switch("reconnect", resume=True, old_dead=True, label=reason)
+        await self.request_switch("reconnect", resume=True, old_dead=True, respond=cut, label=reason)
 
     async def push_frame(self, frame: Frame, direction: FrameDirection = FrameDirection.DOWNSTREAM):
         """Push a frame; a function result on its way downstream is also sent to the model."""
@@ -607,7 +607,7 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
             return
         verdict = classify(end.code, end.reason, end.error)
         logger.warning(f"{self}: {session} ended unexpectedly: {end.code} {end.reason!r}")
-        self._events.translator.reset()
+        cut = await self._events.cut()
         self.history.end_model_turn()
         if not verdict.retry:
             self._session = None
@@ -615,7 +615,9 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
                 f"Gemini Live session ended: {verdict.explanation}", force_treat_as_permanent=True
             )
             return
-        await self.request_switch("reconnect", resume=True, old_dead=True)
+        # A reply cut by the drop is taken up again: a resumed session answers the replayed
+        # audio; a re-seeded one is asked to go on.
+        await self.request_switch("reconnect", resume=True, old_dead=True, respond=cut)
 
     async def report_switch(self, record: SwitchRecord) -> None:
         """Tell event handlers a switch finished (called by the hand-over)."""

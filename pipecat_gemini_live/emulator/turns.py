@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from typing import TYPE_CHECKING
 
 from . import wire
@@ -34,15 +35,17 @@ class TurnTaker:
         self.current = UserTurn()
         self.speech_started_at: float | None = None
         self.desk = ToolDesk(session.id)
-        self._task: asyncio.Task | None = None
+        self._pending: deque[UserTurn] = deque()
+        self._worker: asyncio.Task | None = None
         self._turn: UserTurn | None = None
         self._reply: ReplyStream | None = None
+        self._composed = False
         self._waiting_tools = False
 
     @property
     def busy(self) -> bool:
-        """A reply (or a wait for tool results) is in progress."""
-        return self._task is not None and not self._task.done()
+        """A reply (or a wait for tool results) is in progress or queued."""
+        return self._worker is not None and not self._worker.done()
 
     # -- caller events -----------------------------------------------------------------------
 
@@ -75,8 +78,22 @@ class TurnTaker:
         """Close the caller's turn and queue the reply to it."""
         turn, self.current = self.current, UserTurn()
         turn.images.extend(self.s.take_images())
-        previous = self._task
-        self._task = asyncio.create_task(self._respond(turn, previous))
+        self._queue(turn)
+
+    def _queue(self, turn: UserTurn) -> None:
+        """Answer ``turn`` after whatever reply is already queued (one at a time, in order)."""
+        self._pending.append(turn)
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.create_task(self._work())
+
+    async def _work(self) -> None:
+        while self._pending:
+            turn = self._pending.popleft()
+            self._turn = turn
+            try:
+                await self._respond(turn)
+            finally:
+                self._turn, self._reply, self._composed = None, None, False
 
     async def text(self, text: str) -> None:
         """``realtimeInput.text``: part of the spoken turn, or a turn of its own."""
@@ -90,11 +107,7 @@ class TurnTaker:
 
     # -- replies -----------------------------------------------------------------------------
 
-    async def _respond(self, turn: UserTurn, previous: asyncio.Task | None) -> None:
-        if previous is not None and not previous.done():
-            with contextlib.suppress(asyncio.CancelledError):
-                await previous
-        self._turn = turn
+    async def _respond(self, turn: UserTurn) -> None:
         conv = self.s.conv
         if self.s.silenced:
             if turn.from_caller:
@@ -138,6 +151,7 @@ class TurnTaker:
     async def _speak(self, turn: UserTurn) -> None:
         s = self.s
         text = s.conv.compose_reply(turn)
+        self._composed = True
         remembered = len(s.conv.history)
         synth = asyncio.create_task(synthesize(text, s.setup.language_code, s.cfg.words_per_minute))
         try:
@@ -162,11 +176,10 @@ class TurnTaker:
         s.record.replies.append(Reply(text=text, persona=s.conv.persona, remembered_turns=remembered))
         await self._reply.run()
         await s.send(wire.generation_complete())
-        await self._finish(turn, interrupted=False)
+        await self._finish(turn, self._reply, interrupted=False)
 
-    async def _finish(self, turn: UserTurn, *, interrupted: bool) -> None:
-        s, reply = self.s, self._reply
-        assert reply is not None
+    async def _finish(self, turn: UserTurn, reply: ReplyStream, *, interrupted: bool) -> None:
+        s = self.s
         spoken = reply.spoken_text if interrupted else reply.text
         audio_s = reply.spoken_s if interrupted else reply.audio_s
         record = s.record.replies[-1]
@@ -175,46 +188,58 @@ class TurnTaker:
         prompt_audio += int(turn.speech_s * AUDIO_TOKENS_PER_S)
         usage = wire.usage_metadata(prompt_audio, prompt_text, int(audio_s * AUDIO_TOKENS_PER_S))
         s.conv.record(turn, spoken, audio_s)
-        self._reply = None
-        self._turn = None
         await s.send(wire.turn_complete(usage))
         await s.send_resumption_handle()
 
     async def barge_in(self, *, resume_turn: bool = True) -> UserTurn | None:
-        """Stop the reply in progress; tell the client if any of it was already sent.
+        """Stop the reply in progress and drop the queued ones.
+
+        A reply already being sent ends with ``interrupted`` -> ``turnComplete``. Turns not
+        yet answered (the model was still thinking, or they were queued) are merged.
 
         Args:
-            resume_turn: When the model was still thinking, put the caller's turn back so it
-                goes on (the caller kept talking). With False it is returned instead, for the
+            resume_turn: Put the unanswered turns back into the caller's current turn (the
+                caller simply kept talking). With False they are returned instead, for the
                 caller of this method to answer.
 
         Returns:
-            The unanswered turn, when the model had not started speaking and ``resume_turn``
-            is False.
+            The merged unanswered turns when ``resume_turn`` is False, else None.
         """
-        task = self._task
-        if task is None or task.done() or self._waiting_tools:
+        worker = self._worker
+        if worker is None or worker.done() or self._waiting_tools:
             return None
-        reply, turn = self._reply, self._turn
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        reply, turn, composed = self._reply, self._turn, self._composed
+        pending = list(self._pending)
+        self._pending.clear()
+        worker.cancel()
+        await asyncio.wait({worker})
+        self._worker = None
+        unanswered: list[UserTurn] = []
         if reply is not None and reply.started and turn is not None:
             await self.s.send(wire.interrupted())
-            await self._finish(turn, interrupted=True)
+            await self._finish(turn, reply, interrupted=True)
+        elif turn is not None:
+            if composed:
+                self.s.conv.replies -= 1
+            unanswered.append(turn)
+        unanswered += pending
+        if not unanswered:
             return None
-        self._turn = None
-        self._reply = None
-        if turn is None:
-            return None
-        self.s.conv.replies -= 1
+        merged = UserTurn(from_caller=any(t.from_caller for t in unanswered))
+        for t in unanswered:
+            merged.speech_s += t.speech_s
+            merged.texts += t.texts
+            merged.images += t.images
+            merged.tool_results += t.tool_results
+            merged.checking += t.checking
+            merged.tools_called = merged.tools_called or t.tools_called
         if not resume_turn:
-            return turn
-        # Still thinking: the caller simply kept talking, so the turn goes on.
-        self.current.speech_s += turn.speech_s
-        self.current.texts[:0] = turn.texts
-        self.current.images[:0] = turn.images
-        self.current.tool_results[:0] = turn.tool_results
+            return merged
+        self.current.speech_s += merged.speech_s
+        self.current.texts[:0] = merged.texts
+        self.current.images[:0] = merged.images
+        self.current.tool_results[:0] = merged.tool_results
+        self.current.tools_called = self.current.tools_called or merged.tools_called
         return None
 
     async def tool_result(self, call, response, scheduling: str | None) -> None:
@@ -231,12 +256,12 @@ class TurnTaker:
                 # The reply to the caller had not started: answer both at once.
                 unanswered.tool_results.append(summary)
                 turn = unanswered
-        previous = self._task
-        self._task = asyncio.create_task(self._respond(turn, previous))
+        self._queue(turn)
 
     async def stop(self) -> None:
         """Cancel whatever is in progress (the connection is gone)."""
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
+        self._pending.clear()
+        if self._worker is not None and not self._worker.done():
+            self._worker.cancel()
             with contextlib.suppress(BaseException):
-                await self._task
+                await self._worker

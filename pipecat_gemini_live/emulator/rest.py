@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from websockets.asyncio.server import ServerConnection
 
@@ -32,7 +32,7 @@ _MAX_HEAD = 64 * 1024
 _MAX_BODY = 1024 * 1024
 # The SDKs document ephemeral tokens as v1alpha only; other versions get the 404 an unknown
 # method gets.
-_AUTH_TOKENS = re.compile(r"/v1alpha/auth_tokens")
+_AUTH_TOKENS = re.compile(r"/+v1alpha/auth_tokens")
 
 
 @dataclass
@@ -71,9 +71,9 @@ class RestApi:
         Returns:
             ``(status, JSON body)``.
         """
-        split = urlsplit(target)
-        status, payload = self._answer(method, split.path, split.query, headers, body)
-        self.emu.rest_calls.append(RestCall(method, split.path, status))
+        path, _, query = target.partition("?")
+        status, payload = self._answer(method, path, query, headers, body)
+        self.emu.rest_calls.append(RestCall(method, path, status))
         return status, payload
 
     def _answer(self, method, path, query, headers, body) -> tuple[int, dict]:

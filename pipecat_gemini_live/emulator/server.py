@@ -23,7 +23,7 @@ import json
 import re
 from http import HTTPStatus
 from fnmatch import translate as fnmatch_translate
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 import websockets
 from loguru import logger
@@ -40,13 +40,21 @@ from .resumption import ResumptionStore
 from .session import EmulatedSession
 from .tokens import TOKEN_PREFIX, TokenStore, constrain
 
+# The JavaScript SDK joins a base URL that ends in "/" with "/ws/...", so its paths start with
+# "//ws/"; Google's front end accepts that, and so does the emulator.
 _PATH = re.compile(
-    r"/ws/google\.ai\.generativelanguage\.(v1|v1beta|v1alpha)\.GenerativeService\."
+    r"/+ws/google\.ai\.generativelanguage\.(v1|v1beta|v1alpha)\.GenerativeService\."
     r"(BidiGenerateContent|BidiGenerateContentConstrained)"
 )
 _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 # Client identity headers worth keeping in a record (never the key or the Authorization header).
 _IDENTITY_HEADERS = ("user-agent", "x-goog-api-client")
+
+
+def split_target(target: str) -> tuple[str, str]:
+    """``(path, query)`` of a request target. Not ``urlsplit``: it reads ``//ws/...`` as a host."""
+    path, _, query = target.partition("?")
+    return path, query
 
 
 class LiveEmulator(Observations):
@@ -219,7 +227,7 @@ class LiveEmulator(Observations):
     # -- connections -------------------------------------------------------------------------
 
     def _route(self, connection, request):
-        path = urlsplit(request.path).path
+        path = split_target(request.path)[0]
         if not _PATH.fullmatch(path):
             return connection.respond(HTTPStatus.NOT_FOUND, "Not Found\n")
         if self.faults.take_refusal():
@@ -230,7 +238,7 @@ class LiveEmulator(Observations):
     @staticmethod
     def _credential(request) -> str | None:
         """The key or token a handshake carried, wherever the client put it."""
-        query = parse_qs(urlsplit(request.path).query)
+        query = parse_qs(split_target(request.path)[1])
         for value in (
             request.headers.get("x-goog-api-key"),
             query.get("key", [None])[0],
@@ -311,7 +319,7 @@ class LiveEmulator(Observations):
         return behaviour_for(model)
 
     async def _handle(self, ws) -> None:
-        path = urlsplit(ws.request.path).path
+        path = split_target(ws.request.path)[0]
         match = _PATH.fullmatch(path)
         assert match is not None  # _route refused everything else
         record = SessionRecord(index=len(self.records), api_version=match.group(1), method=match.group(2))

@@ -148,12 +148,15 @@ def synthesize_sync(text: str, language_code: str | None = None, words_per_minut
     Returns:
         Raw PCM16 bytes at :data:`OUTPUT_RATE`.
     """
-    engine = _espeak()
+    # The first call initialises eSpeak: under the lock too, or two threads initialising it at
+    # once crash the process.
+    with _lock:
+        engine = _espeak()
+        if engine is not None:
+            samples = engine.synth(text, _voice_for(language_code), words_per_minute)
+            native_rate = engine.rate
     if engine is None:
         return _babble(text, OUTPUT_RATE).tobytes()
-    with _lock:
-        samples = engine.synth(text, _voice_for(language_code), words_per_minute)
-        native_rate = engine.rate
     if samples.size == 0:
         return _babble(text, OUTPUT_RATE).tobytes()
     resampled = soxr.resample(samples, native_rate, OUTPUT_RATE, quality="HQ")

@@ -3,58 +3,25 @@
 - google-genai 3.x lives in ``.venv-genai3/`` (its own virtualenv: Pipecat pins google-genai < 3).
 - ``@google/genai`` is installed with npm into ``.node-genai/`` (skipped where Node is absent).
 
-Each is rebuilt only when its pinned version changes (a stamp file records it), under a file
-lock so parallel runs do not build it twice. Both directories are in .gitignore.
+Each is rebuilt only when its pinned version changes (``tests/envcache.py``). Both
+directories are in .gitignore.
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
-import subprocess
 import sys
-from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 
 from pipecat_gemini_live.emulator.threaded import EmulatorThread
 
+from ..envcache import ROOT, cached, run
 from .harness import CLIENTS_DIR, ClientRun, run_client, write_audio
-
-ROOT = Path(__file__).resolve().parents[2]
 GENAI3_SPEC = os.environ.get("CONFORMANCE_GENAI3", "google-genai==3.4.0")
 # The newest @google/genai that supports Node 20 (3.x needs Node >= 22).
 NPM_GENAI_SPEC = os.environ.get("CONFORMANCE_NPM_GENAI", "@google/genai@2.32.0")
-
-
-@contextmanager
-def _locked(path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def _cached(directory: Path, spec: str, build) -> None:
-    """Run ``build()`` unless ``directory`` was last built for ``spec``."""
-    stamp = directory / ".conformance-stamp"
-    with _locked(ROOT / f"{directory.name}.lock"):
-        if stamp.exists() and stamp.read_text() == spec:
-            return
-        shutil.rmtree(directory, ignore_errors=True)
-        build()
-        stamp.write_text(spec)
-
-
-def _run(cmd: list[str], **kw) -> None:
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, **kw)
-    if proc.returncode != 0:
-        pytest.fail(f"{' '.join(cmd)} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}", pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -63,10 +30,10 @@ def genai3_python() -> str:
     venv = ROOT / ".venv-genai3"
 
     def build():
-        _run([sys.executable, "-m", "venv", str(venv)])
-        _run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check", GENAI3_SPEC])
+        run([sys.executable, "-m", "venv", str(venv)])
+        run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check", GENAI3_SPEC])
 
-    _cached(venv, GENAI3_SPEC, build)
+    cached(venv, GENAI3_SPEC, build)
     return str(venv / "bin" / "python")
 
 
@@ -79,9 +46,9 @@ def node_genai_prefix() -> str:
 
     def build():
         prefix.mkdir(parents=True)
-        _run(["npm", "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "--loglevel=error", NPM_GENAI_SPEC])
+        run(["npm", "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "--loglevel=error", NPM_GENAI_SPEC])
 
-    _cached(prefix, NPM_GENAI_SPEC, build)
+    cached(prefix, NPM_GENAI_SPEC, build)
     return str(prefix)
 
 

@@ -72,10 +72,17 @@ def emulator_config(**settings: Any) -> "EmulatorConfig":
             follows; ``model_behaviours`` entries still take precedence).
 
     Raises:
-        pydantic.ValidationError: For an unknown field or a bad value.
+        TypeError: For a setting that is not a field (a typo must not pass silently).
+        pydantic.ValidationError: For a bad value.
     """
     from pipecat_gemini_live.emulator import EmulatorConfig
 
+    unknown = set(settings) - set(EmulatorConfig.model_fields) - {"behaviour"}
+    if unknown:
+        raise TypeError(
+            f"unknown emulator setting(s) {sorted(unknown)}; "
+            f"known: behaviour, {', '.join(EmulatorConfig.model_fields)}"
+        )
     settings = dict(settings)
     behaviour = settings.pop("behaviour", None)
     if behaviour is not None:

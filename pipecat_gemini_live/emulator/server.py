@@ -21,8 +21,8 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from http import HTTPStatus
 from fnmatch import translate as fnmatch_translate
+from http import HTTPStatus
 from urllib.parse import parse_qs
 
 import websockets
@@ -247,7 +247,7 @@ class LiveEmulator(Observations):
             if value:
                 return value
         scheme, _, value = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() in ("token", "bearer") and value.strip():
+        if scheme.lower() == "token" and value.strip():
             return value.strip()
         return None
 

@@ -47,7 +47,8 @@ SPECS: tuple[Spec, ...] = (
     Spec("setup", "setup"),
     Spec("audio_turn", "audio_turn", MODEL_25),
     Spec("text_turn", "text_turn"),
-    Spec("barge_in", "barge_in", MODEL_25),
+    # Slower replies here: the caller must talk over one that is still streaming.
+    Spec("barge_in", "barge_in", MODEL_25, {"pace": 3.0}),
     Spec("tool_call", "tool_call", emulator={"scenario": ['1:get_weather{"city": "Paris"}']}),
     # 600 s lifetime at 200x: goAway 0.25 s before the close at 3 s.
     Spec("resumption", "resumption", MODEL_25, {"lifetime_s": 600, "goaway_before_s": 50, "time_scale": 200}),

@@ -49,7 +49,24 @@ def _parser() -> argparse.ArgumentParser:
         help='script a tool call, e.g. 2:get_weather{"city": "Paris"} (repeatable)',
     )
     p.add_argument("--scenario", help="a JSON scenario file of tool calls")
+    p.add_argument(
+        "--model-behaviour",
+        action="append",
+        default=[],
+        metavar="PATTERN=FAMILY",
+        help="server rules for models matching PATTERN: 2.5, 3.1, 3.8 or strict, e.g. 'gemini-4*=3.8' (repeatable)",
+    )
     return p
+
+
+def _behaviours(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        pattern, sep, family = item.partition("=")
+        if not sep or not pattern or not family:
+            raise ValueError(f"--model-behaviour takes PATTERN=FAMILY, not {item!r}")
+        out[pattern] = family
+    return out
 
 
 async def _serve(args: argparse.Namespace) -> None:
@@ -67,6 +84,7 @@ async def _serve(args: argparse.Namespace) -> None:
         time_scale=args.time_scale,
         faults=args.fault,
         scenario=Scenario.load(args.scenario) if args.scenario else args.tool_call,
+        model_behaviours=_behaviours(args.model_behaviour),
     )
     config = EmulatorConfig(**fields)
     ca = LocalCA(args.ca_dir) if args.ca_dir else None

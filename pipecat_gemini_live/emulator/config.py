@@ -6,6 +6,7 @@ import secrets
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .behaviour import ServerBehaviour, behaviour_named
 from .faults import Fault
 from .scenario import Scenario
 
@@ -34,6 +35,11 @@ class EmulatorConfig(BaseModel):
         faults: Faults to inject (:class:`~.faults.Fault` or their text form, ``close:1011@reply``).
         scenario: Scripted tool calls (a :class:`~.scenario.Scenario` or step strings,
             ``2:get_weather{"city": "Paris"}``).
+        model_behaviours: Server rules per model, ahead of the built-in table: ``fnmatch``
+            pattern on the bare model name -> family name (``"2.5"``, ``"3.1"``, ``"3.8"``,
+            ``"strict"``; see :func:`~.behaviour.behaviour_named`) or a
+            :class:`~.behaviour.ServerBehaviour`. How to emulate a model the table does not
+            know yet, e.g. ``{"gemini-4.0-live*": "3.8"}``.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -52,11 +58,20 @@ class EmulatorConfig(BaseModel):
     time_scale: float = Field(default=1.0, gt=0)
     faults: list[Fault] = Field(default_factory=list)
     scenario: Scenario = Field(default_factory=Scenario)
+    model_behaviours: dict[str, str | ServerBehaviour] = Field(default_factory=dict)
 
     @field_validator("faults", mode="before")
     @classmethod
     def _parse_faults(cls, value):
         return [Fault.parse(v) if isinstance(v, str) else v for v in value or []]
+
+    @field_validator("model_behaviours")
+    @classmethod
+    def _check_behaviours(cls, value):
+        for family in value.values():
+            if isinstance(family, str):
+                behaviour_named(family)  # raises ValueError for an unknown family
+        return value
 
     @field_validator("scenario", mode="before")
     @classmethod

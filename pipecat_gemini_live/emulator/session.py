@@ -20,7 +20,7 @@ from loguru import logger
 from websockets.exceptions import ConnectionClosed
 
 from . import wire
-from .behaviour import OnViolation, ServerBehaviour, behaviour_for
+from .behaviour import OnViolation, ServerBehaviour
 from .conversation import Conversation, HistoryTurn
 from .faults import Fault, FaultKind
 from .records import SessionRecord
@@ -144,10 +144,8 @@ class EmulatedSession:
         self._main = asyncio.current_task()
         try:
             raw = await asyncio.wait_for(self.ws.recv(), self.cfg.setup_timeout_s)
-            # Like the real service: the key is judged once the setup is in, so a client that
-            # sends setup straight after the handshake sees the close on its receive side.
-            if not self.emu.authorised(self.ws.request):
-                raise wire.ProtocolError(wire.CLOSE_POLICY, wire.REASON_BAD_KEY)
+            # Key or ephemeral token, judged once the setup is in (a token may rewrite it).
+            raw = self.emu.admit(self.ws.request, raw, self.record)
             events = wire.parse_client_message(raw)
             if not isinstance(events[0], wire.Setup):
                 raise wire.ProtocolError(wire.CLOSE_INVALID, "The first message must be setup.")
@@ -200,7 +198,7 @@ class EmulatedSession:
     async def _on_setup(self, setup: wire.Setup) -> None:
         self.record.model = setup.model
         self.record.setup = setup.raw
-        behaviour = behaviour_for(setup.model)
+        behaviour = self.emu.behaviour_for(setup.model)
         if behaviour is None:
             raise wire.ProtocolError(
                 wire.CLOSE_POLICY,

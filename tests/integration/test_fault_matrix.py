@@ -79,6 +79,10 @@ async def outcomes(tmp_path_factory):
     return dict(zip(cases, results))
 
 
+# One worker runs the whole matrix: the calls run concurrently once, in the module fixture.
+pytestmark = pytest.mark.xdist_group("fault_matrix")
+
+
 @pytest.mark.timeout(400)
 @pytest.mark.asyncio(loop_scope="module")
 @pytest.mark.parametrize("fault", RETRYABLE)

@@ -25,6 +25,7 @@ from .reconnect import RetryPolicy
 from .resampler import AudioResampler
 from .service import GeminiLiveLLMService
 from .tools import ScheduledResult
+from .turn_taking import vad_preset
 
 __all__ = [
     "GEMINI_2_5_NATIVE_AUDIO",
@@ -47,4 +48,5 @@ __all__ = [
     "profile_for",
     "register_profile",
     "unregister_profile",
+    "vad_preset",
 ]

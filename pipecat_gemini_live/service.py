@@ -194,7 +194,8 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
 
         self.audio_out_frames = 0
         self._preroll_override = user_audio_preroll_secs
-        self.caller = CallerInput(self, self.options.max_held_audio_s, preroll_s=user_audio_preroll_secs or 0.5)
+        preroll = 0.5 if user_audio_preroll_secs is None else user_audio_preroll_secs
+        self.caller = CallerInput(self, self.options.max_held_audio_s, preroll_s=preroll)
         self.caller.paused = start_audio_paused
         self.video = VideoInput(self)
         self.video.paused = start_video_paused

@@ -13,10 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipecat.adapters.llm.schemas.function_schema import FunctionSchema
+from pipecat.adapters.llm.schemas.tools_schema import ToolsSchema
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 from pipecat.processors.aggregators.llm_context import LLMContext
@@ -24,6 +29,7 @@ from pipecat.processors.aggregators.llm_response_universal import (
     LLMContextAggregatorPair,
     LLMUserAggregatorParams,
 )
+from pipecat.services.llm_service import FunctionCallParams
 from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies
 from pipecat.workers.runner import WorkerRunner
 
@@ -84,6 +90,8 @@ class WavCallOptions:
         speed: Input playback speed (1.0 real time).
         emulator: Extra emulator settings (``EmulatorConfig`` fields: ``lifetime_s``,
             ``goaway_before_s``, ``faults``, ``scenario``, ``time_scale``...).
+        tools_demo: Register two example functions (``get_weather``, ``get_time``); on the
+            emulator, the caller's 2nd and 3rd turns make the model call them.
     """
 
     input: Path
@@ -99,6 +107,7 @@ class WavCallOptions:
     persona_changes: list[PersonaChange] = field(default_factory=list)
     speed: float = 1.0
     emulator: dict = field(default_factory=dict)
+    tools_demo: bool = False
 
     @property
     def backend(self) -> str:
@@ -134,7 +143,10 @@ async def run_wav_call(
     )
     own_emulator = None
     if opts.backend == "emulator" and emulator is None:
-        own_emulator = await LiveEmulator(EmulatorConfig(think_ms=opts.think_ms, **opts.emulator)).start()
+        settings = dict(opts.emulator)
+        if opts.tools_demo:
+            settings.setdefault("scenario", DEMO_SCENARIO)
+        own_emulator = await LiveEmulator(EmulatorConfig(think_ms=opts.think_ms, **settings)).start()
         emulator = own_emulator
     try:
         if opts.backend == "emulator":
@@ -142,12 +154,15 @@ async def run_wav_call(
             api_key, http_options = emulator.api_key, emulator.http_options()
         else:
             api_key, http_options = opts.api_key, None
+        kwargs = dict(service_kwargs or {})
+        if opts.tools_demo:
+            kwargs.setdefault("tools", demo_tools())
         service = GeminiLiveLLMService(
             api_key=api_key,
             http_options=http_options,
             model=opts.model,
             system_instruction=opts.system_instruction,
-            **(service_kwargs or {}),
+            **kwargs,
         )
         reporter = CallReporter(transport=transport, service=service, model=opts.model, backend=opts.backend)
         if say is not None:
@@ -208,6 +223,47 @@ async def _persona_at(transport: WavTransport, worker: PipelineWorker, change: P
     )
 
 
+DEMO_SCENARIO = ['2:get_weather{"city": "Paris"}', '3:get_time{"timezone": "Europe/Paris"}']
+
+
+async def _get_weather(params: FunctionCallParams) -> None:
+    # A stand-in for a weather API: a fixed report, a little latency.
+    await asyncio.sleep(0.3)
+    await params.result_callback({"city": params.arguments.get("city", "?"), "temp_c": 18, "sky": "clear"})
+
+
+async def _get_time(params: FunctionCallParams) -> None:
+    tz = params.arguments.get("timezone") or "UTC"
+    try:
+        now = datetime.now(ZoneInfo(tz))
+    except (ZoneInfoNotFoundError, ValueError):
+        await params.result_callback({"error": f"unknown timezone {tz!r}"})
+        return
+    await params.result_callback({"timezone": tz, "time": now.strftime("%H:%M")})
+
+
+def demo_tools() -> ToolsSchema:
+    """Two example functions with their handlers (``FunctionSchema`` handlers auto-register)."""
+    return ToolsSchema(
+        standard_tools=[
+            FunctionSchema(
+                name="get_weather",
+                description="Current weather in a city.",
+                properties={"city": {"type": "string", "description": "City name"}},
+                required=["city"],
+                handler=_get_weather,
+            ),
+            FunctionSchema(
+                name="get_time",
+                description="Current time in an IANA timezone.",
+                properties={"timezone": {"type": "string", "description": "e.g. Europe/Paris"}},
+                required=["timezone"],
+                handler=_get_time,
+            ),
+        ]
+    )
+
+
 def _announce_turns(service: GeminiLiveLLMService, reporter: CallReporter, say: ReplyPrinter) -> None:
     @service.event_handler("on_reply_finished")
     async def _reply(_svc, reply):
@@ -223,6 +279,11 @@ def _announce_turns(service: GeminiLiveLLMService, reporter: CallReporter, say: 
         cut = " [cut]" if reply.interrupted else ""
         say(f"{head} on session {reply.session_index}{cut}")
         say(f"          bot: {reply.text!r}")
+
+    @service.event_handler("on_function_calls_started")
+    async def _calls(_svc, calls):
+        for call in calls:
+            say(f"[{reporter.clock(time.monotonic()):6.2f}s] tool call: {call.function_name}({call.arguments})")
 
     @service.event_handler("on_switch")
     async def _switch(_svc, record):

@@ -58,6 +58,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="SPEC",
         help="emulator: inject a fault, e.g. close:1011@reply, drop@t=12, stall:15@reply, refuse:2 (repeatable)",
     )
+    p.add_argument(
+        "--tools-demo",
+        action="store_true",
+        help="register get_weather and get_time; on the emulator the caller's turns 2 and 3 call them",
+    )
     p.add_argument("--verbose", action="store_true", help="debug logs")
     return p.parse_args(argv)
 
@@ -96,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         stereo=args.stereo,
         persona_changes=changes,
         emulator=emulator_settings(args),
+        tools_demo=args.tools_demo,
     )
     print(f"Calling {opts.model} on the {opts.backend} with {args.input} ...")
     try:
@@ -113,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
         f"Caller frames: {frames['in_sent']} sent, {frames['in_held']} held, {frames['in_dropped']} dropped; "
         f"bot frames received: {frames['out_received']}"
     )
+    for call in report["tool_calls"]:
+        latency = f"{call['latency_ms']:.0f} ms" if call["latency_ms"] is not None else "no result"
+        print(f"  tool {call['name']}({call['args']}) on turn {call['turn']}: {call['result']} ({latency})")
     for seam in report["seams"]:
         gap = f", bot audio gap {seam['bot_audio_gap_ms']:.0f} ms" if seam["bot_audio_gap_ms"] else ""
         print(f"  {seam['reason']} at {seam['at_s']:.2f}s: {seam['method']}, {seam['switch_gap_ms']:.0f} ms{gap}")

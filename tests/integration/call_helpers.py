@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
 
 from pipecat.frames.frames import Frame
@@ -22,10 +23,15 @@ class FrameLog(FrameProcessor):
         super().__init__(**kwargs)
         self.down: list[Frame] = []
         self.up: list[Frame] = []
+        self.timed: list[tuple[float, Frame]] = []  # (time.monotonic(), frame), downstream
 
     async def process_frame(self, frame: Frame, direction: FrameDirection):
         await super().process_frame(frame, direction)
-        (self.down if direction == FrameDirection.DOWNSTREAM else self.up).append(frame)
+        if direction == FrameDirection.DOWNSTREAM:
+            self.down.append(frame)
+            self.timed.append((time.monotonic(), frame))
+        else:
+            self.up.append(frame)
         await self.push_frame(frame, direction)
 
     def of(self, cls, direction=FrameDirection.DOWNSTREAM):

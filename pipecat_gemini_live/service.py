@@ -26,9 +26,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import numpy as np
 from google.genai import Client
-from google.genai.types import Content, HttpOptions, LiveServerMessage, Part
+from google.genai.types import HttpOptions, LiveServerMessage
 from loguru import logger
 from pipecat.adapters.llm.services.gemini_live_adapter import GeminiLiveLLMAdapter
 from pipecat.adapters.llm.schemas.tools_schema import ToolsSchema
@@ -60,7 +59,6 @@ from pipecat.services.google.gemini_live.llm import (
     GeminiModalities,
     language_to_gemini_language,
 )
-from pipecat.processors.aggregators.llm_context import standard_message_text
 from pipecat.services.llm_service import LLMService
 from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies
 from pipecat.transcriptions.language import Language
@@ -68,6 +66,8 @@ from pipecat.utils.types import is_given
 
 from .audio_hold import AudioCounters
 from .caller_input import CallerInput
+from .changes import ChangeRouter, system_text
+from .content_input import ContentInput
 from .frames import PersonaUpdateFrame
 from .guard import SessionGuard
 from .handover import Handover, SwitchRecord, SwitchRequest
@@ -205,11 +205,10 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         self.tools = ToolBridge(self)
         self.handover = Handover(self)
         self.guard = SessionGuard(self)
+        self.content = ContentInput(self)
+        self.changes = ChangeRouter(self)
         self._session: LiveSession | None = None
         self._session_count = 0
-        self._context: LLMContext | None = None
-        self._context_system: str | None = None
-        self._notes: list[str] = []
         self._ending = False
         self._warned: set[str] = set()
         self.call_started_at: float | None = None
@@ -272,7 +271,7 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
     @property
     def context(self) -> LLMContext | None:
         """The pipeline's LLM context, once an ``LLMContextFrame`` has arrived."""
-        return self._context
+        return self.changes.context
 
     @property
     def session(self) -> LiveSession | None:
@@ -306,8 +305,9 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
     def current_spec(self) -> SessionSpec:
         """The session setup the settings call for now."""
         tools = self._tools_from_init
-        if self._context is not None and is_given(self._context.tools):
-            tools = self._context.tools
+        context = self.changes.context
+        if context is not None and is_given(context.tools):
+            tools = context.tools
         gemini_tools = self.get_llm_adapter().from_standard_tools(tools) if tools else None
         if gemini_tools is not None and not is_given(gemini_tools):
             gemini_tools = None
@@ -420,9 +420,9 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
                 await self.caller.on_frame(frame)
             await self.push_frame(frame, direction)
         elif isinstance(frame, PersonaUpdateFrame):
-            await self._on_persona_update(frame)
+            await self.changes.persona(frame)
         elif isinstance(frame, InputTextRawFrame):
-            await self._on_text(frame.text)
+            await self.content.text(frame.text)
             await self.push_frame(frame, direction)
         elif isinstance(frame, InputImageRawFrame):
             await self.video.on_frame(frame)
@@ -443,15 +443,15 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
             await self._events.on_pipeline_interruption()
             await self.push_frame(frame, direction)
         elif isinstance(frame, LLMContextFrame):
-            await self._on_context(frame.context)
+            await self.changes.context_frame(frame.context)
         elif isinstance(frame, LLMMessagesUpdateFrame):
-            await self._on_system_message(_system_text(frame.messages))
+            await self.changes.system_message(system_text(frame.messages))
             await self.push_frame(frame, direction)
         elif isinstance(frame, LLMMessagesAppendFrame):
-            await self._on_messages_append(frame)
+            await self.content.messages_append(frame)
             await self.push_frame(frame, direction)
         elif isinstance(frame, LLMSetToolsFrame):
-            await self._on_set_tools(frame)
+            await self.changes.set_tools(frame)
         else:
             await self.push_frame(frame, direction)
 
@@ -467,97 +467,22 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         return await self.caller.drain(session)
 
     async def deliver_note(self, text: str) -> None:
-        """Give the model a user-side note it should answer (a tool result from a retired session).
-
-        ``clientContent`` where the profile takes it mid-session, ``realtimeInput.text``
-        elsewhere; kept for the next session while none can take it.
-        """
-        session = self._session
-        if session is None or not session.ready or self.handover.holding:
-            self._notes.append(text)
-            return
-        try:
-            if self.profile.mid_session_client_content:
-                await session.send_client_content([Content(role="user", parts=[Part(text=text)])], turn_complete=True)
-            else:
-                await session.send_text(text)
-            self.guard.reply_owed()
-        except Exception as e:
-            logger.warning(f"{self}: note not sent ({e}); kept for the next session")
-            self._notes.append(text)
+        """Give the model a user-side note it should answer (see :mod:`.content_input`)."""
+        await self.content.note(text)
 
     async def flush_notes(self) -> None:
         """Deliver notes and tool results that waited for a session."""
         await self.tools.flush()
-        notes, self._notes = self._notes, []
-        for note in notes:
-            await self.deliver_note(note)
+        await self.content.flush()
 
-    async def _on_messages_append(self, frame: LLMMessagesAppendFrame) -> None:
-        """Appended messages go in: ``clientContent`` where the profile takes it mid-call,
-        realtime text where it does not (3.1), answered when ``run_llm`` is not False."""
-        texts = [
-            (m.get("role"), standard_message_text(m))
-            for m in frame.messages
-            if isinstance(m, dict) and m.get("role") in ("user", "assistant")
-        ]
-        texts = [(role, text) for role, text in texts if text]
-        if not texts:
-            return
-        respond = frame.run_llm is not False
-        session = self._session
-        for role, text in texts:
-            if role == "assistant":
-                self.history.add_model(text, kind="text")
-            else:
-                self.history.add_user(text, kind="text")
-        if session is None or not session.ready or self.handover.holding:
-            if respond:
-                self._notes.extend(text for role, text in texts if role == "user")
-            return
-        try:
-            if self.profile.mid_session_client_content:
-                turns = [
-                    Content(role="model" if role == "assistant" else "user", parts=[Part(text=text)])
-                    for role, text in texts
-                ]
-                if respond and turns[-1].role != "user":
-                    respond = False  # the model only answers a user turn
-                await session.send_client_content(turns, turn_complete=respond)
-            else:
-                # Realtime text is the only way in mid-call; every piece of it is a user turn.
-                for role, text in texts:
-                    if role == "user":
-                        await session.send_text(text)
-            if respond:
-                self.guard.reply_owed()
-        except Exception as e:
-            await self.push_error(f"appended messages not sent to the Live session: {e}", exception=e)
+    def set_tools(self, tools) -> None:
+        """Replace the service's own tools (a ``ToolsSchema``, schemas, or Gemini dicts)."""
+        self._tools_from_init = self._normalise_tools(tools)
 
-    async def _on_text(self, text: str) -> None:
-        session = self._session
-        if not text or session is None or not session.ready:
-            return
-        self.history.add_user(text, kind="text")
-        try:
-            await session.send_text(text)
-            self.guard.reply_owed()
-        except Exception as e:
-            await self.push_error(f"sending text to the Live session failed: {e}", exception=e)
-
-    # -- persona, context, tools, settings -------------------------------------------------
-
-    async def _on_persona_update(self, frame: PersonaUpdateFrame) -> None:
-        if frame.system_instruction is not None:
-            self._settings.system_instruction = frame.system_instruction
-            self._base_system_instruction = frame.system_instruction
-        if frame.voice is not None:
-            self._settings.voice = frame.voice
-        if frame.language is not None:
-            self._settings.language = resolve_language(frame.language)
-        if frame.tools is not None:
-            self._tools_from_init = self._normalise_tools(frame.tools)
-        await self.request_switch("persona", label=frame.label)
+    @property
+    def inference_on_context_initialization(self) -> bool:
+        """Whether a first context ending with a user message is answered at once."""
+        return self._inference_on_context_initialization
 
     async def _update_settings(self, delta) -> dict[str, Any]:
         changed = await super()._update_settings(delta)
@@ -571,56 +496,6 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
             # Generation fields (temperature, VAD...) exist only in the setup.
             await self.request_switch("settings", force_new=True)
         return changed
-
-    async def _on_set_tools(self, frame: LLMSetToolsFrame) -> None:
-        self._tools_from_init = self._normalise_tools(frame.tools)
-        self._sync_registered_tool_handlers(frame.tools)
-        if self._session is not None:
-            await self.request_switch("tools")
-
-    async def _on_context(self, context: LLMContext) -> None:
-        """Keep the pipeline's context; seed it only as the opening of a call not yet begun.
-
-        Aggregators send the context back (upstream, after each bot turn) carrying the same
-        conversation the service already records from the server's transcripts, so only the
-        first context, before anyone has spoken, is seeded. A changed system message is a
-        persona change whenever it comes.
-        """
-        first = self._context is None
-        self._context = context
-        adapter = self.get_llm_adapter()
-        params = await adapter.get_llm_invocation_params(context, service_tools=self._tools_from_init)
-        context_system = params.get("system_instruction") or None
-        if not first:
-            await self._on_system_message(context_system)
-            return
-        self._context_system = context_system
-        if context_system and not self._settings.system_instruction:
-            self._settings.system_instruction = context_system
-            self._base_system_instruction = context_system
-        messages = params.get("messages") or []
-        if self.replies or any(e.kind != "context" for e in self.history.entries):
-            messages = []  # the call is under way: the server's transcripts are the record
-        for content in messages:
-            text = "".join(p.text or "" for p in (content.parts or []))
-            if content.role == "model":
-                self.history.add_model(text, kind="context")
-            else:
-                self.history.add_user(text, kind="context")
-        respond = bool(
-            self._inference_on_context_initialization and messages and messages[-1].role == "user"
-        )
-        if messages or (self._session is not None and self.current_spec() != self._session.spec):
-            await self.request_switch("context", seed=bool(messages), respond=respond)
-
-    async def _on_system_message(self, system: str | None) -> None:
-        """A context or messages update whose system message changed is a persona change."""
-        if system is None or system == self._context_system:
-            return
-        self._context_system = system
-        self._settings.system_instruction = system
-        self._base_system_instruction = system
-        await self.request_switch("persona")
 
     async def request_switch(self, reason: str, label: str | None = None, **flags) -> None:
         """Ask the hand-over to move (or update) the call; see :class:`~.handover.SwitchRequest`."""
@@ -731,16 +606,3 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         """Tell event handlers a switch finished (called by the hand-over)."""
         await self._call_event_handler("on_switch", record)
 
-
-def _system_text(messages: list) -> str | None:
-    """The text of a leading ``system`` / ``developer`` message, if any."""
-    if not messages:
-        return None
-    first = messages[0]
-    if isinstance(first, dict) and first.get("role") in ("system", "developer"):
-        content = first.get("content")
-        if isinstance(content, str):
-            return content
-        if isinstance(content, list):
-            return "".join(p.get("text", "") for p in content if isinstance(p, dict))
-    return None

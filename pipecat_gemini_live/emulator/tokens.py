@@ -25,7 +25,7 @@ from __future__ import annotations
 import copy
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 

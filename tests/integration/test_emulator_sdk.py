@@ -10,7 +10,6 @@ import ssl
 import numpy as np
 import pytest
 import websockets
-from google.genai import types
 from google.genai.errors import APIError
 
 from ..conftest import speech

@@ -23,7 +23,7 @@ from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineWorker
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.aggregators.llm_response_universal import LLMContextAggregatorPair, LLMUserAggregatorParams
-from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+from pipecat.processors.frame_processor import FrameProcessor
 from pipecat.services.google.gemini_live.llm import GeminiLiveLLMSettings, GeminiVADParams
 from pipecat.turns.user_start.vad_user_turn_start_strategy import VADUserTurnStartStrategy
 from pipecat.turns.user_stop.speech_timeout_user_turn_stop_strategy import SpeechTimeoutUserTurnStopStrategy
@@ -36,7 +36,7 @@ from pipecat_gemini_live.emulator.wire import get
 from pipecat_gemini_live.turn_taking import vad_preset
 
 from ..conftest import build_call, speech
-from .call_helpers import FrameLog, run_call
+from .call_helpers import run_call
 
 M25 = "gemini-2.5-flash-native-audio-preview-09-2025"
 PROFILES = [M25, "gemini-3.1-flash-live-preview", "gemini-3.8-live"]

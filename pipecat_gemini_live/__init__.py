@@ -18,7 +18,7 @@ from .models import (
 )
 from .options import LiveOptions
 from .reconnect import RetryPolicy
-from .resampler import AudioResampler
+from .resampler import AudioResampler, OutputResampler
 from .service import GeminiLiveLLMService
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "HistorySeeding",
     "LiveOptions",
     "ModelProfile",
+    "OutputResampler",
     "PersonaUpdateFrame",
     "RetryPolicy",
     "SessionSpec",

@@ -1,19 +1,22 @@
 """Per-turn latency of a traced call, split by stage (pure: no I/O, no clocks).
 
 For each caller turn, with the end of the caller's speech at ``speech_end_s`` seconds into the
-call's audio:
+call's audio and a server that ends a turn after ``silence_s`` of silence:
 
-- inbound: when each stage's clock reached ``speech_end_s`` (the server could only end the
-  turn once that audio was in);
+- ``silence``: the caller's own end-of-speech silence, as it crossed the wire (the first
+  inbound stage reaching ``speech_end_s``, then ``speech_end_s + silence_s``);
+- inbound stages: when each reached ``speech_end_s + silence_s``: the audio the server needs
+  before it can end the turn. What a stage holds back delays that audio, and the turn;
 - the reply: the first burst of bot audio at the first outbound stage that starts after the
-  last inbound stage reached the end of speech, then at each later stage the first burst that
-  starts no earlier than the one before it (a burst is audio with no gap over ``gap_s``);
+  last inbound stage reached that point, then at each later stage the first burst that starts
+  no earlier than the one before it (a burst is audio with no gap over ``gap_s``);
 - ``total_ms``: end of speech at the first inbound stage (the wire) -> first reply audio at the
-  last outbound stage (written to the transport): what the caller waits.
+  last outbound stage (written to the transport): what the caller waits. It is the sum of the
+  deltas.
 
 Stage deltas are named ``"a->b"`` for consecutive stages present in the trace; ``server`` is the
-time between the last inbound and the first outbound stage (the Live API's own end-of-speech
-silence and think time, when both ends are traced at the emulator).
+time between the last inbound and the first outbound stage (with both ends traced at the
+emulator: its think time, plus its VAD's 10 ms windows).
 """
 
 from __future__ import annotations
@@ -33,12 +36,13 @@ class TurnLatency:
         index: 1-based turn number.
         speech_end_s: End of the caller's speech, seconds into the call's audio.
         total_ms: End of speech on the wire -> first reply audio written (None: no reply).
-        stages_ms: Stage deltas in path order (``"wire_in->input_transport"``, ...,
-            ``"server"``, ..., ``"output_resampler->wire_out"``); None where unmeasured.
-        legs_ms: The same time in five legs every path has: ``wire->service``,
-            ``service->live``, ``server``, ``live->service``, ``service->wire``.
-        reached: Monotonic time each stage reached the end of speech (inbound) or started the
-            reply (outbound).
+        stages_ms: Stage deltas in path order (``"silence"``, ``"wire_in->input_transport"``,
+            ..., ``"server"``, ..., ``"output_resampler->wire_out"``); None where unmeasured.
+        legs_ms: The same time in the six legs every path has: ``silence``,
+            ``wire->service``, ``service->live``, ``server``, ``live->service``, ``service->wire``.
+        reached: Monotonic time each inbound stage reached the end of speech plus the silence,
+            and each outbound stage started the reply; ``"speech_end"``: the wire at the end of
+            speech.
     """
 
     index: int
@@ -49,12 +53,16 @@ class TurnLatency:
     reached: dict[str, float | None] = field(default_factory=dict)
 
 
-def turn_latencies(trace: AudioPathTrace, speech_ends_s: list[float], *, gap_s: float = 0.3) -> list[TurnLatency]:
+def turn_latencies(
+    trace: AudioPathTrace, speech_ends_s: list[float], *, silence_s: float = 0.0, gap_s: float = 0.3
+) -> list[TurnLatency]:
     """Per-turn latencies of a traced call.
 
     Args:
         trace: The call's trace.
         speech_ends_s: End of each caller turn, seconds into the call's audio, in order.
+        silence_s: The server's end-of-speech silence, seconds (the emulator's
+            ``default_silence_ms`` / 1000, or the setup's ``silenceDurationMs``).
         gap_s: Silence that separates two bursts of bot audio, seconds.
 
     Raises:
@@ -67,10 +75,11 @@ def turn_latencies(trace: AudioPathTrace, speech_ends_s: list[float], *, gap_s: 
             f"a trace needs an inbound and an outbound stage; it has {sorted(trace.clocks)}"
         )
     bursts = {s: trace.clock(s).bursts(gap_s) for s in outbound}
-    anchors = [trace.clock(inbound[-1]).reached(end) for end in speech_ends_s]
+    anchors = [trace.clock(inbound[-1]).reached(end + silence_s) for end in speech_ends_s]
     turns = []
     for i, end in enumerate(speech_ends_s):
-        reached: dict[str, float | None] = {s: trace.clock(s).reached(end) for s in inbound}
+        reached: dict[str, float | None] = {"speech_end": trace.clock(inbound[0]).reached(end)}
+        reached.update({s: trace.clock(s).reached(end + silence_s) for s in inbound})
         # A reply that starts after the next turn was over answers that turn, not this one.
         limit = next((a for a in anchors[i + 1 :] if a is not None), float("inf"))
         previous = anchors[i]
@@ -80,7 +89,7 @@ def turn_latencies(trace: AudioPathTrace, speech_ends_s: list[float], *, gap_s: 
                 t = None
             reached[s] = t
             previous = t
-        first, last = reached[inbound[0]], reached[outbound[-1]]
+        first, last = reached["speech_end"], reached[outbound[-1]]
         total = (last - first) * 1000.0 if first is not None and last is not None else None
         turns.append(
             TurnLatency(i + 1, end, total, _deltas(inbound, outbound, reached), _legs(reached), reached)
@@ -99,6 +108,7 @@ def _deltas(inbound: list[str], outbound: list[str], reached: dict[str, float | 
         ta, tb = reached.get(a), reached.get(b)
         return (tb - ta) * 1000.0 if ta is not None and tb is not None else None
 
+    out["silence"] = delta("speech_end", inbound[0])
     for a, b in zip(inbound, inbound[1:]):
         out[f"{a}->{b}"] = delta(a, b)
     out["server"] = delta(inbound[-1], outbound[0])
@@ -108,6 +118,7 @@ def _deltas(inbound: list[str], outbound: list[str], reached: dict[str, float | 
 
 
 LEGS = (
+    ("silence", "speech_end", "wire_in"),
     ("wire->service", "wire_in", "service_in"),
     ("service->live", "service_in", "live_in"),
     ("server", "live_in", "live_out"),

@@ -44,21 +44,23 @@ def test_breakdown_attributes_each_millisecond_to_its_stage():
     paced(t, "input_transport", 100.0, 6.0, 0.02, lag_s=0.001)
     paced(t, "input_resampler", 100.0, 6.0, 0.02, block_s=0.1)  # a block resampler
     paced(t, "live_in", 100.0, 6.0, 0.02, block_s=0.1, lag_s=0.002)
-    # Replies to turns ending at 1.0 s and 4.0 s, starting 0.7 s after the server heard the end.
-    for heard in (t.clock("live_in").reached(1.0), t.clock("live_in").reached(4.0)):
-        paced(t, "live_out", heard + 0.7, 1.0, 0.04)
-        paced(t, "service_out", heard + 0.7, 1.0, 0.04, lag_s=0.001)
-        paced(t, "wire_out", heard + 0.7, 1.0, 0.02, lag_s=0.121)
-    turns = turn_latencies(t, [1.0, 4.0])
+    # Turns end at 1.0 s and 4.0 s; the server waits for 0.5 s of silence, thinks for 0.2 s.
+    for heard in (t.clock("live_in").reached(1.5), t.clock("live_in").reached(4.5)):
+        paced(t, "live_out", heard + 0.2, 1.0, 0.04)
+        paced(t, "service_out", heard + 0.2, 1.0, 0.04, lag_s=0.001)
+        paced(t, "wire_out", heard + 0.2, 1.0, 0.02, lag_s=0.121)
+    turns = turn_latencies(t, [1.0, 4.0], silence_s=0.5)
     first = turns[0]
+    assert first.stages_ms["silence"] == pytest.approx(500.0)
     assert first.stages_ms["wire_in->input_transport"] == pytest.approx(1.0)
-    assert first.stages_ms["input_resampler->live_in"] == pytest.approx(2.0)
-    assert first.stages_ms["server"] == pytest.approx(700.0)
-    assert first.stages_ms["service_out->wire_out"] == pytest.approx(120.0)
-    # wire_in reached 1.0 s at 100.98; the block holding it left at 101.0: 19 ms later.
+    # The wire had 1.5 s in at 101.48; the block holding it left at 101.5: 19 ms later.
     assert first.stages_ms["input_transport->input_resampler"] == pytest.approx(19.0)
-    assert first.total_ms == pytest.approx(1 + 19 + 2 + 700 + 1 + 120)
-    assert first.legs_ms["server"] == pytest.approx(700.0) and first.legs_ms["wire->service"] is None
+    assert first.stages_ms["input_resampler->live_in"] == pytest.approx(2.0)
+    assert first.stages_ms["server"] == pytest.approx(200.0)
+    assert first.stages_ms["service_out->wire_out"] == pytest.approx(120.0)
+    assert first.total_ms == pytest.approx(sum(first.stages_ms.values()))
+    assert first.total_ms == pytest.approx(500 + 1 + 19 + 2 + 200 + 1 + 120)
+    assert first.legs_ms["server"] == pytest.approx(200.0) and first.legs_ms["wire->service"] is None
     assert turns[1].total_ms == pytest.approx(first.total_ms)
     s = summarize(turns)
     assert s["answered"] == 2 and s["total_ms"]["p50"] == pytest.approx(first.total_ms, abs=0.1)

@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test test-slow bench install clean
+.PHONY: demo test test-slow bench install clean bench-telephony bench-resamplers
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,16 @@ test: $(STAMP)
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow
+
+# Telephony latency: wideband vs our Twilio path vs Pipecat's stock Twilio setup, same call,
+# same emulator, one run (ROUNDS calls per path, 3 caller turns each; ~1.6 min per round).
+ROUNDS ?= 3
+bench-telephony: $(STAMP)
+	$(BIN)/python -m bench.telephony --rounds $(ROUNDS)
+
+# The resampler trade-off (hold, passband, rejection, CPU) behind the telephony path.
+bench-resamplers: $(STAMP)
+	$(BIN)/python -m bench.resamplers
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -8,25 +8,23 @@ audio: recorded speech in, the emulator's synthesized reply out.
 import audioop
 import base64
 import json
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import soxr
 from pipecat.frames.frames import (
-    InputAudioRawFrame,
     InterruptionFrame,
     OutputAudioRawFrame,
     TTSAudioRawFrame,
     TTSStartedFrame,
     TTSStoppedFrame,
 )
-from pipecat.serializers.twilio import TwilioFrameSerializer
 from pipecat.tests.utils import SleepFrame, run_test
 
 from pipecat_gemini_live.emulator.voice import synthesize_sync
 from pipecat_gemini_live.resampler import AudioResampler, OutputResampler
 from pipecat_gemini_live.telephony import TelephonyAudio
+from tests.audio_paths import caller_through_input_path, serializer
 from tests.conftest import speech
 
 RECORDINGS = ["librivox_0880.wav", "librivox_0930.wav", "cards_005.wav", "linphone_hello_16k.wav"]
@@ -42,36 +40,6 @@ def telephone_band(x: np.ndarray, rate: int) -> np.ndarray:
 
 def rms_db(x: np.ndarray) -> float:
     return 20 * np.log10(np.sqrt(np.mean(np.square(x.astype(float)))) + 1e-9)
-
-
-def twilio_media_messages(pcm16k: np.ndarray) -> list[str]:
-    """A recording as Twilio would send it: 8 kHz mu-law, 20 ms per media message."""
-    pcm8 = soxr.resample(pcm16k.astype(np.float32), 16000, 8000, quality="VHQ")
-    ulaw = audioop.lin2ulaw(np.clip(pcm8, -32768, 32767).astype(np.int16).tobytes(), 2)
-    return [
-        json.dumps({"event": "media", "streamSid": "MZ1", "media": {"payload": base64.b64encode(ulaw[i : i + 160]).decode()}})
-        for i in range(0, len(ulaw), 160)
-    ]
-
-
-async def serializer(audio: TelephonyAudio) -> TwilioFrameSerializer:
-    s = TwilioFrameSerializer("MZ1", params=audio.serializer_params(auto_hang_up=False))
-    # The serializer reads only the pipeline's input rate from its setup (ours overrides it).
-    await s.setup(SimpleNamespace(audio_in_sample_rate=16000))
-    return s
-
-
-async def caller_through_input_path(pcm16k: np.ndarray, quality: str) -> np.ndarray:
-    """Twilio media messages -> serializer -> AudioResampler: what the Live API is sent."""
-    audio = TelephonyAudio(quality=quality)
-    s = await serializer(audio)
-    frames = [await s.deserialize(m) for m in twilio_media_messages(pcm16k)]
-    assert all(isinstance(f, InputAudioRawFrame) and f.sample_rate == 8000 for f in frames)
-    (resampler,) = audio.input_processors()
-    down, _ = await run_test(resampler, frames_to_send=frames)
-    out = [f for f in down if isinstance(f, InputAudioRawFrame)]
-    assert out and all(f.sample_rate == 16000 and f.num_channels == 1 for f in out)
-    return np.frombuffer(b"".join(f.audio for f in out), dtype=np.int16)
 
 
 def band_match(received: np.ndarray, source: np.ndarray) -> tuple[float, float]:

@@ -36,7 +36,11 @@ async def call(url: str, audio: Path, out: Path | None) -> int:
     starts = [e.at - result.started_at for e in result.events_of("media_received")]
     for i, (_, end) in enumerate(caller_segments(caller)):
         reply = next((t for t in starts if t > end), None)
-        answer = f"bot audio from {reply:.2f}s ({(reply - end) * 1000:.0f} ms later)" if reply is not None else "no answer"
+        answer = (
+            f"bot audio from {reply:.2f}s ({(reply - end) * 1000:.0f} ms later)"
+            if reply is not None
+            else "no answer"
+        )
         print(f"turn {i + 1}: caller stopped at {end:.2f}s, {answer}")
     print(f"clears: {result.clears_received}, protocol violations: {len(result.violations)}")
     if out is not None and result.audio_received:
@@ -47,9 +51,16 @@ async def call(url: str, audio: Path, out: Path | None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description="Call a running Twilio bot locally (webhook + media stream).")
+    p = argparse.ArgumentParser(
+        description="Call a running Twilio bot locally (webhook + media stream)."
+    )
     p.add_argument("--url", default="http://127.0.0.1:8000", help="the bot's base URL")
-    p.add_argument("--audio", type=Path, default=Path("pipelines/audio/caller_3turns_8k_ulaw.wav"), help="8 kHz caller WAV")
+    p.add_argument(
+        "--audio",
+        type=Path,
+        default=Path("pipelines/audio/caller_3turns_8k_ulaw.wav"),
+        help="8 kHz caller WAV",
+    )
     p.add_argument("--out", type=Path, help="where to write the bot's audio (WAV)")
     args = p.parse_args(argv)
     try:

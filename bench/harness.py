@@ -43,7 +43,9 @@ class Served:
 @asynccontextmanager
 async def serve(app, *, timeout_s: float = 10.0) -> AsyncIterator[Served]:
     """Run ``app`` under uvicorn on a free loopback port for the duration of the block."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+    )
     task = asyncio.create_task(server.serve())
     deadline = time.monotonic() + timeout_s
     while not server.started:
@@ -64,7 +66,13 @@ async def serve(app, *, timeout_s: float = 10.0) -> AsyncIterator[Served]:
 
 def webhook_form(call_sid: str, account_sid: str = "AC" + "0" * 32) -> dict[str, str]:
     """The fields Twilio POSTs to the voice webhook for an incoming call (the ones the bot reads)."""
-    return {"CallSid": call_sid, "AccountSid": account_sid, "From": "+15550001111", "To": "+15550002222", "Direction": "inbound"}
+    return {
+        "CallSid": call_sid,
+        "AccountSid": account_sid,
+        "From": "+15550001111",
+        "To": "+15550002222",
+        "Direction": "inbound",
+    }
 
 
 async def post_webhook(
@@ -79,7 +87,9 @@ async def post_webhook(
     form = webhook_form(call_sid, account_sid)
     headers = dict(headers or {})
     if auth_token is not None:
-        headers["X-Twilio-Signature"] = RequestValidator(auth_token).compute_signature(served.base_url + "/twiml", form)
+        headers["X-Twilio-Signature"] = RequestValidator(auth_token).compute_signature(
+            served.base_url + "/twiml", form
+        )
     async with httpx.AsyncClient() as client:
         return await client.post(served.base_url + "/twiml", data=form, headers=headers)
 
@@ -99,7 +109,9 @@ def ulaw_frames(audio: WavAudio) -> list[bytes]:
         ValueError: When the recording is not 8 kHz.
     """
     if audio.sample_rate != 8000:
-        raise ValueError(f"{audio.path}: Twilio carries 8000 Hz audio, this is {audio.sample_rate} Hz")
+        raise ValueError(
+            f"{audio.path}: Twilio carries 8000 Hz audio, this is {audio.sample_rate} Hz"
+        )
     ulaw = audioop.lin2ulaw(audio.mono().astype(np.int16).tobytes(), 2)
     ulaw += b"\xff" * (-len(ulaw) % FRAME_BYTES)
     return [ulaw[i : i + FRAME_BYTES] for i in range(0, len(ulaw), FRAME_BYTES)]
@@ -135,7 +147,9 @@ async def place_call(
     """
     identity = identity or StreamIdentity()
     if token == "from-webhook":
-        answer = await post_webhook(served, identity.call_sid, auth_token=auth_token, account_sid=identity.account_sid)
+        answer = await post_webhook(
+            served, identity.call_sid, auth_token=auth_token, account_sid=identity.account_sid
+        )
         answer.raise_for_status()
         token = stream_token(answer.text)
     config = config or SessionConfig()
@@ -143,5 +157,12 @@ async def place_call(
     if token is not None:
         params["token"] = token
     config = replace(config, custom_parameters=params)
-    session = Session(served.stream_url, frames, scenario=scenario, config=config, identity=identity, clock=time.monotonic)
+    session = Session(
+        served.stream_url,
+        frames,
+        scenario=scenario,
+        config=config,
+        identity=identity,
+        clock=time.monotonic,
+    )
     return await session.run()

@@ -26,7 +26,9 @@ from pipecat_gemini_live.stream_resampler import QUALITIES, create_resampler
 DIRECTIONS = ((8000, 16000, 20), (24000, 8000, 40))
 
 
-async def stream(quality: str, x: np.ndarray, in_rate: int, out_rate: int, frame_ms: int) -> tuple[np.ndarray, float, float]:
+async def stream(
+    quality: str, x: np.ndarray, in_rate: int, out_rate: int, frame_ms: int
+) -> tuple[np.ndarray, float, float]:
     """``(output, mean hold ms, CPU s)`` of ``x`` (int16) streamed in ``frame_ms`` frames."""
     r = create_resampler(quality)
     n = in_rate * frame_ms // 1000
@@ -78,7 +80,9 @@ async def measure(quality: str, in_rate: int, out_rate: int, frame_ms: int) -> d
         for f in (1000, 2000, 3000, 3400):
             y, _, _ = await stream(quality, tone(f, in_rate), in_rate, out_rate, frame_ms)
             y = y[y.size // 3 :]
-            worst = max(worst, level_db(y, out_rate, in_rate - f, f) - level_db(y, out_rate, f, in_rate - f))
+            worst = max(
+                worst, level_db(y, out_rate, in_rate - f, f) - level_db(y, out_rate, f, in_rate - f)
+            )
     else:
         nyq = out_rate / 2
         for f in (4600, 5000, 6000, 7000, 9000, 11000):
@@ -97,7 +101,9 @@ async def measure(quality: str, in_rate: int, out_rate: int, frame_ms: int) -> d
 async def main() -> None:
     for in_rate, out_rate, frame_ms in DIRECTIONS:
         print(f"\n{in_rate} -> {out_rate} Hz, {frame_ms} ms frames")
-        print(f"  {'quality':14s} {'hold ms':>8s} {'300 Hz dB':>10s} {'3400 Hz dB':>11s} {'image/alias dB':>15s} {'CPU ms/s':>9s}")
+        print(
+            f"  {'quality':14s} {'hold ms':>8s} {'300 Hz dB':>10s} {'3400 Hz dB':>11s} {'image/alias dB':>15s} {'CPU ms/s':>9s}"
+        )
         for q in QUALITIES:
             m = await measure(q, in_rate, out_rate, frame_ms)
             print(

@@ -33,7 +33,10 @@ from loguru import logger
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 from pipecat.processors.aggregators.llm_context import LLMContext
-from pipecat.processors.aggregators.llm_response_universal import LLMContextAggregatorPair, LLMUserAggregatorParams
+from pipecat.processors.aggregators.llm_response_universal import (
+    LLMContextAggregatorPair,
+    LLMUserAggregatorParams,
+)
 from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies
 from pipecat.workers.runner import WorkerRunner
 from streamdouble.session import SessionConfig
@@ -45,7 +48,12 @@ from pipecat_gemini_live.latency import AudioPathTrace, TwilioWireTap, summarize
 from pipecat_gemini_live.latency.emulator_tap import TracedLiveEmulator
 from pipecat_gemini_live.report import caller_segments
 from pipecat_gemini_live.telephony import TelephonyAudio
-from pipecat_gemini_live.transports.wav import CallClock, WavInputTransport, WavOutputTransport, load_wav
+from pipecat_gemini_live.transports.wav import (
+    CallClock,
+    WavInputTransport,
+    WavOutputTransport,
+    load_wav,
+)
 from pipelines.twilio_bot import TwilioBotConfig, TwilioCall, create_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,15 +78,28 @@ async def wideband_call(emu: TracedLiveEmulator, caller: Path, trace: AudioPathT
         transport_out = WavOutputTransport(Path(tmp) / "bot.wav", clock=clock, sample_rate=24000)
         resampler = AudioResampler()
         service = GeminiLiveLLMService(
-            api_key=emu.api_key, http_options=emu.http_options(), model=MODEL, system_instruction=INSTRUCTION
+            api_key=emu.api_key,
+            http_options=emu.http_options(),
+            model=MODEL,
+            system_instruction=INSTRUCTION,
         )
         user, assistant = _aggregators()
         trace.tap_pipeline(
-            input_transport=transport_in, input_resampler=resampler, service=service,
-            output_transport=transport_out, input_is_wire=True,
+            input_transport=transport_in,
+            input_resampler=resampler,
+            service=service,
+            output_transport=transport_out,
+            input_is_wire=True,
         )
         pipeline = Pipeline([transport_in, resampler, user, service, transport_out, assistant])
-        await _run(PipelineWorker(pipeline, params=PipelineParams(enable_metrics=True), idle_timeout_secs=None, enable_rtvi=False))
+        await _run(
+            PipelineWorker(
+                pipeline,
+                params=PipelineParams(enable_metrics=True),
+                idle_timeout_secs=None,
+                enable_rtvi=False,
+            )
+        )
 
 
 class TwilioBench:
@@ -93,7 +114,9 @@ class TwilioBench:
     def app(self, audio: TelephonyAudio):
         """The bot on ``audio``, answering with the benchmark's emulator."""
         config = TwilioBotConfig(audio=audio, model=MODEL, system_instruction=INSTRUCTION)
-        return create_app(config, emulator=self.emu, wrap_serializer=self._wrap, on_call=self._on_call)
+        return create_app(
+            config, emulator=self.emu, wrap_serializer=self._wrap, on_call=self._on_call
+        )
 
     def _wrap(self, serializer):
         assert self.trace is not None
@@ -131,7 +154,8 @@ class TwilioBench:
 
 def _aggregators():
     return LLMContextAggregatorPair(
-        LLMContext(), user_params=LLMUserAggregatorParams(user_turn_strategies=ExternalUserTurnStrategies())
+        LLMContext(),
+        user_params=LLMUserAggregatorParams(user_turn_strategies=ExternalUserTurnStrategies()),
     )
 
 
@@ -141,7 +165,13 @@ async def _run(worker: PipelineWorker) -> None:
     await runner.run()
 
 
-async def benchmark(rounds: int = 3, *, wideband_caller: Path = WIDEBAND_CALLER, twilio_caller: Path = TWILIO_CALLER, say=print) -> dict:
+async def benchmark(
+    rounds: int = 3,
+    *,
+    wideband_caller: Path = WIDEBAND_CALLER,
+    twilio_caller: Path = TWILIO_CALLER,
+    say=print,
+) -> dict:
     """Run ``rounds`` rounds of the three paths and return the report (see :func:`report`)."""
     ends = {
         "wideband": [end for _, end in caller_segments(load_wav(wideband_caller))],
@@ -152,7 +182,10 @@ async def benchmark(rounds: int = 3, *, wideband_caller: Path = WIDEBAND_CALLER,
     config = EmulatorConfig(think_ms=200, default_silence_ms=500, pace=1.0)
     async with TracedLiveEmulator(config) as emu:
         bench = TwilioBench(emu, ulaw_frames(load_wav(twilio_caller)))
-        async with serve(bench.app(TelephonyAudio())) as ours, serve(bench.app(TelephonyAudio.pipecat_stock())) as stock:
+        async with (
+            serve(bench.app(TelephonyAudio())) as ours,
+            serve(bench.app(TelephonyAudio.pipecat_stock())) as stock,
+        ):
             for r in range(rounds):
                 order = PATHS[r % 3 :] + PATHS[: r % 3]
                 for path in order:
@@ -163,9 +196,13 @@ async def benchmark(rounds: int = 3, *, wideband_caller: Path = WIDEBAND_CALLER,
                     else:
                         await bench.call(ours if path == "twilio" else stock, trace)
                     emu.trace = None
-                    got = turn_latencies(trace, ends[path], silence_s=config.default_silence_ms / 1000)
+                    got = turn_latencies(
+                        trace, ends[path], silence_s=config.default_silence_ms / 1000
+                    )
                     turns[path] += got
-                    shown = ", ".join(f"{t.total_ms:.0f}" if t.total_ms is not None else "none" for t in got)
+                    shown = ", ".join(
+                        f"{t.total_ms:.0f}" if t.total_ms is not None else "none" for t in got
+                    )
                     say(f"round {r + 1}/{rounds} {path:9s} turn latencies (ms): {shown}")
     return report(turns)
 
@@ -177,11 +214,24 @@ def report(turns: dict[str, list]) -> dict:
     comparison = {}
     for path in ("twilio", "stock"):
         p50 = summaries[path]["total_ms"]["p50"]
-        comparison[f"{path}_minus_wideband_p50_ms"] = round(p50 - wide, 1) if None not in (p50, wide) else None
+        comparison[f"{path}_minus_wideband_p50_ms"] = (
+            round(p50 - wide, 1) if None not in (p50, wide) else None
+        )
     return {
         "paths": summaries,
         "comparison": comparison,
-        "turns": {p: [{"turn": t.index, "total_ms": t.total_ms, "legs_ms": t.legs_ms, "stages_ms": t.stages_ms} for t in ts] for p, ts in turns.items()},
+        "turns": {
+            p: [
+                {
+                    "turn": t.index,
+                    "total_ms": t.total_ms,
+                    "legs_ms": t.legs_ms,
+                    "stages_ms": t.stages_ms,
+                }
+                for t in ts
+            ]
+            for p, ts in turns.items()
+        },
     }
 
 
@@ -189,13 +239,25 @@ def format_report(rep: dict) -> str:
     """The report as text tables."""
     s = rep["paths"]
     lines = ["", "caller speech end -> first bot audio written to the transport", ""]
-    lines.append(f"{'path':36s} {'turns':>5s} {'p50 ms':>8s} {'p95 ms':>8s} {'p50 vs wideband':>16s}")
+    lines.append(
+        f"{'path':36s} {'turns':>5s} {'p50 ms':>8s} {'p95 ms':>8s} {'p50 vs wideband':>16s}"
+    )
     wide = s["wideband"]["total_ms"]["p50"]
     for path in PATHS:
         t = s[path]["total_ms"]
-        diff = "" if path == "wideband" or t["p50"] is None or wide is None else f"{t['p50'] - wide:+.1f}"
-        lines.append(f"{LABELS[path]:36s} {s[path]['answered']:>2d}/{s[path]['turns']:<2d} {_ms(t['p50'])} {_ms(t['p95'])} {diff:>16s}")
-    lines += ["", "where it goes, p50 ms (p95):", f"{'leg':18s}" + "".join(f"{p:>20s}" for p in PATHS)]
+        diff = (
+            ""
+            if path == "wideband" or t["p50"] is None or wide is None
+            else f"{t['p50'] - wide:+.1f}"
+        )
+        lines.append(
+            f"{LABELS[path]:36s} {s[path]['answered']:>2d}/{s[path]['turns']:<2d} {_ms(t['p50'])} {_ms(t['p95'])} {diff:>16s}"
+        )
+    lines += [
+        "",
+        "where it goes, p50 ms (p95):",
+        f"{'leg':18s}" + "".join(f"{p:>20s}" for p in PATHS),
+    ]
     for leg in s["wideband"]["legs_ms"]:
         lines.append(f"{leg:18s}" + "".join(f"{_pp(s[p]['legs_ms'].get(leg)):>20s}" for p in PATHS))
     lines += ["", "per stage, p50 ms (p95):"]
@@ -217,9 +279,16 @@ def _pp(stat) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description="Telephony audio path latency: wideband vs Twilio (ours) vs Twilio (Pipecat stock).")
+    p = argparse.ArgumentParser(
+        description="Telephony audio path latency: wideband vs Twilio (ours) vs Twilio (Pipecat stock)."
+    )
     p.add_argument("--rounds", type=int, default=3, help="calls per path (3 caller turns each)")
-    p.add_argument("--json", type=Path, default=ROOT / "bench/out/telephony.json", help="where to write the report")
+    p.add_argument(
+        "--json",
+        type=Path,
+        default=ROOT / "bench/out/telephony.json",
+        help="where to write the report",
+    )
     args = p.parse_args(argv)
     logger.remove()
     logger.add(sys.stderr, level="ERROR")

@@ -61,7 +61,9 @@ def check_quality(quality: str) -> str:
         ValueError: For an unknown name (the message lists the known ones).
     """
     if quality not in QUALITIES:
-        raise ValueError(f"unknown resampler quality {quality!r}; use one of {', '.join(QUALITIES)}")
+        raise ValueError(
+            f"unknown resampler quality {quality!r}; use one of {', '.join(QUALITIES)}"
+        )
     return quality
 
 
@@ -101,7 +103,9 @@ class SincStreamResampler(BaseAudioResampler):
 
     def __init__(self, converter: str = "sinc_medium"):
         if converter not in SINC_QUALITIES:
-            raise ValueError(f"converter must be one of {', '.join(SINC_QUALITIES)}, got {converter!r}")
+            raise ValueError(
+                f"converter must be one of {', '.join(SINC_QUALITIES)}, got {converter!r}"
+            )
         import samplerate  # a compiled extension: imported where it is used
 
         self.converter = converter

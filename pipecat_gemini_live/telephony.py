@@ -67,14 +67,18 @@ class TelephonyAudio:
 
     def __post_init__(self):
         if self.wire_rate <= 0 or self.model_rate <= 0:
-            raise ValueError(f"rates must be positive, got wire {self.wire_rate}, model {self.model_rate}")
+            raise ValueError(
+                f"rates must be positive, got wire {self.wire_rate}, model {self.model_rate}"
+            )
         if self.out_chunk_ms <= 0 or self.out_chunk_ms % 10:
-            raise ValueError(f"out_chunk_ms must be a positive multiple of 10, got {self.out_chunk_ms}")
+            raise ValueError(
+                f"out_chunk_ms must be a positive multiple of 10, got {self.out_chunk_ms}"
+            )
         if self.quality is not None:
             check_quality(self.quality)
 
     @classmethod
-    def pipecat_stock(cls) -> "TelephonyAudio":
+    def pipecat_stock(cls) -> TelephonyAudio:
         """Pipecat 1.14's stock Twilio setup, for comparison: the serializer resamples 8 -> 16 kHz
         and the output transport resamples 24 -> 8 kHz (soxr VHQ streams), 40 ms output chunks."""
         return cls(quality=None, out_chunk_ms=40)
@@ -89,7 +93,9 @@ class TelephonyAudio:
         """Rate of the caller audio the input transport pushes, Hz."""
         return self.wire_rate if self.resamples_in_pipeline else self.model_rate
 
-    def serializer_params(self, *, auto_hang_up: bool, **kwargs) -> TwilioFrameSerializer.InputParams:
+    def serializer_params(
+        self, *, auto_hang_up: bool, **kwargs
+    ) -> TwilioFrameSerializer.InputParams:
         """``TwilioFrameSerializer.InputParams`` for this path.
 
         Args:

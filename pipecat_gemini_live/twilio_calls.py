@@ -138,7 +138,9 @@ class StreamStart:
     media_format: dict
 
 
-async def read_stream_start(receive_text, *, timeout_s: float = 10.0, max_messages: int = 4) -> StreamStart:
+async def read_stream_start(
+    receive_text, *, timeout_s: float = 10.0, max_messages: int = 4
+) -> StreamStart:
     """Read a Twilio media stream up to its ``start`` message.
 
     Twilio sends ``connected`` and then ``start`` before any ``media``.
@@ -168,19 +170,23 @@ async def read_stream_start(receive_text, *, timeout_s: float = 10.0, max_messag
             if event != "start":
                 raise StreamRefused(f"expected start, got {event!r}")
             start = message.get("start")
-            if not isinstance(start, dict) or not (start.get("streamSid") or message.get("streamSid")):
+            if not isinstance(start, dict) or not (
+                start.get("streamSid") or message.get("streamSid")
+            ):
                 raise StreamRefused("start without a streamSid")
             params = start.get("customParameters") or {}
             return StreamStart(
                 stream_sid=start.get("streamSid") or message["streamSid"],
                 call_sid=start.get("callSid"),
                 account_sid=start.get("accountSid"),
-                parameters={str(k): str(v) for k, v in params.items()} if isinstance(params, dict) else {},
+                parameters={str(k): str(v) for k, v in params.items()}
+                if isinstance(params, dict)
+                else {},
                 media_format=start.get("mediaFormat") or {},
             )
         raise StreamRefused(f"no start within the first {max_messages} messages")
 
     try:
         return await asyncio.wait_for(_read(), timeout_s)
-    except (asyncio.TimeoutError, TimeoutError):
+    except TimeoutError:
         raise StreamRefused(f"no start within {timeout_s:.0f}s") from None

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -55,7 +56,14 @@ from twilio.twiml.voice_response import Connect, Stream, VoiceResponse
 from pipecat_gemini_live import GeminiLiveLLMService
 from pipecat_gemini_live.emulator import EmulatorConfig, LiveEmulator
 from pipecat_gemini_live.telephony import TelephonyAudio
-from pipecat_gemini_live.twilio_calls import TOKEN_PARAMETER, CallTokens, StreamRefused, StreamStart, read_stream_start, signature_ok
+from pipecat_gemini_live.twilio_calls import (
+    TOKEN_PARAMETER,
+    CallTokens,
+    StreamRefused,
+    StreamStart,
+    read_stream_start,
+    signature_ok,
+)
 
 DEFAULT_MODEL = "gemini-2.5-flash-native-audio-preview-09-2025"
 DEFAULT_INSTRUCTION = "You are a friendly phone assistant. Answer briefly and kindly."
@@ -90,7 +98,7 @@ class TwilioBotConfig:
     think_ms: int = 200
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> "TwilioBotConfig":
+    def from_env(cls, env: dict[str, str] | None = None) -> TwilioBotConfig:
         """Settings from ``GOOGLE_API_KEY`` (or ``GEMINI_API_KEY``), ``TWILIO_AUTH_TOKEN``,
         ``PUBLIC_URL``, ``GEMINI_MODEL`` and ``SYSTEM_INSTRUCTION``."""
         env = dict(os.environ if env is None else env)
@@ -139,9 +147,13 @@ def create_app(
     async def lifespan(_app: FastAPI):
         own = None
         if config.api_key is None and state["emulator"] is None:
-            own = state["emulator"] = await LiveEmulator(EmulatorConfig(think_ms=config.think_ms)).start()
+            own = state["emulator"] = await LiveEmulator(
+                EmulatorConfig(think_ms=config.think_ms)
+            ).start()
         if config.auth_token is None:
-            logger.warning("twilio-bot: TWILIO_AUTH_TOKEN is not set; webhook signatures are NOT checked")
+            logger.warning(
+                "twilio-bot: TWILIO_AUTH_TOKEN is not set; webhook signatures are NOT checked"
+            )
         backend = "Gemini" if config.api_key else "the Live API emulator"
         logger.info(f"twilio-bot: answering calls with {config.model} on {backend}")
         try:
@@ -164,7 +176,9 @@ def create_app(
             settings = request.headers.get("x-twilio-webhooks-signature-settings")
             if not signature_ok(config.auth_token, url, params, signature, settings):
                 logger.warning("twilio-bot: webhook refused: missing or wrong X-Twilio-Signature")
-                return PlainTextResponse("Forbidden: bad or missing X-Twilio-Signature\n", status_code=403)
+                return PlainTextResponse(
+                    "Forbidden: bad or missing X-Twilio-Signature\n", status_code=403
+                )
         call_sid = (params.get("CallSid") or [""])[0]
         if not call_sid:
             return PlainTextResponse("Bad request: no CallSid\n", status_code=400)
@@ -183,7 +197,9 @@ def create_app(
         try:
             start = await read_stream_start(lambda: _receive_text(websocket))
             if not tokens.redeem(start.parameters.get(TOKEN_PARAMETER), start.call_sid):
-                raise StreamRefused("no valid per-call token (streams must come from this app's webhook)")
+                raise StreamRefused(
+                    "no valid per-call token (streams must come from this app's webhook)"
+                )
             _check_media_format(start.media_format)
         except StreamRefused as e:
             logger.warning(f"twilio-bot: media stream refused: {e.reason}")
@@ -230,7 +246,9 @@ def create_app(
             emu = state["emulator"]
             api_key, http_options = emu.api_key, emu.http_options()
         service = GeminiLiveLLMService(
-            api_key=api_key, http_options=http_options, model=config.model,
+            api_key=api_key,
+            http_options=http_options,
+            model=config.model,
             system_instruction=config.system_instruction,
         )
         user, assistant = LLMContextAggregatorPair(
@@ -268,7 +286,9 @@ def _check_media_format(media_format: dict) -> None:
     rate = int(media_format.get("sampleRate", 8000) or 8000)
     channels = int(media_format.get("channels", 1) or 1)
     if encoding != "audio/x-mulaw" or rate != 8000 or channels != 1:
-        raise StreamRefused(f"unsupported media format {encoding} {rate} Hz x{channels} (want audio/x-mulaw 8000 Hz mono)")
+        raise StreamRefused(
+            f"unsupported media format {encoding} {rate} Hz x{channels} (want audio/x-mulaw 8000 Hz mono)"
+        )
 
 
 def request_url(request: Request, public_url: str | None) -> str:
@@ -277,7 +297,9 @@ def request_url(request: Request, public_url: str | None) -> str:
     if public_url:
         return public_url.rstrip("/") + path
     proto = request.headers.get("x-forwarded-proto") or request.url.scheme
-    host = request.headers.get("x-forwarded-host") or request.headers.get("host") or request.url.netloc
+    host = (
+        request.headers.get("x-forwarded-host") or request.headers.get("host") or request.url.netloc
+    )
     return f"{proto}://{host}{path}"
 
 
@@ -293,10 +315,17 @@ def main(argv: list[str] | None = None) -> None:
     """Run the bot under uvicorn."""
     import uvicorn
 
-    p = argparse.ArgumentParser(description="Twilio phone bot on Gemini Live (or its local emulator).")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (behind a tunnel or proxy)")
+    p = argparse.ArgumentParser(
+        description="Twilio phone bot on Gemini Live (or its local emulator)."
+    )
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (behind a tunnel or proxy)"
+    )
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--verbose", action="store_true", help="debug logs")
     args = p.parse_args(argv)
+    logger.remove()
+    logger.add(sys.stderr, level="DEBUG" if args.verbose else "INFO")
     uvicorn.run(create_app(), host=args.host, port=args.port, log_level="info")
 
 

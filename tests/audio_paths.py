@@ -25,7 +25,13 @@ def phone_ulaw(pcm16k: np.ndarray) -> bytes:
 def media_messages(ulaw: bytes) -> list[str]:
     """Twilio ``media`` messages of 20 ms each."""
     return [
-        json.dumps({"event": "media", "streamSid": "MZ1", "media": {"payload": base64.b64encode(ulaw[i : i + 160]).decode()}})
+        json.dumps(
+            {
+                "event": "media",
+                "streamSid": "MZ1",
+                "media": {"payload": base64.b64encode(ulaw[i : i + 160]).decode()},
+            }
+        )
         for i in range(0, len(ulaw), 160)
     ]
 
@@ -45,7 +51,10 @@ async def input_path(messages: list[str], audio: TelephonyAudio) -> np.ndarray:
     """
     s = await serializer(audio)
     frames = [f for m in messages if (f := await s.deserialize(m)) is not None]
-    assert all(isinstance(f, InputAudioRawFrame) and f.sample_rate == audio.pipeline_in_rate for f in frames)
+    assert all(
+        isinstance(f, InputAudioRawFrame) and f.sample_rate == audio.pipeline_in_rate
+        for f in frames
+    )
     for processor in audio.input_processors():
         down, _ = await run_test(processor, frames_to_send=frames)
         frames = [f for f in down if isinstance(f, InputAudioRawFrame)]

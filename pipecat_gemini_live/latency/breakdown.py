@@ -22,6 +22,7 @@ emulator: its think time, plus its VAD's 10 ms windows).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 
@@ -92,7 +93,9 @@ def turn_latencies(
         first, last = reached["speech_end"], reached[outbound[-1]]
         total = (last - first) * 1000.0 if first is not None and last is not None else None
         turns.append(
-            TurnLatency(i + 1, end, total, _deltas(inbound, outbound, reached), _legs(reached), reached)
+            TurnLatency(
+                i + 1, end, total, _deltas(inbound, outbound, reached), _legs(reached), reached
+            )
         )
     return turns
 
@@ -101,7 +104,9 @@ def _first_at_or_after(starts: list[float], t: float) -> float | None:
     return next((s for s in starts if s >= t), None)
 
 
-def _deltas(inbound: list[str], outbound: list[str], reached: dict[str, float | None]) -> dict[str, float | None]:
+def _deltas(
+    inbound: list[str], outbound: list[str], reached: dict[str, float | None]
+) -> dict[str, float | None]:
     out: dict[str, float | None] = {}
 
     def delta(a: str, b: str) -> float | None:
@@ -109,10 +114,10 @@ def _deltas(inbound: list[str], outbound: list[str], reached: dict[str, float | 
         return (tb - ta) * 1000.0 if ta is not None and tb is not None else None
 
     out["silence"] = delta("speech_end", inbound[0])
-    for a, b in zip(inbound, inbound[1:]):
+    for a, b in pairwise(inbound):
         out[f"{a}->{b}"] = delta(a, b)
     out["server"] = delta(inbound[-1], outbound[0])
-    for a, b in zip(outbound, outbound[1:]):
+    for a, b in pairwise(outbound):
         out[f"{a}->{b}"] = delta(a, b)
     return out
 

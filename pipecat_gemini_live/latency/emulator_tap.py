@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import json
 
-from ..emulator import LiveEmulator
-from ..emulator import wire
+from ..emulator import LiveEmulator, wire
 from .trace import AudioPathTrace, pcm_seconds
 
 
@@ -35,7 +34,9 @@ class TracedLiveEmulator(LiveEmulator):
     def note_client_message(self, raw: str | bytes) -> None:
         """Mark the caller audio a client message carries (``live_in``)."""
         trace = self.trace
-        if trace is None or "audio" not in (raw if isinstance(raw, str) else raw.decode("utf-8", "replace")):
+        if trace is None or "audio" not in (
+            raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
+        ):
             return
         try:
             events = wire.parse_client_message(raw)
@@ -48,7 +49,9 @@ class TracedLiveEmulator(LiveEmulator):
     def note_server_message(self, raw: str | bytes) -> None:
         """Mark the reply audio a server message carries (``live_out``)."""
         trace = self.trace
-        if trace is None or "inlineData" not in (raw if isinstance(raw, str) else raw.decode("utf-8", "replace")):
+        if trace is None or "inlineData" not in (
+            raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
+        ):
             return
         parts = json.loads(raw).get("serverContent", {}).get("modelTurn", {}).get("parts", [])
         for part in parts:
@@ -56,7 +59,9 @@ class TracedLiveEmulator(LiveEmulator):
             mime = blob.get("mimeType", "")
             if mime.startswith("audio/pcm"):
                 rate = int(mime.partition("rate=")[2] or 24000)
-                trace.mark("live_out", pcm_seconds(len(wire.b64decode_any(blob.get("data", ""))), rate))
+                trace.mark(
+                    "live_out", pcm_seconds(len(wire.b64decode_any(blob.get("data", ""))), rate)
+                )
 
 
 class _TappedConnection:

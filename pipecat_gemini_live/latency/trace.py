@@ -111,7 +111,9 @@ class AudioPathTrace:
 
     def mark_frame(self, stage: str, frame: AudioRawFrame, at: float | None = None) -> None:
         """Record an audio frame passing ``stage``."""
-        self.clock(stage).add(pcm_seconds(len(frame.audio), frame.sample_rate, frame.num_channels), at)
+        self.clock(stage).add(
+            pcm_seconds(len(frame.audio), frame.sample_rate, frame.num_channels), at
+        )
 
     # -- hooks ---------------------------------------------------------------------------------
 
@@ -170,7 +172,9 @@ class AudioPathTrace:
             output_transport: Its writes are ``wire_out``.
             input_is_wire: Mark the input transport's pushes as ``wire_in``.
         """
-        self.tap_push(input_transport, "wire_in" if input_is_wire else "input_transport", InputAudioRawFrame)
+        self.tap_push(
+            input_transport, "wire_in" if input_is_wire else "input_transport", InputAudioRawFrame
+        )
         if input_resampler is not None:
             self.tap_push(input_resampler, "input_resampler", InputAudioRawFrame)
         self.tap_arrival(service, "service_in", InputAudioRawFrame)

@@ -58,7 +58,9 @@ def recognise(pcm16k: np.ndarray) -> str:
     # A fresh decoder per utterance: its cepstral mean adapts across utterances otherwise.
     decoder = Decoder(samprate=16000, loglevel="FATAL")
     decoder.start_utt()
-    decoder.process_raw(np.clip(np.rint(pcm16k), -32768, 32767).astype(np.int16).tobytes(), full_utt=True)
+    decoder.process_raw(
+        np.clip(np.rint(pcm16k), -32768, 32767).astype(np.int16).tobytes(), full_utt=True
+    )
     decoder.end_utt()
     return decoder.hyp().hypstr if decoder.hyp() else ""
 
@@ -76,7 +78,11 @@ async def test_speech_through_our_input_path_keeps_its_words():
     audio this recogniser fails on every path alike), and keeping it with ``sinc_best`` costs
     ~20 ms a turn (``bench/telephony.py``): see the README's telephony section.
     """
-    paths = {"ours": TelephonyAudio(), "stock": TelephonyAudio.pipecat_stock(), "sinc_best": TelephonyAudio(quality="sinc_best")}
+    paths = {
+        "ours": TelephonyAudio(),
+        "stock": TelephonyAudio.pipecat_stock(),
+        "sinc_best": TelephonyAudio(quality="sinc_best"),
+    }
     errors = dict.fromkeys([*paths, "broken"], 0)
     words = 0
     for name, truth in TRANSCRIPTS.items():
@@ -85,7 +91,9 @@ async def test_speech_through_our_input_path_keeps_its_words():
         for path, audio in paths.items():
             errors[path] += word_errors(truth, recognise(await input_path(messages, audio)))
         # A broken path, for contrast: 8 kHz audio passed on as if it were 16 kHz.
-        errors["broken"] += word_errors(truth, recognise(np.frombuffer(audioop.ulaw2lin(phone_ulaw(source), 2), np.int16)))
+        errors["broken"] += word_errors(
+            truth, recognise(np.frombuffer(audioop.ulaw2lin(phone_ulaw(source), 2), np.int16))
+        )
         words += len(truth.split())
     print(f"word errors in {words} words: {errors}")
     assert errors["ours"] <= errors["stock"] + 0.15 * words

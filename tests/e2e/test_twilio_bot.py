@@ -39,7 +39,9 @@ AUTH_TOKEN = "tw-auth-Secret-7f3a9c"
 async def wait_finished(calls: list[TwilioCall], timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
     while not (calls and all(c.worker.has_finished() for c in calls)):
-        assert time.monotonic() < deadline, "the bot's pipeline did not finish after the caller hung up"
+        assert time.monotonic() < deadline, (
+            "the bot's pipeline did not finish after the caller hung up"
+        )
         await asyncio.sleep(0.05)
 
 
@@ -50,14 +52,28 @@ def fake_twilio_rest(hangups: list[dict]) -> FastAPI:
     @app.post("/2010-04-01/Accounts/{account}/Calls/{call}.json")
     async def update_call(account: str, call: str, request: Request):
         form = dict(x.split("=", 1) for x in (await request.body()).decode().split("&") if x)
-        hangups.append({"account": account, "call": call, "form": form, "auth": request.headers.get("authorization")})
+        hangups.append(
+            {
+                "account": account,
+                "call": call,
+                "form": form,
+                "auth": request.headers.get("authorization"),
+            }
+        )
         return {"sid": call, "status": "completed"}
 
     return app
 
 
 async def test_a_signed_call_is_answered_on_every_turn(tmp_path):
-    caller = load_wav(build_call(tmp_path / "caller.wav", [0.5, "cards_001.wav", 3.6, "cards_003.wav", 3.6], rate=8000, subtype="ULAW"))
+    caller = load_wav(
+        build_call(
+            tmp_path / "caller.wav",
+            [0.5, "cards_001.wav", 3.6, "cards_003.wav", 3.6],
+            rate=8000,
+            subtype="ULAW",
+        )
+    )
     turns = caller_segments(caller)
     assert len(turns) == 2
     logs: list[str] = []
@@ -69,11 +85,19 @@ async def test_a_signed_call_is_answered_on_every_turn(tmp_path):
         async with LiveEmulator(config) as emu:
             bot = TwilioBotConfig(auth_token=AUTH_TOKEN, system_instruction="Be brief.")
             async with serve(create_app(bot, emulator=emu, on_call=calls.append)) as served:
-                answer = await post_webhook(served, identity.call_sid, auth_token=AUTH_TOKEN, account_sid=identity.account_sid)
+                answer = await post_webhook(
+                    served,
+                    identity.call_sid,
+                    auth_token=AUTH_TOKEN,
+                    account_sid=identity.account_sid,
+                )
                 assert answer.status_code == 200
                 token = stream_token(answer.text)
                 result = await place_call(
-                    served, frames=ulaw_frames(caller), identity=identity, token=token,
+                    served,
+                    frames=ulaw_frames(caller),
+                    identity=identity,
+                    token=token,
                     config=SessionConfig(response_timeout_s=10.0, quiet_period_s=1.0),
                 )
                 await wait_finished(calls)
@@ -83,7 +107,9 @@ async def test_a_signed_call_is_answered_on_every_turn(tmp_path):
 
     assert result.violations == [] and result.closed_by is None
     # Every caller turn gets spoken audio back after the caller stopped and before they spoke again.
-    arrivals = [(e.at - result.started_at, e.detail["bytes"]) for e in result.events_of("media_received")]
+    arrivals = [
+        (e.at - result.started_at, e.detail["bytes"]) for e in result.events_of("media_received")
+    ]
     ulaw = result.audio_received
     for i, (_, end) in enumerate(turns):
         limit = turns[i + 1][0] if i + 1 < len(turns) else float("inf")
@@ -103,17 +129,24 @@ async def test_a_signed_call_is_answered_on_every_turn(tmp_path):
 
 
 async def test_a_call_the_service_cannot_answer_is_hung_up_through_twilios_api(tmp_path):
-    caller = load_wav(build_call(tmp_path / "caller.wav", [0.5, "cards_001.wav", 6.0], rate=8000, subtype="ULAW"))
+    caller = load_wav(
+        build_call(tmp_path / "caller.wav", [0.5, "cards_001.wav", 6.0], rate=8000, subtype="ULAW")
+    )
     hangups: list[dict] = []
     calls: list[TwilioCall] = []
     identity = StreamIdentity()
     async with LiveEmulator() as emu, serve(fake_twilio_rest(hangups)) as twilio_api:
         # The emulator refuses an unknown model (close 1008), as Google's endpoint does.
-        bot = TwilioBotConfig(auth_token=AUTH_TOKEN, twilio_api_base_url=twilio_api.base_url, model="no-such-model")
+        bot = TwilioBotConfig(
+            auth_token=AUTH_TOKEN, twilio_api_base_url=twilio_api.base_url, model="no-such-model"
+        )
         async with serve(create_app(bot, emulator=emu, on_call=calls.append)) as served:
             started = time.monotonic()
             result = await place_call(
-                served, frames=ulaw_frames(caller), identity=identity, auth_token=AUTH_TOKEN,
+                served,
+                frames=ulaw_frames(caller),
+                identity=identity,
+                auth_token=AUTH_TOKEN,
                 config=SessionConfig(response_timeout_s=10.0),
             )
             await wait_finished(calls)
@@ -126,7 +159,10 @@ async def test_a_call_the_service_cannot_answer_is_hung_up_through_twilios_api(t
     assert [(h["account"], h["call"], h["form"]) for h in hangups] == [
         (identity.account_sid, identity.call_sid, {"Status": "completed"})
     ]
-    assert base64.b64decode(hangups[0]["auth"].split()[1]).decode() == f"{identity.account_sid}:{AUTH_TOKEN}"
+    assert (
+        base64.b64decode(hangups[0]["auth"].split()[1]).decode()
+        == f"{identity.account_sid}:{AUTH_TOKEN}"
+    )
 
 
 async def test_barge_in_sends_twilio_a_clear(tmp_path):
@@ -136,12 +172,24 @@ async def test_barge_in_sends_twilio_a_clear(tmp_path):
 
     scenario = Scenario(
         name="caller interrupts the reply",
-        steps=[Wait(0.4), say("cards_005.wav"), WaitFor("audio", 5.0), Wait(0.5), say("cards_003.wav"), Expect("clear"), Wait(1.0)],
+        steps=[
+            Wait(0.4),
+            say("cards_005.wav"),
+            WaitFor("audio", 5.0),
+            Wait(0.5),
+            say("cards_003.wav"),
+            Expect("clear"),
+            Wait(1.0),
+        ],
     )
     calls: list[TwilioCall] = []
     async with LiveEmulator(EmulatorConfig(think_ms=100, pace=1.0)) as emu:
-        async with serve(create_app(TwilioBotConfig(), emulator=emu, on_call=calls.append)) as served:
-            result = await place_call(served, scenario=scenario, config=SessionConfig(response_timeout_s=10.0))
+        async with serve(
+            create_app(TwilioBotConfig(), emulator=emu, on_call=calls.append)
+        ) as served:
+            result = await place_call(
+                served, scenario=scenario, config=SessionConfig(response_timeout_s=10.0)
+            )
             await wait_finished(calls)
         replies = [r for rec in emu.records for r in rec.replies]
     assert result.first_audio_at is not None
@@ -158,7 +206,9 @@ async def test_the_webhook_refuses_unsigned_and_forged_requests():
     async def post(app, url: str, form: dict, signature: str | None):
         headers = {"X-Twilio-Signature": signature} if signature is not None else {}
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://127.0.0.1:8000"
+        ) as client:
             return await client.post(url, data=form, headers=headers)
 
     app = create_app(TwilioBotConfig(auth_token=AUTH_TOKEN))
@@ -169,15 +219,23 @@ async def test_the_webhook_refuses_unsigned_and_forged_requests():
     assert (await post(app, "/twiml", form, None)).status_code == 403
     assert (await post(app, "/twiml", form, "")).status_code == 403
     assert (await post(app, "/twiml", form, forged)).status_code == 403
-    assert (await post(app, "/twiml", {**form, "CallSid": "CA" + "2" * 32}, good)).status_code == 403  # tampered
+    assert (
+        await post(app, "/twiml", {**form, "CallSid": "CA" + "2" * 32}, good)
+    ).status_code == 403  # tampered
     ok = await post(app, "/twiml", form, good)
     assert ok.status_code == 200 and ok.headers["content-type"].startswith("application/xml")
     assert '<Connect><Stream url="ws://127.0.0.1:8000/media-stream">' in ok.text
     assert len(stream_token(ok.text)) >= 40
     no_call = {k: v for k, v in form.items() if k != "CallSid"}
-    assert (await post(app, "/twiml", no_call, RequestValidator(AUTH_TOKEN).compute_signature(url, no_call))).status_code == 400
+    assert (
+        await post(
+            app, "/twiml", no_call, RequestValidator(AUTH_TOKEN).compute_signature(url, no_call)
+        )
+    ).status_code == 400
     # Behind a tunnel, the signature covers the public URL, and the stream URL is wss://.
-    public = create_app(TwilioBotConfig(auth_token=AUTH_TOKEN, public_url="https://bot.example.com"))
+    public = create_app(
+        TwilioBotConfig(auth_token=AUTH_TOKEN, public_url="https://bot.example.com")
+    )
     signed = RequestValidator(AUTH_TOKEN).compute_signature("https://bot.example.com/twiml", form)
     answer = await post(public, "/twiml", form, signed)
     assert answer.status_code == 200 and 'url="wss://bot.example.com/media-stream"' in answer.text
@@ -189,12 +247,24 @@ async def test_streams_without_a_valid_token_are_refused():
     config = SessionConfig(response_timeout_s=2.0, quiet_period_s=0.2)
     calls: list[TwilioCall] = []
     async with LiveEmulator() as emu:
-        async with serve(create_app(TwilioBotConfig(), emulator=emu, on_call=calls.append)) as served:
+        async with serve(
+            create_app(TwilioBotConfig(), emulator=emu, on_call=calls.append)
+        ) as served:
             # Twilio's own opening, straight from a WebSocket client: no token, close 1008.
             async with websockets.connect(served.stream_url) as ws:
-                await ws.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
-                await ws.send(json.dumps({"event": "start", "sequenceNumber": "1", "streamSid": "MZ1",
-                                          "start": {"streamSid": "MZ1", "callSid": "CA1", "customParameters": {}}}))
+                await ws.send(
+                    json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"})
+                )
+                await ws.send(
+                    json.dumps(
+                        {
+                            "event": "start",
+                            "sequenceNumber": "1",
+                            "streamSid": "MZ1",
+                            "start": {"streamSid": "MZ1", "callSid": "CA1", "customParameters": {}},
+                        }
+                    )
+                )
                 with pytest.raises(websockets.ConnectionClosed) as closed:
                     await asyncio.wait_for(ws.recv(), 5.0)
                 assert closed.value.rcvd.code == 1008
@@ -204,9 +274,40 @@ async def test_streams_without_a_valid_token_are_refused():
             ]
             issued = stream_token((await post_webhook(served, "CA" + "5" * 32)).text)
             other = StreamIdentity(call_sid="CA" + "6" * 32)
-            refused.append(await place_call(served, frames=silence, token=issued, identity=other, config=config))
+            refused.append(
+                await place_call(
+                    served, frames=silence, token=issued, identity=other, config=config
+                )
+            )
             # A token is good once: the call it was issued for cannot use it after that attempt.
-            refused.append(await place_call(served, frames=silence, token=issued, identity=StreamIdentity(call_sid="CA" + "5" * 32), config=config))
+            refused.append(
+                await place_call(
+                    served,
+                    frames=silence,
+                    token=issued,
+                    identity=StreamIdentity(call_sid="CA" + "5" * 32),
+                    config=config,
+                )
+            )
         assert not calls and not emu.records  # no pipeline, no Live session for any of them
     for result in refused:
-        assert result.closed_by == "agent" and result.closed_before_audio and not result.audio_received
+        assert (
+            result.closed_by == "agent" and result.closed_before_audio and not result.audio_received
+        )
+
+
+def test_config_comes_from_the_environment_and_keeps_secrets_out_of_its_repr():
+    env = {
+        "GOOGLE_API_KEY": "AIza-secret-key",
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "PUBLIC_URL": "https://bot.example.com",
+        "GEMINI_MODEL": "gemini-3.1-flash-live-preview",
+    }
+    config = TwilioBotConfig.from_env(env)
+    assert config.api_key == "AIza-secret-key" and config.auth_token == AUTH_TOKEN
+    assert config.public_url == "https://bot.example.com"
+    assert config.model == "gemini-3.1-flash-live-preview"
+    assert config.audio.quality == "sinc_medium"  # the low-latency telephony path by default
+    assert "AIza-secret-key" not in repr(config) and AUTH_TOKEN not in repr(config)
+    empty = TwilioBotConfig.from_env({})
+    assert empty.api_key is None and empty.auth_token is None  # the emulator, unsigned webhooks

@@ -10,7 +10,13 @@ from pipecat.frames.frames import InputAudioRawFrame, TTSAudioRawFrame
 from pipecat.serializers.twilio import TwilioFrameSerializer
 from pipecat.tests.utils import run_test
 
-from pipecat_gemini_live.latency import AudioPathTrace, MediaClock, TwilioWireTap, summarize, turn_latencies
+from pipecat_gemini_live.latency import (
+    AudioPathTrace,
+    MediaClock,
+    TwilioWireTap,
+    summarize,
+    turn_latencies,
+)
 from pipecat_gemini_live.latency.trace import twilio_media_seconds
 from pipecat_gemini_live.resampler import AudioResampler
 
@@ -28,7 +34,15 @@ def test_media_clock_finds_when_a_position_passed_and_splits_bursts():
     assert c.bursts(0.3) == [10.0, 11.0]
 
 
-def paced(trace: AudioPathTrace, stage: str, start: float, seconds: float, frame_s: float, lag_s: float = 0.0, block_s: float | None = None):
+def paced(
+    trace: AudioPathTrace,
+    stage: str,
+    start: float,
+    seconds: float,
+    frame_s: float,
+    lag_s: float = 0.0,
+    block_s: float | None = None,
+):
     """Audio passing a stage in real time from ``start``; ``block_s``: emitted in blocks that long."""
     if block_s is None:
         for k in range(round(seconds / frame_s)):
@@ -60,7 +74,9 @@ def test_breakdown_attributes_each_millisecond_to_its_stage():
     assert first.stages_ms["service_out->wire_out"] == pytest.approx(120.0)
     assert first.total_ms == pytest.approx(sum(first.stages_ms.values()))
     assert first.total_ms == pytest.approx(500 + 1 + 19 + 2 + 200 + 1 + 120)
-    assert first.legs_ms["server"] == pytest.approx(200.0) and first.legs_ms["wire->service"] is None
+    assert (
+        first.legs_ms["server"] == pytest.approx(200.0) and first.legs_ms["wire->service"] is None
+    )
     assert turns[1].total_ms == pytest.approx(first.total_ms)
     s = summarize(turns)
     assert s["answered"] == 2 and s["total_ms"]["p50"] == pytest.approx(first.total_ms, abs=0.1)
@@ -84,16 +100,22 @@ async def test_hooks_measure_frames_before_a_later_processor_changes_them():
     trace.tap_arrival(resampler, "input_transport", InputAudioRawFrame)
     frames = [InputAudioRawFrame(np.zeros(160, np.int16).tobytes(), 8000, 1) for _ in range(10)]
     await run_test(resampler, frames_to_send=frames)
-    assert trace.clock("input_transport").total_s == pytest.approx(0.2)  # 8 kHz frames as they arrived
+    assert trace.clock("input_transport").total_s == pytest.approx(
+        0.2
+    )  # 8 kHz frames as they arrived
     assert 0.19 < trace.clock("input_resampler").total_s < 0.2  # 16 kHz, minus the filter's hold
 
 
 async def test_wire_tap_marks_twilio_media_and_delegates():
     trace = AudioPathTrace()
-    inner = TwilioFrameSerializer("MZ1", params=TwilioFrameSerializer.InputParams(sample_rate=8000, auto_hang_up=False))
+    inner = TwilioFrameSerializer(
+        "MZ1", params=TwilioFrameSerializer.InputParams(sample_rate=8000, auto_hang_up=False)
+    )
     tap = TwilioWireTap(inner, trace)
     await tap.setup(SimpleNamespace(audio_in_sample_rate=16000))
-    media = json.dumps({"event": "media", "media": {"payload": base64.b64encode(b"\xff" * 160).decode()}})
+    media = json.dumps(
+        {"event": "media", "media": {"payload": base64.b64encode(b"\xff" * 160).decode()}}
+    )
     frame = await tap.deserialize(media)
     assert isinstance(frame, InputAudioRawFrame) and frame.sample_rate == 8000
     assert trace.clock("wire_in").total_s == pytest.approx(0.02)

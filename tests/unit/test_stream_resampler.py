@@ -18,11 +18,17 @@ def noise(rate: int, seconds: float, top_hz: float, seed: int = 0) -> np.ndarray
 
 async def stream(r, x: np.ndarray, in_rate: int, out_rate: int, frame_ms: int) -> list[bytes]:
     n = in_rate * frame_ms // 1000
-    return [await r.resample(x[i : i + n].tobytes(), in_rate, out_rate) for i in range(0, x.size, n)]
+    return [
+        await r.resample(x[i : i + n].tobytes(), in_rate, out_rate) for i in range(0, x.size, n)
+    ]
 
 
-@pytest.mark.parametrize("in_rate,out_rate,frame_ms", [(8000, 16000, 20), (24000, 8000, 40), (48000, 16000, 20)])
-async def test_sinc_medium_holds_only_a_few_ms_and_flush_returns_the_rest(in_rate, out_rate, frame_ms):
+@pytest.mark.parametrize(
+    "in_rate,out_rate,frame_ms", [(8000, 16000, 20), (24000, 8000, 40), (48000, 16000, 20)]
+)
+async def test_sinc_medium_holds_only_a_few_ms_and_flush_returns_the_rest(
+    in_rate, out_rate, frame_ms
+):
     x = noise(in_rate, 1.0, 0.4 * min(in_rate, out_rate))
     r = SincStreamResampler("sinc_medium")
     pieces = await stream(r, x, in_rate, out_rate, frame_ms)

@@ -22,7 +22,7 @@ from pipecat.frames.frames import (
 from pipecat.tests.utils import SleepFrame, run_test
 
 from pipecat_gemini_live.emulator.voice import synthesize_sync
-from pipecat_gemini_live.resampler import AudioResampler, OutputResampler
+from pipecat_gemini_live.resampler import OutputResampler
 from pipecat_gemini_live.telephony import TelephonyAudio
 from tests.audio_paths import caller_through_input_path, serializer
 from tests.conftest import speech
@@ -72,16 +72,24 @@ async def test_the_correlation_check_catches_a_filterless_resampler():
 
 def reply_audio() -> np.ndarray:
     """A reply as the emulator speaks one: 24 kHz PCM16."""
-    pcm = synthesize_sync("You are a helpful assistant. I heard you for 2.7 seconds. I remember no earlier turns.")
+    pcm = synthesize_sync(
+        "You are a helpful assistant. I heard you for 2.7 seconds. I remember no earlier turns."
+    )
     return np.frombuffer(pcm, dtype=np.int16)
 
 
-async def reply_through_output_path(reply: np.ndarray, frames_between=None) -> tuple[list, np.ndarray]:
+async def reply_through_output_path(
+    reply: np.ndarray, frames_between=None
+) -> tuple[list, np.ndarray]:
     """TTSAudioRawFrame (24 kHz, 40 ms) -> OutputResampler -> serializer -> mu-law -> PCM16 at 8 kHz."""
     audio = TelephonyAudio()
     (resampler,) = audio.output_processors()
-    chunks = [TTSAudioRawFrame(reply[i : i + 960].tobytes(), 24000, 1) for i in range(0, reply.size, 960)]
-    down, _ = await run_test(resampler, frames_to_send=[TTSStartedFrame(), *chunks, TTSStoppedFrame()])
+    chunks = [
+        TTSAudioRawFrame(reply[i : i + 960].tobytes(), 24000, 1) for i in range(0, reply.size, 960)
+    ]
+    down, _ = await run_test(
+        resampler, frames_to_send=[TTSStartedFrame(), *chunks, TTSStoppedFrame()]
+    )
     s = await serializer(audio)
     pcm = b""
     for f in down:
@@ -110,11 +118,24 @@ async def test_an_interruption_drops_the_held_audio_of_the_cut_reply():
     resampler = OutputResampler(8000)
     first = [TTSAudioRawFrame(np.full(960, 3000, np.int16).tobytes(), 24000, 1) for _ in range(5)]
     second = [TTSAudioRawFrame(np.full(960, -3000, np.int16).tobytes(), 24000, 1) for _ in range(5)]
-    frames = [TTSStartedFrame(), *first, SleepFrame(0.2), InterruptionFrame(), SleepFrame(0.2), TTSStartedFrame(), *second, TTSStoppedFrame()]
+    frames = [
+        TTSStartedFrame(),
+        *first,
+        SleepFrame(0.2),
+        InterruptionFrame(),
+        SleepFrame(0.2),
+        TTSStartedFrame(),
+        *second,
+        TTSStoppedFrame(),
+    ]
     down, _ = await run_test(resampler, frames_to_send=frames)
     cut = next(i for i, f in enumerate(down) if isinstance(f, InterruptionFrame))
-    before = np.frombuffer(b"".join(f.audio for f in down[:cut] if isinstance(f, OutputAudioRawFrame)), np.int16)
-    after = np.frombuffer(b"".join(f.audio for f in down[cut:] if isinstance(f, OutputAudioRawFrame)), np.int16)
+    before = np.frombuffer(
+        b"".join(f.audio for f in down[:cut] if isinstance(f, OutputAudioRawFrame)), np.int16
+    )
+    after = np.frombuffer(
+        b"".join(f.audio for f in down[cut:] if isinstance(f, OutputAudioRawFrame)), np.int16
+    )
     assert 0 < before.size < 5 * 320  # the cut reply's last few ms stayed in the filter...
     assert after.size == 5 * 320  # ...and were dropped, not prefixed to the next reply
     assert np.all(after[len(after) // 4 : -len(after) // 4] < 0)

@@ -6,7 +6,12 @@ import json
 import pytest
 from twilio.request_validator import RequestValidator
 
-from pipecat_gemini_live.twilio_calls import CallTokens, StreamRefused, read_stream_start, signature_ok
+from pipecat_gemini_live.twilio_calls import (
+    CallTokens,
+    StreamRefused,
+    read_stream_start,
+    signature_ok,
+)
 
 URL = "https://bot.example.com/twiml"
 FORM = {"CallSid": "CA1", "AccountSid": "AC1", "From": "+15550001111"}  # as Twilio signs it
@@ -21,7 +26,11 @@ def test_a_token_is_good_once_for_its_own_call():
     assert not tokens.redeem(b, "CA2")  # ...is used up by the attempt
     assert tokens.redeem(a, "CA1")
     assert not tokens.redeem(a, "CA1")  # single use
-    assert not tokens.redeem(None, "CA1") and not tokens.redeem("", "CA1") and not tokens.redeem("forged", "CA1")
+    assert (
+        not tokens.redeem(None, "CA1")
+        and not tokens.redeem("", "CA1")
+        and not tokens.redeem("forged", "CA1")
+    )
 
 
 def test_tokens_expire_and_are_bounded():
@@ -57,13 +66,23 @@ def feed(*messages):
 
 
 def start_message(**start):
-    body = {"streamSid": "MZ1", "callSid": "CA1", "accountSid": "AC1", "customParameters": {"token": "t"}, "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1}}
+    body = {
+        "streamSid": "MZ1",
+        "callSid": "CA1",
+        "accountSid": "AC1",
+        "customParameters": {"token": "t"},
+        "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
+    }
     body.update(start)
-    return json.dumps({"event": "start", "sequenceNumber": "1", "start": body, "streamSid": body["streamSid"]})
+    return json.dumps(
+        {"event": "start", "sequenceNumber": "1", "start": body, "streamSid": body["streamSid"]}
+    )
 
 
 async def test_start_is_read_after_connected():
-    start = await read_stream_start(feed(json.dumps({"event": "connected", "protocol": "Call"}), start_message()))
+    start = await read_stream_start(
+        feed(json.dumps({"event": "connected", "protocol": "Call"}), start_message())
+    )
     assert (start.stream_sid, start.call_sid, start.account_sid) == ("MZ1", "CA1", "AC1")
     assert start.parameters == {"token": "t"} and start.media_format["sampleRate"] == 8000
 

@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test test-slow bench install clean bench-telephony bench-resamplers
+.PHONY: demo test test-slow bench install clean bench-telephony bench-telephony-cpu bench-resamplers
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ test-slow: $(STAMP)
 ROUNDS ?= 3
 bench-telephony: $(STAMP)
 	$(BIN)/python -m bench.telephony --rounds $(ROUNDS)
+
+# The bot's own CPU per call-second on the same three paths (emulator and caller on other threads).
+bench-telephony-cpu: $(STAMP)
+	$(BIN)/python -m bench.telephony_cpu --rounds $(ROUNDS)
 
 # The resampler trade-off (hold, passband, rejection, CPU) behind the telephony path.
 bench-resamplers: $(STAMP)

@@ -69,8 +69,8 @@ LABELS = {
 }
 
 
-async def wideband_call(emu: TracedLiveEmulator, caller: Path, trace: AudioPathTrace) -> None:
-    """The main job's pipeline on a WAV caller, traced."""
+async def wideband_call(emu, caller: Path, trace: AudioPathTrace | None) -> None:
+    """The main job's pipeline on a WAV caller (traced unless ``trace`` is None)."""
     clock = CallClock()
     source = load_wav(caller)
     transport_in = WavInputTransport(source, clock=clock, tail_quiet_s=1.0)
@@ -84,13 +84,14 @@ async def wideband_call(emu: TracedLiveEmulator, caller: Path, trace: AudioPathT
             system_instruction=INSTRUCTION,
         )
         user, assistant = _aggregators()
-        trace.tap_pipeline(
-            input_transport=transport_in,
-            input_resampler=resampler,
-            service=service,
-            output_transport=transport_out,
-            input_is_wire=True,
-        )
+        if trace is not None:
+            trace.tap_pipeline(
+                input_transport=transport_in,
+                input_resampler=resampler,
+                service=service,
+                output_transport=transport_out,
+                input_is_wire=True,
+            )
         pipeline = Pipeline([transport_in, resampler, user, service, transport_out, assistant])
         await _run(
             PipelineWorker(

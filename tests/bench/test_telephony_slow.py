@@ -72,7 +72,7 @@ async def test_speech_through_our_input_path_keeps_its_words():
     The calls carry the full 0-4 kHz of 8 kHz mu-law (as ``caller_3turns_8k_ulaw.wav`` does).
     Measured over these 91 words (and over small shifts and gain changes of them, which move
     each count by about +-4): ours 32-39 word errors, Pipecat's stock path 29-37, ``sinc_best``
-    29-34, the original 16 kHz recordings 20. The recogniser is wideband: what it misses on our
+    29-36, the original 16 kHz recordings 20. The recogniser is wideband: what it misses on our
     path is the band above 3.6 kHz, which ``sinc_medium`` rolls off (-2 dB at 3.6 kHz, -8 dB at
     3.7 kHz) and soxr VHQ keeps to 3.8 kHz. Phone networks rarely carry that band (on 300-3400 Hz
     audio this recogniser fails on every path alike), and keeping it with ``sinc_best`` costs

@@ -6,12 +6,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test test-slow bench install clean bench-telephony bench-telephony-cpu bench-resamplers
+.PHONY: demo test test-slow bench bench-switch bench-telephony bench-telephony-cpu bench-resamplers install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
-	$(PIP) install -c constraints.txt -e ".[test,twilio]"
+	$(PIP) install -c constraints.txt -e ".[test]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -20,11 +20,20 @@ demo: $(STAMP)
 	$(BIN)/python pipelines/wav_call.py --input pipelines/audio/caller_3turns_16k.wav \
 		--output out/call.wav --report out/report.json --stereo
 
+# The browser test drives Debian's Chromium; install it (apt, as root) when it is missing. If it
+# cannot be had, the test says why and skips.
 test: $(STAMP)
+	-$(BIN)/python -m tests.e2e.browser_setup >/dev/null
 	$(BIN)/python -m pytest
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow
+
+clean:
+	rm -rf $(VENV) out .pytest_cache
+
+bench-switch: $(STAMP)
+	$(BIN)/python bench/switch_gap.py
 
 # Telephony latency: wideband vs our Twilio path vs Pipecat's stock Twilio setup, same call,
 # same emulator, one run (ROUNDS calls per path, 3 caller turns each; ~1.6 min per round).
@@ -39,6 +48,3 @@ bench-telephony-cpu: $(STAMP)
 # The resampler trade-off (hold, passband, rejection, CPU) behind the telephony path.
 bench-resamplers: $(STAMP)
 	$(BIN)/python -m bench.resamplers
-
-clean:
-	rm -rf $(VENV) out .pytest_cache

@@ -8,6 +8,10 @@ from .frames import PersonaUpdateFrame
 from .handover import SwitchRecord
 from .live_config import SessionSpec
 from .models import (
+    GEMINI_2_5_NATIVE_AUDIO,
+    GEMINI_3_1_LIVE,
+    GEMINI_3_8_LIVE,
+    UNKNOWN_MODEL,
     HistorySeeding,
     ModelProfile,
     TextInput,
@@ -20,8 +24,13 @@ from .options import LiveOptions
 from .reconnect import RetryPolicy
 from .resampler import AudioResampler, OutputResampler
 from .service import GeminiLiveLLMService
+from .tools import ScheduledResult
 
 __all__ = [
+    "GEMINI_2_5_NATIVE_AUDIO",
+    "GEMINI_3_1_LIVE",
+    "GEMINI_3_8_LIVE",
+    "UNKNOWN_MODEL",
     "AudioCounters",
     "AudioResampler",
     "GeminiLiveLLMService",
@@ -31,6 +40,7 @@ __all__ = [
     "OutputResampler",
     "PersonaUpdateFrame",
     "RetryPolicy",
+    "ScheduledResult",
     "SessionSpec",
     "SwitchRecord",
     "TextInput",

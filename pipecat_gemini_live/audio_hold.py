@@ -15,10 +15,14 @@ from dataclasses import dataclass
 
 @dataclass
 class HeldChunk:
-    """One held frame: PCM16 LE mono bytes at ``sample_rate`` Hz."""
+    """One held frame: PCM16 LE mono bytes at ``sample_rate`` Hz.
+
+    ``replay`` marks audio an earlier session already got, sent again to the next one.
+    """
 
     audio: bytes
     sample_rate: int
+    replay: bool = False
 
     @property
     def duration_s(self) -> float:
@@ -31,14 +35,16 @@ class AudioCounters:
     """Caller audio accounting for one call.
 
     Attributes:
-        sent: Frames sent to a session.
+        sent: Frames sent to a session (a replay is not counted again).
         held: Frames that waited in the hold buffer (then sent or dropped).
         dropped: Frames lost (hold bound exceeded, malformed, or no session could ever take them).
+        replayed: Frames already sent to a retired session and sent again to the next one.
     """
 
     sent: int = 0
     held: int = 0
     dropped: int = 0
+    replayed: int = 0
 
 
 class AudioHold:
@@ -92,7 +98,7 @@ class AudioHold:
 
     def discard(self) -> int:
         """Drop everything (the call is over); returns the frames counted as dropped."""
-        n = len(self._chunks)
+        n = sum(1 for c in self._chunks if not c.replay)
         self.counters.dropped += n
         self._chunks.clear()
         self._held_s = 0.0

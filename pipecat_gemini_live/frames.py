@@ -22,11 +22,11 @@ class PersonaUpdateFrame(SystemFrame):
         voice: New prebuilt voice name (``"Puck"``), or None to keep it.
         language: New speech language (``"ko-KR"`` or a Pipecat ``Language``), or None.
         tools: New tools (a Pipecat ``ToolsSchema``, or Gemini-format tool dicts), or None.
-        name: A label for logs and reports (``"pirate"``).
+        label: A name for logs and reports (``"pirate"``).
     """
 
     system_instruction: str | None = None
     voice: str | None = None
     language: Any = None
     tools: Any = None
-    name: str | None = None
+    label: str | None = None

@@ -80,6 +80,8 @@ class SwitchRecord:
         history_turns_carried: Turns seeded into the new session.
         in_frames_held: Caller frames held during the switch (then replayed).
         in_frames_dropped: Caller frames lost during the switch.
+        in_frames_replayed: Frames the old session got but never answered, sent again to the
+            new one.
         attempts: Connection attempts made.
         ok: Whether the switch took effect.
         error: Why it failed.
@@ -96,6 +98,7 @@ class SwitchRecord:
     history_turns_carried: int = 0
     in_frames_held: int = 0
     in_frames_dropped: int = 0
+    in_frames_replayed: int = 0
     attempts: int = 0
     ok: bool = False
     error: str | None = None
@@ -215,8 +218,11 @@ class Handover:
         try:
             if alive and req.reason not in ("goaway", "start"):
                 if svc.options.cut_reply_on_switch:
-                    await svc.cut_reply()
-                    svc.mute(old)
+                    # The rest of the old reply is dropped; if the switch fails the call simply
+                    # stays on the old session, which is not muted.
+                    if svc.responding:
+                        await svc.cut_reply()
+                        svc.suppress_current_reply()
                 else:
                     await self._wait_reply_done()
             handle = old.handle if (req.resume and old is not None and old.handle) else None
@@ -227,10 +233,17 @@ class Handover:
             if self._pending is not None and self._pending.spec != req.spec and req.reason != "reconnect":
                 await new.close(svc.options.close_timeout_s)
                 raise _Superseded()
+            # What the retired session got but never answered goes to the new one first: after a
+            # resume, everything since the handle's checkpoint; otherwise the caller's
+            # unanswered utterance (its start went to the old session).
+            tail = svc.caller.tail
+            replay = tail.since_checkpoint() if method == "resume" else tail.unanswered_utterance()
             await svc.activate(new)
+            svc.caller.replay_first(replay)
+            record.in_frames_replayed = len(replay)
             await svc.drain_hold(new)
             self.holding = False
-            await svc.tools.flush()
+            await svc.flush_notes()
             record.history_turns_carried = carried
             self._applied(record, req, new, method=method)
         finally:
@@ -241,6 +254,13 @@ class Handover:
             svc.create_task(old.close(svc.options.close_timeout_s), f"close-session-{old.index}")
 
     async def _update_in_place(self, session: LiveSession, req: SwitchRequest, record: SwitchRecord) -> None:
+        svc = self.svc
+        if svc.responding:
+            if svc.options.cut_reply_on_switch:
+                await svc.cut_reply()
+                svc.suppress_current_reply()
+            else:
+                await self._wait_reply_done()
         changes = req.spec.context_changes(session.spec)
         kwargs = {}
         if "system_instruction" in changes:
@@ -277,6 +297,7 @@ class Handover:
         svc = self.svc
         retrying = old_alive is None
         delays = iter(svc.retry.delays()) if retrying else iter(())
+        handle_retried = False
         while True:
             if self._closed:
                 raise asyncio.CancelledError()
@@ -293,6 +314,12 @@ class Handover:
                 return session, ("resume" if handle else "handover")
             except SessionOpenError as e:
                 logger.warning(f"{svc}: opening session ({req.reason}) failed: {e}")
+                if handle and e.code == 1011 and not handle_retried:
+                    # Refused while the server still holds the old connection (a stalled session
+                    # we just dropped): give it a moment, then try the handle once more.
+                    handle_retried = True
+                    await asyncio.sleep(min(0.5, svc.retry.max_delay_s))
+                    continue
                 if handle and e.code is not None and e.code != 1006:
                     # The server refused the handle (expired, unknown, still in use): the
                     # conversation goes over as a seed instead.
@@ -316,11 +343,11 @@ class Handover:
         return profile.history_seeding is HistorySeeding.INITIAL_HISTORY and not session.realtime_input_sent
 
     async def _seed(self, session: LiveSession, profile, *, respond: bool = False) -> int:
-        """Send the conversation so far; ``respond`` asks the model to answer its last turn."""
-        turns = self.svc.history.seed(profile)
+        """Send the conversation so far; ``respond`` has the model speak next (answer the last
+        user turn, or go on where a dropped reply stopped)."""
+        turns = self.svc.history.seed(profile, end_with_user=respond)
         if not turns:
             return 0
-        respond = respond and turns[-1].role == "user"
         await session.send_client_content(turns, turn_complete=respond)
         return len(turns)
 

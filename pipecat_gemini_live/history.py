@@ -77,12 +77,12 @@ class ConversationHistory:
         """Record a function result the model was given."""
         self.add_user(f"[Function {name} returned {_compact(result)}]", kind="tool_result")
 
-    def seed(self, profile: ModelProfile) -> list[Content]:
+    def seed(self, profile: ModelProfile, *, end_with_user: bool = False) -> list[Content]:
         """The conversation as text turns a new session of ``profile`` accepts.
 
         Consecutive turns of one role are merged; the oldest turns are left out beyond
         ``max_seed_chars``; a user turn is appended when the profile needs the seed to end with
-        one.
+        one, or when ``end_with_user`` asks for it (the model is to speak next).
         """
         self.end_model_turn()
         merged: list[HistoryEntry] = []
@@ -99,7 +99,7 @@ class ConversationHistory:
                 break
             kept.append(entry)
         kept.reverse()
-        if profile.seed_must_end_with_user and kept and kept[-1].role != "user":
+        if (profile.seed_must_end_with_user or end_with_user) and kept and kept[-1].role != "user":
             kept.append(HistoryEntry("user", CONTINUE_MARKER, "marker"))
         return [Content(role=e.role, parts=[Part(text=e.text)]) for e in kept]
 

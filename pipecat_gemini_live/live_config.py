@@ -109,6 +109,7 @@ def build_connect_config(
     *,
     resumption_handle: str | None = None,
     non_blocking_functions: set[str] | None = None,
+    default_compression: bool = False,
 ) -> LiveConnectConfig:
     """The ``LiveConnectConfig`` for one session.
 
@@ -119,6 +120,8 @@ def build_connect_config(
         resumption_handle: A ``sessionResumptionUpdate.newHandle`` to resume, if any.
         non_blocking_functions: Functions to declare ``NON_BLOCKING`` (ignored when the
             profile has no non-blocking tools: the model would refuse the setup).
+        default_compression: Ask for sliding-window compression when the settings leave it
+            unset (an empty dict, Pipecat's default); an explicit setting always wins.
 
     Returns:
         The config to pass to ``client.aio.live.connect``.
@@ -172,6 +175,8 @@ def build_connect_config(
     compression = given(settings.context_window_compression)
     if isinstance(compression, dict):
         compression = ContextWindowCompressionParams(**compression) if compression else None
+    if compression is None and default_compression:
+        compression = ContextWindowCompressionParams(enabled=True)
     if compression and compression.enabled:
         config.context_window_compression = ContextWindowCompressionConfig(
             sliding_window=SlidingWindow(), trigger_tokens=compression.trigger_tokens

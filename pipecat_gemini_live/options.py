@@ -7,6 +7,8 @@ the call-survival knobs.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 
@@ -23,6 +25,16 @@ class LiveOptions(BaseModel):
         finish_reply_timeout_s: With ``cut_reply_on_switch=False``, the longest wait for the
             reply to finish before switching anyway.
         close_timeout_s: Longest wait for a session's close handshake at hang-up.
+        goaway_strategy: How a goAway is met at the next turn boundary: ``"resume"`` the
+            session with its handle (full server-side context; the caller's audio is held for
+            one setup round trip) or ``"reseed"`` a new session with the history, made before
+            the old one closes.
+        stall_timeout_s: A session that sends nothing for this long while a reply is owed is
+            treated as dead and reconnected; None disables the watchdog.
+        stall_on_caller_speech: Count a finished caller sentence as owing a reply (turn off for
+            proactive setups where the model may choose not to answer).
+        context_compression: Ask for sliding-window context compression unless the settings
+            say otherwise, so calls can pass the 15-minute audio-session limit.
     """
 
     connect_timeout_s: float = Field(default=10.0, gt=0)
@@ -30,3 +42,7 @@ class LiveOptions(BaseModel):
     cut_reply_on_switch: bool = True
     finish_reply_timeout_s: float = Field(default=15.0, gt=0)
     close_timeout_s: float = Field(default=2.0, gt=0)
+    goaway_strategy: Literal["resume", "reseed"] = "resume"
+    stall_timeout_s: float | None = Field(default=10.0, gt=0)
+    stall_on_caller_speech: bool = True
+    context_compression: bool = True

@@ -100,14 +100,37 @@ class ServerEvents:
         self.translator = r.ResponseTranslator()
         self.replies: list[ReplyRecord] = []
         self._caller_text = ""
+        self._suppressing = False
 
     async def handle(self, message) -> None:
         """Translate one server message and act on each event."""
+        if self._suppressing:
+            message = self._suppress(message)
+            if message is None:
+                return
         for event in self.translator.translate(message):
             await self.apply(event)
 
+    def suppress_current_reply(self) -> None:
+        """Drop the rest of the reply being generated (a persona change cut it in-session)."""
+        self._suppressing = True
+
+    def _suppress(self, message):
+        sc = message.server_content
+        if sc is None:
+            return message
+        if sc.turn_complete or sc.interrupted:
+            self._suppressing = False
+        # Only the reply's content goes; tool calls, goAway, usage and handles still count.
+        trimmed = message.model_copy()
+        trimmed.server_content = None
+        return trimmed
+
     async def cut(self) -> bool:
-        """End the reply in progress locally (a switch cut it). Returns whether one was."""
+        """End the reply in progress locally (a switch cut it). Returns whether one was.
+
+        A cut reply stays in the history as far as it was transcribed.
+        """
         was = self.translator.responding
         for event in self.translator.reset():
             await self.apply(event)
@@ -188,3 +211,5 @@ class ServerEvents:
             await svc.on_go_away(event.time_left_s)
         elif isinstance(event, r.CallerSpeaking):
             await svc.on_caller_speaking()
+        elif isinstance(event, r.TurnComplete):
+            svc.guard.reply_settled()

@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from .emulator.vad import EnergyVAD, VadParams
+
+# Switches that change who the bot is (as opposed to start / goaway / reconnect).
+PERSONA_REASONS = ("persona", "settings", "tools", "context")
 from .transports.wav import WavAudio, WavTransport
 
 
@@ -168,6 +171,7 @@ class CallReporter:
             ],
             "sessions": self.sessions,
             "switches": switches,
+            "persona_switches": [s for s in switches if s["reason"] in PERSONA_REASONS],
             "audio_frames": {
                 "in_pushed": t.input().frames_pushed,
                 "in_sent": counters.sent,

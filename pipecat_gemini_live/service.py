@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 from google.genai import Client
-from google.genai.types import HttpOptions, LiveServerMessage
+from google.genai.types import Content, HttpOptions, LiveServerMessage, Part
 from loguru import logger
 from pipecat.adapters.llm.services.gemini_live_adapter import GeminiLiveLLMAdapter
 from pipecat.adapters.llm.schemas.tools_schema import ToolsSchema
@@ -36,6 +36,7 @@ from pipecat.frames.frames import (
     CancelFrame,
     EndFrame,
     Frame,
+    FunctionCallCancelFrame,
     FunctionCallResultFrame,
     InputAudioRawFrame,
     InputImageRawFrame,
@@ -60,8 +61,10 @@ from pipecat.services.llm_service import LLMService
 from pipecat.transcriptions.language import Language
 from pipecat.utils.types import is_given
 
-from .audio_hold import AudioCounters, AudioHold
+from .audio_hold import AudioCounters
+from .caller_input import CallerInput
 from .frames import PersonaUpdateFrame
+from .guard import SessionGuard
 from .handover import Handover, SwitchRecord, SwitchRequest
 from .history import ConversationHistory
 from .live_config import SessionSpec, build_connect_config, resolve_language
@@ -70,7 +73,6 @@ from .options import LiveOptions
 from .output import ReplyRecord, ServerEvents
 from .reconnect import RetryPolicy, classify
 from .session import LiveSession, SessionEnd
-from .speech_clock import SpeechClock
 from .tools import ToolBridge
 
 DEFAULT_MODEL = "models/gemini-3.8-live"
@@ -178,23 +180,21 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         self.retry = retry or RetryPolicy()
         self._tools_from_init = self._normalise_tools(tools)
         self._inference_on_context_initialization = inference_on_context_initialization
-        self._audio_paused = start_audio_paused
         self._video_paused = start_video_paused
 
-        self.audio_counters = AudioCounters()
         self.audio_out_frames = 0
-        self._hold = AudioHold(self.options.max_held_audio_s, self.audio_counters)
-        self._draining = False
+        self.caller = CallerInput(self, self.options.max_held_audio_s)
+        self.caller.paused = start_audio_paused
         self.history = ConversationHistory()
         self._events = ServerEvents(self)
         self.tools = ToolBridge(self)
-        self.speech_clock = SpeechClock()
         self.handover = Handover(self)
+        self.guard = SessionGuard(self)
         self._session: LiveSession | None = None
-        self._muted: set[int] = set()
         self._session_count = 0
         self._context: LLMContext | None = None
         self._context_system: str | None = None
+        self._notes: list[str] = []
         self._ending = False
         self._warned: set[str] = set()
         self.call_started_at: float | None = None
@@ -283,7 +283,8 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
             self._settings,
             profile,
             resumption_handle=resumption_handle,
-            non_blocking_functions=self._non_blocking_functions(),
+            non_blocking_functions=self.non_blocking_functions(),
+            default_compression=self.options.context_compression,
         )
         session = LiveSession(
             client=self._client_for_sessions(),
@@ -300,22 +301,25 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         self._session_count += 1
         return session
 
-    def _non_blocking_functions(self) -> set[str]:
+    def non_blocking_functions(self) -> set[str]:
+        """Functions registered with ``cancel_on_interruption=False`` (Pipecat's async tools)."""
         return {name for name, item in self._functions.items() if name and not item.cancel_on_interruption}
 
     async def activate(self, session: LiveSession) -> None:
         """Make ``session`` the one the call is on (its output is played from now on)."""
         self._session = session
+        self.caller.tail.reset()
+        self.guard.session_changed()
         await self._call_event_handler("on_session_started", session)
-
-    def mute(self, session: LiveSession) -> None:
-        """Ignore further output of ``session`` (a reply cut by a switch keeps quiet)."""
-        self._muted.add(session.index)
 
     async def cut_reply(self) -> None:
         """Stop the bot's reply in progress (a persona switch cuts it, like a human would)."""
         if await self._events.cut():
             await self.broadcast_interruption()
+
+    def suppress_current_reply(self) -> None:
+        """Drop what is left of the reply the server is generating (cut by an in-place switch)."""
+        self._events.suppress_current_reply()
 
     @property
     def responding(self) -> bool:
@@ -328,6 +332,7 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         """Open the first session in the background; caller audio is held until it is ready."""
         await super().start(frame)
         self.call_started_at = time.monotonic()
+        self.guard.start()
         await self.handover.request(SwitchRequest(reason="start", spec=self.current_spec()))
 
     async def stop(self, frame: EndFrame):
@@ -349,13 +354,14 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         if self._ending:
             return
         self._ending = True
+        await self.guard.stop()
         await self.handover.shutdown()
         session, self._session = self._session, None
         if session is not None:
             await session.close(self.options.close_timeout_s)
-        if len(self._hold):
-            logger.info(f"{self}: call ended with {len(self._hold)} caller frames still held")
-            self._hold.discard()
+        if len(self.caller.hold):
+            logger.info(f"{self}: call ended with {len(self.caller.hold)} caller frames still held")
+            self.caller.hold.discard()
 
     # -- frames in ---------------------------------------------------------------------------
 
@@ -364,7 +370,8 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         await super().process_frame(frame, direction)
 
         if isinstance(frame, InputAudioRawFrame):
-            await self._on_caller_audio(frame)
+            if not self._ending:
+                await self.caller.on_frame(frame)
             await self.push_frame(frame, direction)
         elif isinstance(frame, PersonaUpdateFrame):
             await self._on_persona_update(frame)
@@ -390,76 +397,41 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
 
     # -- caller audio ------------------------------------------------------------------------
 
-    def _can_stream(self) -> bool:
-        s = self._session
-        return (
-            s is not None
-            and s.ready
-            and not self.handover.holding
-            and not self._draining
-            and not len(self._hold)
-        )
-
-    async def _on_caller_audio(self, frame: InputAudioRawFrame) -> None:
-        if self._audio_paused or self._ending:
-            return
-        audio = self._mono_pcm16(frame)
-        if audio is None:
-            return
-        self.speech_clock.observe(audio)
-        if self._can_stream():
-            try:
-                await self._session.send_audio(audio, frame.sample_rate)
-                self.audio_counters.sent += 1
-                return
-            except Exception as e:
-                # The session is going away; its end is reported by its own task. Keep the audio.
-                logger.debug(f"{self}: audio send failed ({e}); holding")
-        dropped = self._hold.hold(audio, frame.sample_rate)
-        if dropped:
-            self.warn_once("hold-overflow", f"caller audio hold exceeded {self._hold.max_s}s; dropping oldest")
-
-    def _mono_pcm16(self, frame: InputAudioRawFrame) -> bytes | None:
-        audio = frame.audio
-        channels = max(1, int(frame.num_channels or 1))
-        if len(audio) % (2 * channels):
-            self.audio_counters.dropped += 1
-            self.create_task(
-                self.push_error(
-                    f"malformed InputAudioRawFrame: {len(audio)} bytes is not whole PCM16 "
-                    f"samples for {channels} channel(s); frame dropped"
-                )
-            )
-            return None
-        if channels > 1:
-            self.warn_once("channels", f"{channels}-channel input audio is mixed down to mono")
-            samples = np.frombuffer(audio, dtype=np.int16).reshape(-1, channels)
-            audio = samples.mean(axis=1).astype(np.int16).tobytes()
-        if frame.sample_rate != 16000:
-            self.warn_once(
-                "rate",
-                f"input audio is {frame.sample_rate} Hz; the Live API's native rate is 16000 Hz "
-                "(it is sent as declared; put an AudioResampler before this service)",
-            )
-        return audio
+    @property
+    def audio_counters(self) -> AudioCounters:
+        """Caller audio accounting (sent, held, dropped, replayed frames)."""
+        return self.caller.counters
 
     async def drain_hold(self, session: LiveSession) -> int:
-        """Send held caller audio to ``session`` in order; returns frames sent."""
-        sent = 0
-        self._draining = True
+        """Send held caller audio to ``session`` in order (used by the hand-over)."""
+        return await self.caller.drain(session)
+
+    async def deliver_note(self, text: str) -> None:
+        """Give the model a user-side note it should answer (a tool result from a retired session).
+
+        ``clientContent`` where the profile takes it mid-session, ``realtimeInput.text``
+        elsewhere; kept for the next session while none can take it.
+        """
+        session = self._session
+        if session is None or not session.ready or self.handover.holding:
+            self._notes.append(text)
+            return
         try:
-            while (chunk := self._hold.pop()) is not None:
-                try:
-                    await session.send_audio(chunk.audio, chunk.sample_rate)
-                except Exception as e:
-                    self._hold.push_front(chunk)
-                    logger.warning(f"{self}: replaying held audio failed ({e}); keeping it held")
-                    break
-                sent += 1
-                self.audio_counters.sent += 1
-        finally:
-            self._draining = False
-        return sent
+            if self.profile.mid_session_client_content:
+                await session.send_client_content([Content(role="user", parts=[Part(text=text)])], turn_complete=True)
+            else:
+                await session.send_text(text)
+            self.guard.reply_owed()
+        except Exception as e:
+            logger.warning(f"{self}: note not sent ({e}); kept for the next session")
+            self._notes.append(text)
+
+    async def flush_notes(self) -> None:
+        """Deliver notes and tool results that waited for a session."""
+        await self.tools.flush()
+        notes, self._notes = self._notes, []
+        for note in notes:
+            await self.deliver_note(note)
 
     async def _on_text(self, text: str) -> None:
         session = self._session
@@ -468,6 +440,7 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         self.history.add_user(text, kind="text")
         try:
             await session.send_text(text)
+            self.guard.reply_owed()
         except Exception as e:
             await self.push_error(f"sending text to the Live session failed: {e}", exception=e)
 
@@ -483,7 +456,7 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
             self._settings.language = resolve_language(frame.language)
         if frame.tools is not None:
             self._tools_from_init = self._normalise_tools(frame.tools)
-        await self._request_switch("persona", label=frame.name)
+        await self.request_switch("persona", label=frame.label)
 
     async def _update_settings(self, delta) -> dict[str, Any]:
         changed = await super()._update_settings(delta)
@@ -492,17 +465,17 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         if self._session is None or not changed:
             return changed
         if changed.keys() & _SPEC_FIELDS:
-            await self._request_switch("settings")
+            await self.request_switch("settings")
         elif set(changed) - _NON_SESSION_FIELDS:
             # Generation fields (temperature, VAD...) exist only in the setup.
-            await self._request_switch("settings", force_new=True)
+            await self.request_switch("settings", force_new=True)
         return changed
 
     async def _on_set_tools(self, frame: LLMSetToolsFrame) -> None:
         self._tools_from_init = self._normalise_tools(frame.tools)
         self._sync_registered_tool_handlers(frame.tools)
         if self._session is not None:
-            await self._request_switch("tools")
+            await self.request_switch("tools")
 
     async def _on_context(self, context: LLMContext) -> None:
         """Keep the pipeline's context; seed it only as the opening of a call not yet begun.
@@ -537,7 +510,7 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
             self._inference_on_context_initialization and messages and messages[-1].role == "user"
         )
         if messages or (self._session is not None and self.current_spec() != self._session.spec):
-            await self._request_switch("context", seed=bool(messages), respond=respond)
+            await self.request_switch("context", seed=bool(messages), respond=respond)
 
     async def _on_system_message(self, system: str | None) -> None:
         """A context or messages update whose system message changed is a persona change."""
@@ -546,9 +519,10 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         self._context_system = system
         self._settings.system_instruction = system
         self._base_system_instruction = system
-        await self._request_switch("persona")
+        await self.request_switch("persona")
 
-    async def _request_switch(self, reason: str, label: str | None = None, **flags) -> None:
+    async def request_switch(self, reason: str, label: str | None = None, **flags) -> None:
+        """Ask the hand-over to move (or update) the call; see :class:`~.handover.SwitchRequest`."""
         if self._ending:
             return
         await self.handover.request(
@@ -559,7 +533,9 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
 
     async def on_bot_started(self) -> None:
         """First output of a reply: time-to-first-byte from the caller's last speech."""
-        last_voice = self.speech_clock.last_voice_at
+        self.guard.reply_settled()
+        self.caller.tail.reply_started()
+        last_voice = self.caller.clock.last_voice_at
         if last_voice is not None:
             # Pipecat's metrics run on wall-clock time.
             await self.start_ttfb_metrics(start_time=time.time() - (time.monotonic() - last_voice))
@@ -567,6 +543,7 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
 
     async def on_bot_stopped(self, reply: ReplyRecord) -> None:
         """A reply ended (completed or cut): tell ``on_reply_finished`` handlers."""
+        self.guard.reply_settled()
         await self._call_event_handler("on_reply_finished", reply)
 
     @property
@@ -586,14 +563,27 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         await self.tools.on_cancellation(ids)
 
     async def on_go_away(self, time_left_s: float) -> None:
-        """``goAway``: move the call to a new session before this one is closed."""
+        """``goAway``: move the call at the next turn boundary, before the deadline."""
         logger.info(f"{self}: goAway, {time_left_s:.1f}s left on {self._session}")
-        await self._request_switch("goaway", resume=True)
+        if self._session is not None:
+            self.guard.go_away(self._session, time_left_s)
+
+    async def abandon_session(self, session: LiveSession, reason: str) -> None:
+        """Give up on a session that is still open (stalled): reconnect as after a drop."""
+        if session is not self._session:
+            return
+        cut = await self._events.cut()
+        self.history.end_model_turn()
+        await session.abort()
+        await self.request_switch("reconnect", resume=True, old_dead=True, respond=cut, label=reason)
 
     async def push_frame(self, frame: Frame, direction: FrameDirection = FrameDirection.DOWNSTREAM):
         """Push a frame; a function result on its way downstream is also sent to the model."""
-        if direction == FrameDirection.DOWNSTREAM and isinstance(frame, FunctionCallResultFrame):
-            await self.tools.on_result(frame)
+        if direction == FrameDirection.DOWNSTREAM:
+            if isinstance(frame, FunctionCallResultFrame):
+                await self.tools.on_result(frame)
+            elif isinstance(frame, FunctionCallCancelFrame):
+                await self.tools.on_cancel_frame(frame)
         await super().push_frame(frame, direction)
 
     # -- server side ---------------------------------------------------------------------------
@@ -604,8 +594,11 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
             session.resumable = bool(update.resumable)
             if update.resumable and update.new_handle:
                 session.handle = update.new_handle
-        if session is not self._session or session.index in self._muted:
-            return
+                if session is self._session:
+                    self.caller.tail.checkpoint()
+        if session is not self._session:
+            return  # a session being set up, or one the call has left
+        self.guard.saw_message()
         await self._events.handle(message)
 
     async def _on_session_end(self, session: LiveSession, end: SessionEnd) -> None:
@@ -614,7 +607,7 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
             return
         verdict = classify(end.code, end.reason, end.error)
         logger.warning(f"{self}: {session} ended unexpectedly: {end.code} {end.reason!r}")
-        self._events.translator.reset()
+        cut = await self._events.cut()
         self.history.end_model_turn()
         if not verdict.retry:
             self._session = None
@@ -622,7 +615,9 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
                 f"Gemini Live session ended: {verdict.explanation}", force_treat_as_permanent=True
             )
             return
-        await self._request_switch("reconnect", resume=True, old_dead=True)
+        # A reply cut by the drop is taken up again: a resumed session answers the replayed
+        # audio; a re-seeded one is asked to go on.
+        await self.request_switch("reconnect", resume=True, old_dead=True, respond=cut)
 
     async def report_switch(self, record: SwitchRecord) -> None:
         """Tell event handlers a switch finished (called by the hand-over)."""

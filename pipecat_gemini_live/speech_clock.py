@@ -23,12 +23,16 @@ class SpeechClock:
         self._threshold_sq = (32768.0 * 10 ** (threshold_dbfs / 20.0)) ** 2
         self.last_voice_at: float | None = None
 
-    def observe(self, pcm: bytes, at: float | None = None) -> bool:
-        """Look at one PCM16 frame; returns whether it was voiced."""
-        if not pcm:
+    def is_voiced(self, pcm: bytes) -> bool:
+        """Whether one PCM16 frame carries speech energy."""
+        if len(pcm) < 2:
             return False
         samples = np.frombuffer(pcm, dtype=np.int16).astype(np.float32)
-        voiced = float(np.dot(samples, samples)) / samples.size > self._threshold_sq
+        return float(np.dot(samples, samples)) / samples.size > self._threshold_sq
+
+    def observe(self, pcm: bytes, at: float | None = None) -> bool:
+        """Look at one live PCM16 frame; returns whether it was voiced."""
+        voiced = self.is_voiced(pcm)
         if voiced:
             self.last_voice_at = at if at is not None else time.monotonic()
         return voiced

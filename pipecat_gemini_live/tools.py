@@ -2,10 +2,20 @@
 
 Pipecat runs the handlers (``register_function``, ``FunctionSchema`` handlers, direct
 functions) and reports each result as a ``FunctionCallResultFrame``; this bridge sends it back
-as a ``toolResponse`` with the call's id. A result that arrives while the call is between
-sessions waits and goes to the session the call is on next, so no result is lost in a switch.
-Every call is answered: a result that is not JSON, an unknown function, a handler that raises
-or times out all become an error response, so the model never waits forever.
+as a ``toolResponse`` with the call's id. Every call is answered, so the model never waits
+forever: a result that is not JSON, an unknown function, a handler that raises, times out or is
+cancelled by an interruption all become an error response. Only a ``toolCallCancellation`` from
+the server is left unanswered (the model withdrew the call).
+
+Calls survive session switches: a result for a call made by a session the call has left is
+sent to the model as text (the id means nothing to the new session), and if the new session
+makes the same call again, it is answered with the result already in hand instead of running
+the function twice.
+
+``NON_BLOCKING`` functions (registered with ``cancel_on_interruption=False``, on profiles that
+take them) get a ``scheduling`` on each response: per result (:class:`ScheduledResult`), per
+function (``service.tools.scheduling[name]``), ``SILENT`` for a result with ``run_llm=False``,
+else ``WHEN_IDLE``. Intermediate results (``is_final=False``) carry ``willContinue``.
 """
 
 from __future__ import annotations
@@ -15,20 +25,45 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from google.genai.types import FunctionResponse
+from google.genai.types import FunctionResponse, FunctionResponseScheduling
 from loguru import logger
 from pipecat.adapters.llm.services.gemini_live_adapter import GeminiLiveLLMAdapter
-from pipecat.frames.frames import FunctionCallResultFrame
+from pipecat.frames.frames import FunctionCallCancelFrame, FunctionCallResultFrame
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.services.llm_service import FunctionCallFromLLM
 
 if TYPE_CHECKING:
     from .service import GeminiLiveLLMService
 
+SCHEDULING = ("INTERRUPT", "WHEN_IDLE", "SILENT")
+
+
+@dataclass
+class ScheduledResult:
+    """A function result with the scheduling its ``NON_BLOCKING`` response should carry.
+
+    Pass it to the handler's ``result_callback`` instead of the bare value::
+
+        await params.result_callback(ScheduledResult({"status": "booked"}, "INTERRUPT"))
+
+    Attributes:
+        value: The result (JSON-serialisable).
+        scheduling: ``INTERRUPT`` (say it now), ``WHEN_IDLE`` (after the current reply) or
+            ``SILENT`` (take it in without speaking).
+    """
+
+    value: Any
+    scheduling: str
+
+    def __post_init__(self):
+        self.scheduling = self.scheduling.upper()
+        if self.scheduling not in SCHEDULING:
+            raise ValueError(f"scheduling must be one of {SCHEDULING}, got {self.scheduling!r}")
+
 
 @dataclass
 class ToolCallRecord:
-    """One function call, for reports."""
+    """One function call, for reports and for carrying results across sessions."""
 
     id: str
     name: str
@@ -39,6 +74,7 @@ class ToolCallRecord:
     finished_at: float | None = None
     cancelled: bool = False
     error: str | None = None
+    linked: list[str] = field(default_factory=list)
 
     @property
     def latency_ms(self) -> float | None:
@@ -47,6 +83,11 @@ class ToolCallRecord:
             return None
         return (self.finished_at - self.started_at) * 1000.0
 
+    @property
+    def key(self) -> str:
+        """Name and arguments, to recognise the same call made again."""
+        return self.name + json.dumps(self.args, sort_keys=True, default=str)
+
 
 @dataclass
 class ToolBridge:
@@ -54,72 +95,149 @@ class ToolBridge:
 
     svc: "GeminiLiveLLMService"
     calls: dict[str, ToolCallRecord] = field(default_factory=dict)
+    scheduling: dict[str, str] = field(default_factory=dict)
     undelivered: list[FunctionResponse] = field(default_factory=list)
+    _server_cancelled: set[str] = field(default_factory=set)
+
+    # -- calls from the model --------------------------------------------------------------------
 
     async def on_tool_calls(self, calls: list[Any]) -> None:
-        """Start Pipecat function calls for a ``toolCall``."""
+        """Start Pipecat function calls for a ``toolCall`` (or answer repeats from earlier sessions)."""
         svc = self.svc
         session = svc.session
         batch = []
         for call in calls:
             call_id = call.id or f"call-{len(self.calls)}"
-            name = call.name or ""
-            args = dict(call.args or {})
-            self.calls[call_id] = ToolCallRecord(
+            record = ToolCallRecord(
                 id=call_id,
-                name=name,
-                args=args,
+                name=call.name or "",
+                args=dict(call.args or {}),
                 started_at=time.monotonic(),
                 session_index=session.index if session else None,
             )
-            svc.history.add_tool_call(name, args)
+            self.calls[call_id] = record
+            svc.history.add_tool_call(record.name, record.args)
+            earlier = self._orphan_twin(record)
+            if earlier is not None:
+                # The model asked again after a switch: reuse the answer, don't run it twice.
+                if earlier.finished_at is not None and not earlier.cancelled:
+                    await self._answer(record, earlier.result)
+                else:
+                    earlier.linked.append(call_id)
+                continue
+            if record.name not in svc._functions and None not in svc._functions:
+                await svc.push_error(f"Gemini Live called unknown function {record.name!r}; answering with an error")
             batch.append(
                 FunctionCallFromLLM(
-                    function_name=name,
+                    function_name=record.name,
                     tool_call_id=call_id,
-                    arguments=args,
+                    arguments=record.args,
                     context=svc.context or LLMContext(),
                 )
             )
-        await svc.run_function_calls(batch)
+        if batch:
+            await svc.run_function_calls(batch)
+
+    def _orphan_twin(self, record: ToolCallRecord) -> ToolCallRecord | None:
+        for other in self.calls.values():
+            if other is not record and other.key == record.key and self._orphaned(other) and not other.cancelled:
+                if other.finished_at is None or not other.linked:
+                    return other
+        return None
+
+    def _orphaned(self, record: ToolCallRecord) -> bool:
+        session = self.svc.session
+        return session is None or record.session_index != session.index
 
     async def on_cancellation(self, ids: list[str]) -> None:
         """``toolCallCancellation``: stop those calls; nothing is sent for them."""
         for call_id in ids:
+            self._server_cancelled.add(call_id)
             record = self.calls.get(call_id)
             if record is not None and record.finished_at is None:
                 record.cancelled = True
                 record.finished_at = time.monotonic()
             await self.svc._cancel_function_calls_by_tool_call_id(call_id)
 
+    # -- results from Pipecat ----------------------------------------------------------------
+
     async def on_result(self, frame: FunctionCallResultFrame) -> None:
-        """Send a function result to the session the call is on."""
+        """A handler reported: answer the model."""
         record = self.calls.get(frame.tool_call_id)
-        if record is not None and record.cancelled:
+        if record is None or record.cancelled:
             return
         is_final = frame.properties.is_final if frame.properties else True
-        response_body = self._response_body(frame)
-        response = FunctionResponse(id=frame.tool_call_id, name=frame.function_name, response=response_body)
-        if record is not None and is_final:
-            record.result = response_body
-            record.finished_at = time.monotonic()
-        self.svc.history.add_tool_result(frame.function_name, response_body)
-        await self.deliver([response])
+        value = frame.result
+        scheduling = None
+        if isinstance(value, ScheduledResult):
+            value, scheduling = value.value, value.scheduling
+        body = self._body(frame.function_name, value, frame.error)
+        if scheduling is None:
+            run_llm = frame.properties.run_llm if frame.properties and frame.properties.run_llm is not None else frame.run_llm
+            scheduling = self.scheduling.get(record.name) or ("SILENT" if run_llm is False else "WHEN_IDLE")
+        await self._answer(record, body, final=is_final, scheduling=scheduling)
 
-    def _response_body(self, frame: FunctionCallResultFrame) -> dict:
-        result = frame.result
-        if frame.error:
-            return {"error": frame.error, "result": _jsonable(result)}
+    async def on_cancel_frame(self, frame: FunctionCallCancelFrame) -> None:
+        """Pipecat cancelled a call (timeout, interruption): the model still gets an answer."""
+        call_id = frame.tool_call_id
+        record = self.calls.get(call_id)
+        if record is None or call_id in self._server_cancelled or record.finished_at is not None:
+            return
+        why = "timed out" if frame.run_llm else "was cancelled (the caller interrupted)"
+        message = f"function {frame.function_name} {why} and returned no result"
+        logger.warning(f"{self.svc}: {message}")
+        record.cancelled = True
+        await self._answer(record, {"error": message}, force=True)
+
+    def _body(self, name: str, value: Any, error: str | None) -> dict:
+        if error:
+            return {"error": error, "result": _jsonable(value)}
         try:
-            json.dumps(result)
+            json.dumps(value)
         except (TypeError, ValueError) as e:
-            message = f"result of {frame.function_name} is not JSON-serialisable ({e})"
+            message = f"result of {name} is not JSON-serialisable ({e})"
             logger.error(f"{self.svc}: {message}")
             self.svc.create_task(self.svc.push_error(f"Function call error: {message}"))
             return {"error": message}
-        if result is None:
+        if value is None:
             return {"result": "COMPLETED"}
-        return GeminiLiveLLMAdapter.to_function_response_dict(result)
+        return GeminiLiveLLMAdapter.to_function_response_dict(value)
+
+    async def _answer(
+        self,
+        record: ToolCallRecord,
+        body: dict,
+        *,
+        final: bool = True,
+        scheduling: str | None = None,
+        force: bool = False,
+    ) -> None:
+        if final:
+            record.result = body
+            record.finished_at = time.monotonic()
+            self.svc.history.add_tool_result(record.name, body)
+        for call_id in [record.id, *record.linked]:
+            target = self.calls.get(call_id, record)
+            if self._orphaned(target):
+                if final:
+                    await self.svc.deliver_note(f"[Function {record.name} returned {json.dumps(body, default=str)}]")
+                continue
+            response = FunctionResponse(id=call_id, name=record.name, response=body)
+            if self._non_blocking(record.name):
+                mode = scheduling or "WHEN_IDLE"
+                response.response = {**body, "scheduling": mode}
+                response.scheduling = FunctionResponseScheduling(mode)
+                response.will_continue = not final
+            elif not final and not force:
+                continue  # a blocking call takes one response: the final one
+            else:
+                self.svc.guard.reply_owed()  # the model was waiting on this
+            await self.deliver([response])
+            if final and target is not record:
+                target.result, target.finished_at = body, time.monotonic()
+
+    def _non_blocking(self, name: str) -> bool:
+        return self.svc.profile.non_blocking_tools and name in self.svc.non_blocking_functions()
 
     async def deliver(self, responses: list[FunctionResponse]) -> None:
         """Send now if a session can take it, else keep for the next session."""
@@ -134,10 +252,16 @@ class ToolBridge:
             self.undelivered.extend(responses)
 
     async def flush(self) -> None:
-        """Deliver results that waited for a session."""
-        if self.undelivered:
-            pending, self.undelivered = self.undelivered, []
-            await self.deliver(pending)
+        """Deliver results that waited for a session (as text when their call is orphaned)."""
+        pending, self.undelivered = self.undelivered, []
+        for response in pending:
+            record = self.calls.get(response.id or "")
+            if record is not None and self._orphaned(record):
+                await self.svc.deliver_note(
+                    f"[Function {record.name} returned {json.dumps(response.response, default=str)}]"
+                )
+            else:
+                await self.deliver([response])
 
 
 def _jsonable(value: Any) -> Any:

@@ -47,15 +47,22 @@ class PersonaChange:
 
     @classmethod
     def parse(cls, text: str) -> "PersonaChange":
-        """``"12.5=You are a pirate."`` -> PersonaChange(12.5, "You are a pirate.").
+        """``"12.5=You are a pirate."`` or ``"20@ko-KR=You answer in Korean."``.
+
+        The optional ``@LANG`` also changes the speech language (a BCP-47 code).
 
         Raises:
-            ValueError: Without ``=`` or with a bad number.
+            ValueError: Without ``=``, or with a bad number.
         """
-        at, sep, instruction = text.partition("=")
+        head, sep, instruction = text.partition("=")
+        at, _, language = head.partition("@")
         if not sep or not instruction.strip():
-            raise ValueError(f"expected SECONDS=INSTRUCTION, got {text!r}")
-        return cls(at_s=float(at), system_instruction=instruction.strip())
+            raise ValueError(f"expected SECONDS[@LANG]=INSTRUCTION, got {text!r}")
+        try:
+            at_s = float(at)
+        except ValueError:
+            raise ValueError(f"expected SECONDS[@LANG]=INSTRUCTION, got {text!r}") from None
+        return cls(at_s=at_s, system_instruction=instruction.strip(), language=language.strip() or None)
 
 
 @dataclass
@@ -164,12 +171,20 @@ async def run_wav_call(
             if say is not None:
                 say(f"  ! error: {frame.error}")
 
-        for change in opts.persona_changes:
-            service.create_task(_persona_at(transport, worker, change), f"persona-at-{change.at_s}")
+        scheduled: list[asyncio.Task] = []
+
+        @worker.event_handler("on_pipeline_started")
+        async def _on_started(_worker, _frame):
+            for change in opts.persona_changes:
+                scheduled.append(asyncio.create_task(_persona_at(transport, worker, change)))
 
         runner = WorkerRunner(handle_sigint=False)
         await runner.add_workers(worker)
-        await runner.run()
+        try:
+            await runner.run()
+        finally:
+            for task in scheduled:
+                task.cancel()
         transport.output().write_file()
         report = reporter.build()
         if opts.report is not None:

@@ -41,8 +41,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--persona-at",
         action="append",
         default=[],
-        metavar="SECONDS=INSTRUCTION",
-        help="switch persona at that call time (repeatable)",
+        metavar="SECONDS[@LANG]=INSTRUCTION",
+        help="switch persona at that call time, optionally with a new speech language (repeatable)",
     )
     p.add_argument("--verbose", action="store_true", help="debug logs")
     return p.parse_args(argv)

@@ -17,6 +17,7 @@ import sys
 
 from .certs import LocalCA
 from .config import EmulatorConfig
+from .scenario import Scenario
 from .server import LiveEmulator
 
 
@@ -30,7 +31,42 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--silence-ms", type=int, default=500, help="default end-of-speech silence, ms")
     p.add_argument("--chunk-ms", type=int, default=40, help="audio per reply message, ms")
     p.add_argument("--pace", type=float, default=1.0, help="reply sending speed, x real time")
+    p.add_argument("--lifetime-s", type=float, help="connection lifetime, s (goAway comes --goaway-before-s ahead)")
+    p.add_argument("--goaway-before-s", type=float, default=50.0, help="goAway lead before the lifetime ends, s")
+    p.add_argument("--time-scale", type=float, default=1.0, help="divide every emulator duration by this")
+    p.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="inject a fault, e.g. close:1011@reply, drop@t=5, stall:8@reply, slow_setup:2, refuse:3 (repeatable)",
+    )
+    p.add_argument(
+        "--tool-call",
+        action="append",
+        default=[],
+        metavar="TURN:NAME{ARGS}",
+        help='script a tool call, e.g. 2:get_weather{"city": "Paris"} (repeatable)',
+    )
+    p.add_argument("--scenario", help="a JSON scenario file of tool calls")
+    p.add_argument(
+        "--model-behaviour",
+        action="append",
+        default=[],
+        metavar="PATTERN=FAMILY",
+        help="server rules for models matching PATTERN: 2.5, 3.1, 3.8 or strict, e.g. 'gemini-4*=3.8' (repeatable)",
+    )
     return p
+
+
+def _behaviours(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        pattern, sep, family = item.partition("=")
+        if not sep or not pattern or not family:
+            raise ValueError(f"--model-behaviour takes PATTERN=FAMILY, not {item!r}")
+        out[pattern] = family
+    return out
 
 
 async def _serve(args: argparse.Namespace) -> None:
@@ -42,6 +78,14 @@ async def _serve(args: argparse.Namespace) -> None:
     }
     if args.api_key:
         fields["api_key"] = args.api_key
+    fields.update(
+        lifetime_s=args.lifetime_s,
+        goaway_before_s=args.goaway_before_s,
+        time_scale=args.time_scale,
+        faults=args.fault,
+        scenario=Scenario.load(args.scenario) if args.scenario else args.tool_call,
+        model_behaviours=_behaviours(args.model_behaviour),
+    )
     config = EmulatorConfig(**fields)
     ca = LocalCA(args.ca_dir) if args.ca_dir else None
     async with LiveEmulator(config, host=args.host, port=args.port, ca=ca) as emu:

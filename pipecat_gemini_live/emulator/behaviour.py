@@ -132,3 +132,25 @@ def behaviour_for(model: str) -> ServerBehaviour | None:
         if behaviour.matches(model):
             return behaviour
     return None
+
+
+_NAMES = {
+    "2.5": NATIVE_AUDIO_2_5,
+    "3.1": LIVE_3_1,
+    "3.8": LIVE_3_8,
+    "strict": UNKNOWN_GEMINI,
+}
+
+
+def behaviour_named(name: str) -> ServerBehaviour:
+    """A family by short name (``2.5``, ``3.1``, ``3.8``, ``strict``) or full ``name``.
+
+    Raises:
+        ValueError: For a name no family has.
+    """
+    if name in _NAMES:
+        return _NAMES[name]
+    for behaviour in BEHAVIOURS:
+        if behaviour.name == name:
+            return behaviour
+    raise ValueError(f"unknown model family {name!r} (one of {', '.join(_NAMES)})")

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import secrets
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .behaviour import ServerBehaviour, behaviour_named
+from .faults import Fault
+from .scenario import Scenario
 
 
 class EmulatorConfig(BaseModel):
@@ -22,7 +26,23 @@ class EmulatorConfig(BaseModel):
         words_per_minute: Speaking rate of the synthesized replies.
         setup_timeout_s: How long a connection may wait before sending ``setup``.
         handle_ttl_s: How long a resumption handle stays valid (the real service: about 2 h).
+        lifetime_s: Connection lifetime (the real service: about 10 min); None for no limit.
+            ``goAway`` is sent ``goaway_before_s`` ahead, then the connection closes with 1000.
+        goaway_before_s: How long before the end of the lifetime ``goAway`` comes (50-60 s).
+        time_scale: Every emulator duration (think time, lifetime, ``goAway`` lead, handle TTL,
+            stalls) is divided by this, and replies are sent this much faster, so a long call
+            can be simulated in seconds.
+        faults: Faults to inject (:class:`~.faults.Fault` or their text form, ``close:1011@reply``).
+        scenario: Scripted tool calls (a :class:`~.scenario.Scenario` or step strings,
+            ``2:get_weather{"city": "Paris"}``).
+        model_behaviours: Server rules per model, ahead of the built-in table: ``fnmatch``
+            pattern on the bare model name -> family name (``"2.5"``, ``"3.1"``, ``"3.8"``,
+            ``"strict"``; see :func:`~.behaviour.behaviour_named`) or a
+            :class:`~.behaviour.ServerBehaviour`. How to emulate a model the table does not
+            know yet, e.g. ``{"gemini-4.0-live*": "3.8"}``.
     """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
 
     api_key: str = Field(default_factory=lambda: "emu-" + secrets.token_urlsafe(12))
     think_ms: int = Field(default=200, ge=0)
@@ -33,3 +53,29 @@ class EmulatorConfig(BaseModel):
     words_per_minute: int = Field(default=190, ge=80, le=450)
     setup_timeout_s: float = Field(default=30.0, gt=0)
     handle_ttl_s: float = Field(default=7200.0, gt=0)
+    lifetime_s: float | None = Field(default=None, gt=0)
+    goaway_before_s: float = Field(default=50.0, ge=0)
+    time_scale: float = Field(default=1.0, gt=0)
+    faults: list[Fault] = Field(default_factory=list)
+    scenario: Scenario = Field(default_factory=Scenario)
+    model_behaviours: dict[str, str | ServerBehaviour] = Field(default_factory=dict)
+
+    @field_validator("faults", mode="before")
+    @classmethod
+    def _parse_faults(cls, value):
+        return [Fault.parse(v) if isinstance(v, str) else v for v in value or []]
+
+    @field_validator("model_behaviours")
+    @classmethod
+    def _check_behaviours(cls, value):
+        for family in value.values():
+            if isinstance(family, str):
+                behaviour_named(family)  # raises ValueError for an unknown family
+        return value
+
+    @field_validator("scenario", mode="before")
+    @classmethod
+    def _parse_scenario(cls, value):
+        if isinstance(value, (list, tuple)):
+            return Scenario.parse(list(value))
+        return value or Scenario()

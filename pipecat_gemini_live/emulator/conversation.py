@@ -34,12 +34,19 @@ class UserTurn:
         texts: Typed text (``realtimeInput.text`` or ``clientContent``).
         images: Sizes of images received since the last reply, ``"WxH"``.
         tool_results: Summaries of tool results the reply should acknowledge.
+        checking: Functions called without blocking; the reply says it is on them.
+        from_caller: False for a turn the model takes on its own (a tool result arriving).
+        tools_called: The scripted calls for this turn were made (a re-answered turn does not
+            call again).
     """
 
     speech_s: float = 0.0
     texts: list[str] = field(default_factory=list)
     images: list[str] = field(default_factory=list)
     tool_results: list[str] = field(default_factory=list)
+    checking: list[str] = field(default_factory=list)
+    from_caller: bool = True
+    tools_called: bool = False
 
     def transcript(self) -> str:
         """The input transcription the emulator reports for this turn.
@@ -52,7 +59,7 @@ class UserTurn:
         return " ".join(pieces)
 
 
-def persona_label(system_instruction: str | None, max_words: int = 8) -> str:
+def persona_label(system_instruction: str | None, max_words: int = 10) -> str:
     """The persona as the reply names it: the instruction's first sentence, trimmed."""
     if not system_instruction or not system_instruction.strip():
         return "the default assistant"
@@ -106,6 +113,8 @@ class Conversation:
             parts.append(f'You wrote: "{text[:80]}".')
         if turn.images:
             parts.append(f"I see an image {', '.join(turn.images)}.")
+        if turn.checking:
+            parts.append(f"Let me check {' and '.join(turn.checking)} for you.")
         if turn.tool_results:
             parts.append(f"The tool said: {'; '.join(turn.tool_results)}.")
         parts.append(f"I remember {_count(remembered)} earlier turn{'s' if remembered != 1 else ''}.")
@@ -113,7 +122,8 @@ class Conversation:
 
     def record(self, turn: UserTurn, reply_spoken: str, reply_audio_s: float) -> None:
         """Append a finished exchange (the reply as far as it was spoken)."""
-        self.history.append(HistoryTurn("user", turn.transcript(), turn.speech_s))
+        if turn.from_caller:
+            self.history.append(HistoryTurn("user", turn.transcript(), turn.speech_s))
         if reply_spoken:
             self.history.append(HistoryTurn("model", reply_spoken, reply_audio_s))
 

@@ -43,6 +43,10 @@ class SessionRecord:
         server_close_code: Close code the emulator sent (None if it did not).
         close_reason: Reason that went with the first close frame.
         silenced: Whether the session went silent for good (2.5 system-role field behaviour).
+        auth: ``"api_key"`` or ``"ephemeral_token"`` once the credential was accepted.
+        client: Identity headers the client sent (``user-agent``, ``x-goog-api-client``).
+        client_setup: The setup as the client sent it, when an ephemeral token's locked
+            fields changed it (``setup`` then holds the setup the session ran with).
     """
 
     index: int
@@ -68,6 +72,9 @@ class SessionRecord:
     close_reason: str = ""
     closed_at: float | None = None
     silenced: bool = False
+    auth: str | None = None
+    client: dict[str, str] = field(default_factory=dict)
+    client_setup: dict | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def note(self, kind: str) -> None:

@@ -28,6 +28,7 @@ class ReplyStream:
         pace: Real-time factor of sending (1.0 sends as fast as it plays).
         send: Coroutine that puts one server message on the wire.
         transcribe: Whether to send ``outputTranscription``.
+        on_first_chunk: Awaited once the first chunk is out (a mid-reply fault fires there).
     """
 
     def __init__(
@@ -39,6 +40,7 @@ class ReplyStream:
         pace: float,
         send: Send,
         transcribe: bool,
+        on_first_chunk: Callable[[], Awaitable[None]] | None = None,
     ):
         self.text = text
         self.words = text.split()
@@ -48,6 +50,7 @@ class ReplyStream:
         self.pace = pace
         self._send = send
         self._transcribe = transcribe
+        self._on_first_chunk = on_first_chunk
         self.chunks_sent = 0
         self.words_sent = 0
         self.started = False
@@ -81,6 +84,8 @@ class ReplyStream:
             chunk = self.pcm[i * self.chunk_bytes : (i + 1) * self.chunk_bytes]
             await self._send(wire.audio_chunk(chunk, OUTPUT_RATE))
             self.chunks_sent = i + 1
+            if i == 0 and self._on_first_chunk is not None:
+                await self._on_first_chunk()
             words_due = math.ceil(len(self.words) * (i + 1) / n)
             if words_due > self.words_sent:
                 piece = " ".join(self.words[self.words_sent : words_due])

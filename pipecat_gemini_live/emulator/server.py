@@ -9,34 +9,55 @@ section 4)::
             ...
 
 Paths served: ``/ws/google.ai.generativelanguage.{v1,v1beta,v1alpha}.GenerativeService.
-BidiGenerateContent`` (and ``...BidiGenerateContentConstrained`` for ephemeral tokens, sent as
-``Authorization: Token auth_tokens/...``). Anything else gets HTTP 404.
+BidiGenerateContent`` and ``...BidiGenerateContentConstrained`` (ephemeral tokens, sent as
+``Authorization: Token auth_tokens/...`` by the Python SDK and ``?access_token=`` by the
+JavaScript SDK), plus ``POST /v1alpha/auth_tokens`` (:mod:`.rest`), which mints them. Anything
+else gets HTTP 404. The key is accepted as the ``x-goog-api-key`` header (Python SDK) or the
+``key`` query parameter (JavaScript SDK), like the real service.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
+from fnmatch import translate as fnmatch_translate
 from http import HTTPStatus
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 import websockets
 from loguru import logger
 
+from . import wire
+from .behaviour import ServerBehaviour, behaviour_for, behaviour_named
 from .certs import LocalCA
 from .config import EmulatorConfig
+from .faults import FaultPlan
+from .observations import Observations
 from .records import SessionRecord
+from .rest import RestApi, RestCall, connection_class
 from .resumption import ResumptionStore
 from .session import EmulatedSession
+from .tokens import TOKEN_PREFIX, TokenStore, constrain
 
+# The JavaScript SDK joins a base URL that ends in "/" with "/ws/...", so its paths start with
+# "//ws/"; Google's front end accepts that, and so does the emulator.
 _PATH = re.compile(
-    r"/ws/google\.ai\.generativelanguage\.(v1|v1beta|v1alpha)\.GenerativeService\."
+    r"/+ws/google\.ai\.generativelanguage\.(v1|v1beta|v1alpha)\.GenerativeService\."
     r"(BidiGenerateContent|BidiGenerateContentConstrained)"
 )
 _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+# Client identity headers worth keeping in a record (never the key or the Authorization header).
+_IDENTITY_HEADERS = ("user-agent", "x-goog-api-client")
 
 
-class LiveEmulator:
+def split_target(target: str) -> tuple[str, str]:
+    """``(path, query)`` of a request target. Not ``urlsplit``: it reads ``//ws/...`` as a host."""
+    path, _, query = target.partition("?")
+    return path, query
+
+
+class LiveEmulator(Observations):
     """A local Gemini Live API server for tests, demos and benchmarks.
 
     Args:
@@ -65,7 +86,12 @@ class LiveEmulator:
         self.ca = ca or LocalCA()
         self._own_ca = ca is None
         self.records: list[SessionRecord] = []
-        self.resumption = ResumptionStore(self.config.handle_ttl_s)
+        self.resumption = ResumptionStore(self.config.handle_ttl_s / self.config.time_scale)
+        self.faults = FaultPlan(self.config.faults)
+        self.scenario = self.config.scenario
+        self.refused = 0
+        self.tokens = TokenStore()
+        self.rest_calls: list[RestCall] = []
         self._server: websockets.asyncio.server.Server | None = None
         self._sessions: set[asyncio.Task] = set()
         self._record_added = asyncio.Condition()
@@ -98,16 +124,72 @@ class LiveEmulator:
     def http_options(self, api_version: str | None = None):
         """``google.genai.types.HttpOptions`` pointing at this emulator, trusting its CA.
 
+        The same SSL context goes to the WebSocket and aiohttp (``async_client_args["ssl"]``)
+        and to httpx, sync and async (``verify``), so REST calls such as
+        ``client.auth_tokens.create()`` trust the emulator too.
+
         Args:
-            api_version: ``v1``, ``v1beta`` or ``v1alpha``; the SDK's default when None.
+            api_version: ``v1``, ``v1beta`` or ``v1alpha``; the SDK's default when None
+                (google-genai 2.x: ``v1beta``, 3.x: ``v1``). Ephemeral tokens need ``v1alpha``.
         """
         from google.genai import types
 
+        ctx = self.ca.client_context()
         return types.HttpOptions(
             base_url=self.base_url,
             api_version=api_version,
-            async_client_args={"ssl": self.ca.client_context()},
+            client_args={"verify": ctx},
+            async_client_args={"ssl": ctx, "verify": ctx},
         )
+
+    def client_env(self) -> dict[str, str]:
+        """Environment variables that point a client process at this emulator.
+
+        ``GOOGLE_GEMINI_BASE_URL`` (google-genai), ``SSL_CERT_FILE`` (Python's default SSL
+        context, which google-genai uses when given none), ``NODE_EXTRA_CA_CERTS`` (Node's TLS,
+        read at process start) and ``GEMINI_API_KEY``. The JavaScript SDK reads no base-URL
+        variable: pass ``httpOptions: {baseUrl}`` there.
+        """
+        return {
+            "GOOGLE_GEMINI_BASE_URL": self.base_url,
+            "SSL_CERT_FILE": self.ca_file,
+            "NODE_EXTRA_CA_CERTS": self.ca_file,
+            "GEMINI_API_KEY": self.api_key,
+        }
+
+    def issue_token(
+        self,
+        *,
+        uses: int = 1,
+        expire_time=None,
+        new_session_expire_time=None,
+        setup: dict | None = None,
+        field_mask: list[str] | str | None = None,
+    ) -> str:
+        """Mint an ephemeral token, as ``client.auth_tokens.create()`` does over REST.
+
+        Args:
+            uses: New sessions it may open (0 = unlimited); resuming does not count.
+            expire_time: RFC 3339 string or epoch seconds (default 30 min ahead).
+            new_session_expire_time: Same form (default 60 s ahead).
+            setup: Setup fields to lock, e.g. ``{"model": "models/gemini-3.1-flash-live-preview",
+                "systemInstruction": {"parts": [{"text": "..."}]}}``; None for no constraint.
+            field_mask: Lock only these fields; None locks all of ``setup``.
+
+        Returns:
+            The token's name (``auth_tokens/...``): the client uses it as its API key, with
+            ``api_version="v1alpha"``.
+
+        Raises:
+            ValueError: For a negative ``uses`` or an unreadable time.
+        """
+        return self.tokens.issue(
+            uses=uses,
+            expire_time=expire_time,
+            new_session_expire_time=new_session_expire_time,
+            setup=setup,
+            field_mask=field_mask,
+        ).name
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -120,6 +202,7 @@ class LiveEmulator:
             ssl=self.ca.server_context(),
             process_request=self._route,
             max_size=16 * 1024 * 1024,
+            create_connection=connection_class(RestApi(self)),
         )
         logger.debug(f"Live emulator listening on {self.base_url}")
         return self
@@ -144,31 +227,103 @@ class LiveEmulator:
     # -- connections -------------------------------------------------------------------------
 
     def _route(self, connection, request):
-        path = urlsplit(request.path).path
+        path = split_target(request.path)[0]
         if not _PATH.fullmatch(path):
             return connection.respond(HTTPStatus.NOT_FOUND, "Not Found\n")
+        if self.faults.take_refusal():
+            self.refused += 1
+            return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "Service Unavailable\n")
+        return None
+
+    @staticmethod
+    def _credential(request) -> str | None:
+        """The key or token a handshake carried, wherever the client put it."""
+        query = parse_qs(split_target(request.path)[1])
+        for value in (
+            request.headers.get("x-goog-api-key"),
+            query.get("key", [None])[0],
+            query.get("access_token", [None])[0],
+        ):
+            if value:
+                return value
+        scheme, _, value = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "token" and value.strip():
+            return value.strip()
         return None
 
     def authorised(self, request) -> bool:
-        """Whether the handshake carried this emulator's key (header, query or token)."""
-        key = request.headers.get("x-goog-api-key")
-        if key is None:
-            key = parse_qs(urlsplit(request.path).query).get("key", [None])[0]
-        if key is None:
-            auth = request.headers.get("authorization", "")
-            if auth.lower().startswith("token "):
-                key = auth[6:].strip()
-        return key is not None and self.accepts_key(key)
+        """Whether the handshake carried this emulator's key or a live token it minted."""
+        credential = self._credential(request)
+        if credential is None:
+            return False
+        if credential.startswith(TOKEN_PREFIX):
+            return credential in self.tokens
+        return self.accepts_key(credential)
 
     def accepts_key(self, key: str) -> bool:
         """Whether ``key`` is this emulator's API key."""
         return key == self.config.api_key
 
+    def admit(self, request, raw_setup: str | bytes, record: SessionRecord) -> str | bytes:
+        """Judge a connection's credential once its first message is in.
+
+        Like the real service, the key is judged after the setup arrives, so a client that
+        sends setup straight after the handshake sees the close on its receive side.
+
+        Args:
+            request: The handshake request.
+            raw_setup: The first client message, as received.
+            record: The connection's record (``auth`` and ``client_setup`` are set here).
+
+        Returns:
+            The first message to act on: ``raw_setup`` itself, or, for a token that locks
+            setup fields, the setup with the token's fields imposed.
+
+        Raises:
+            ProtocolError: 1008 for a missing or wrong key, or an unknown, expired or used-up
+                token (also for a token on the unconstrained method, which the SDKs never do).
+        """
+        credential = self._credential(request)
+        if credential is None:
+            raise wire.ProtocolError(wire.CLOSE_POLICY, wire.REASON_BAD_KEY)
+        if not credential.startswith(TOKEN_PREFIX):
+            if not self.accepts_key(credential):
+                raise wire.ProtocolError(wire.CLOSE_POLICY, wire.REASON_BAD_KEY)
+            record.auth = "api_key"
+            return raw_setup
+        if record.method != "BidiGenerateContentConstrained":
+            raise wire.ProtocolError(wire.CLOSE_POLICY, wire.REASON_BAD_KEY)
+        try:
+            message = json.loads(raw_setup)
+            setup = message["setup"]
+        except (ValueError, TypeError, KeyError):
+            setup = None  # not a setup: the session refuses it with its own 1007
+        resuming = isinstance(setup, dict) and bool(wire.get(wire.get(setup, "sessionResumption"), "handle"))
+        token = self.tokens.admit(credential, resuming=resuming)
+        record.auth = "ephemeral_token"
+        if not isinstance(setup, dict) or token.setup is None:
+            return raw_setup
+        record.client_setup = setup
+        return wire.dumps({"setup": constrain(setup, token)})
+
+    def behaviour_for(self, model: str) -> ServerBehaviour | None:
+        """The server rules for ``model``: ``config.model_behaviours`` first, then the table.
+
+        Returns:
+            The family, or None for a model the real service would not find (close 1008).
+        """
+        bare = model.removeprefix("models/")
+        for pattern, family in self.config.model_behaviours.items():
+            if re.fullmatch(fnmatch_translate(pattern), bare):
+                return family if isinstance(family, ServerBehaviour) else behaviour_named(family)
+        return behaviour_for(model)
+
     async def _handle(self, ws) -> None:
-        path = urlsplit(ws.request.path).path
+        path = split_target(ws.request.path)[0]
         match = _PATH.fullmatch(path)
         assert match is not None  # _route refused everything else
         record = SessionRecord(index=len(self.records), api_version=match.group(1), method=match.group(2))
+        record.client = {h: ws.request.headers[h] for h in _IDENTITY_HEADERS if h in ws.request.headers}
         session = EmulatedSession(ws, self, record)
         self.resumption.connection_opened(session.id)
         async with self._record_added:

@@ -1,10 +1,11 @@
 """One emulated Live session: the server's side of a WebSocket connection.
 
 Driven only by what it receives: the setup picks the model family's rules
-(:mod:`.behaviour`), caller audio goes through the energy VAD (:mod:`.vad`), a finished caller
-turn gets a reply composed by :mod:`.conversation` and streamed by :mod:`.reply`, and caller
-speech during a reply barges in. Rule violations raise :class:`~.wire.ProtocolError`, which
-closes the connection the way the real service does.
+(:mod:`.behaviour`), caller audio goes through the energy VAD (:mod:`.vad`), turns and replies
+are the :class:`~.turns.TurnTaker`'s, and rule violations raise
+:class:`~.wire.ProtocolError`, which closes the connection the way the real service does.
+This module also runs the connection's limits (lifetime with ``goAway`` ahead of the close) and
+fires the configured faults (:mod:`.faults`).
 """
 
 from __future__ import annotations
@@ -19,15 +20,20 @@ from loguru import logger
 from websockets.exceptions import ConnectionClosed
 
 from . import wire
-from .behaviour import OnViolation, ServerBehaviour, behaviour_for
-from .conversation import AUDIO_TOKENS_PER_S, Conversation, HistoryTurn, UserTurn
-from .records import Reply, SessionRecord
-from .reply import ReplyStream
+from .behaviour import OnViolation, ServerBehaviour
+from .conversation import Conversation, HistoryTurn
+from .faults import Fault, FaultKind
+from .records import SessionRecord
+from .tool_desk import summarise
+from .turns import TurnTaker
 from .vad import EnergyVAD, VadParams
-from .voice import synthesize
 
 if TYPE_CHECKING:
     from .server import LiveEmulator
+
+
+class _Dropped(Exception):
+    """The connection was dropped on purpose (a fault)."""
 
 
 class EmulatedSession:
@@ -35,7 +41,7 @@ class EmulatedSession:
 
     Args:
         ws: The server-side websockets connection.
-        emulator: The owning emulator (config, resumption store, records).
+        emulator: The owning emulator (config, faults, scenario, resumption store, records).
         record: Where this connection's observations go.
     """
 
@@ -43,29 +49,39 @@ class EmulatedSession:
         self.ws = ws
         self.emu = emulator
         self.cfg = emulator.config
+        self.faults = emulator.faults
+        self.scenario = emulator.scenario
         self.record = record
         self.id = f"emu-session-{record.index}"
         self.behaviour: ServerBehaviour | None = None
         self.setup: wire.Setup | None = None
         self.conv = Conversation()
+        self.turns = TurnTaker(self)
         self.vad: EnergyVAD | None = None
         self.realtime_started = False
         self.silenced = False
-        self.current = UserTurn()
-        self._speech_started_at: float | None = None
         self._manual_active = False
-        self._manual_samples = 0.0
-        self._reply_task: asyncio.Task | None = None
-        self._reply_turn: UserTurn | None = None
-        self._reply: ReplyStream | None = None
-        self._pending_images: list[str] = []
+        self._manual_speech_s = 0.0
+        self._images: list[str] = []
+        self._results: dict[str, str] = {}
         self._send_lock = asyncio.Lock()
+        self._stalled_until = 0.0
+        self._timers: list[asyncio.Task] = []
+        self._messages = 0
+        self._main: asyncio.Task | None = None
+
+    def scaled(self, seconds: float) -> float:
+        """An emulator duration under the configured time scale."""
+        return seconds / self.cfg.time_scale
 
     # -- wire --------------------------------------------------------------------------------
 
     async def send(self, msg: dict) -> None:
-        """Send one server message (serialised, so replies and updates never interleave)."""
+        """Send one server message (serialised; held back while a stall fault lasts)."""
         async with self._send_lock:
+            delay = self._stalled_until - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
             await self.ws.send(wire.dumps(msg))
 
     async def close(self, code: int, reason: str) -> None:
@@ -75,32 +91,83 @@ class EmulatedSession:
             self.record.close_reason = reason
         await self.ws.close(code, reason)
 
+    # -- faults ------------------------------------------------------------------------------
+
+    async def fault_phase(self, phase: str) -> None:
+        """Fire a fault configured for this phase of this connection, if any.
+
+        From the connection's own task the fault ends the message loop; from a reply task it
+        closes the connection and ends that task quietly (the loop then sees the close).
+        """
+        fault = self.faults.at_phase(self.record.index, phase)
+        if fault is None:
+            return
+        if asyncio.current_task() is self._main:
+            await self._fire(fault)
+            return
+        await self._interrupt_with(lambda: self._fire(fault))
+        if fault.kind in (FaultKind.CLOSE, FaultKind.DROP):
+            raise asyncio.CancelledError()
+
+    async def _fire(self, fault: Fault) -> None:
+        logger.debug(f"emulator {self.id}: fault {fault.kind.value} fires")
+        self.record.extra.setdefault("faults", []).append(fault.kind.value)
+        if fault.kind is FaultKind.CLOSE:
+            reason = fault.reason or {
+                1000: wire.REASON_CANCELLED,
+                1007: wire.REASON_INVALID_ARGUMENT,
+                1008: wire.REASON_NOT_FOUND,
+            }.get(fault.code, wire.REASON_INTERNAL)
+            raise wire.ProtocolError(fault.code, reason)
+        if fault.kind is FaultKind.DROP:
+            self.ws.transport.abort()
+            raise _Dropped()
+        if fault.kind in (FaultKind.STALL, FaultKind.SLOW_SETUP):
+            self._stalled_until = max(self._stalled_until, time.monotonic() + self.scaled(fault.duration_s))
+            if fault.kind is FaultKind.SLOW_SETUP:
+                await asyncio.sleep(self.scaled(fault.duration_s))
+        elif fault.kind is FaultKind.MALFORMED:
+            async with self._send_lock:
+                await self.ws.send('{"serverContent": {"modelTurn": ')
+
+    def _after_timer(self, coro_fn, delay: float) -> None:
+        async def run():
+            await asyncio.sleep(delay)
+            await coro_fn()
+
+        self._timers.append(asyncio.create_task(run()))
+
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Handshake, setup, then the message loop; always leaves a record of how it ended."""
+        """Setup, then the message loop; always leaves a record of how it ended."""
+        self._main = asyncio.current_task()
         try:
             raw = await asyncio.wait_for(self.ws.recv(), self.cfg.setup_timeout_s)
-            # Like the real service: the key is judged once the setup is in, so a client that
-            # sends setup straight after the handshake sees the close on its receive side.
-            if not self.emu.authorised(self.ws.request):
-                raise wire.ProtocolError(wire.CLOSE_POLICY, wire.REASON_BAD_KEY)
+            # Key or ephemeral token, judged once the setup is in (a token may rewrite it).
+            raw = self.emu.admit(self.ws.request, raw, self.record)
             events = wire.parse_client_message(raw)
             if not isinstance(events[0], wire.Setup):
                 raise wire.ProtocolError(wire.CLOSE_INVALID, "The first message must be setup.")
             self.record.note("setup")
             await self._on_setup(events[0])
             async for raw in self.ws:
+                self._messages += 1
+                fault = self.faults.after_messages(self.record.index, self._messages)
+                if fault is not None:
+                    await self._fire(fault)
                 for event in wire.parse_client_message(raw):
                     await self._dispatch(event)
         except wire.ProtocolError as e:
             logger.debug(f"emulator {self.id}: closing {e.code} ({e.reason})")
             with contextlib.suppress(ConnectionClosed):
                 await self.close(e.code, e.wire_reason())
-        except (ConnectionClosed, asyncio.TimeoutError):
+        except (ConnectionClosed, asyncio.TimeoutError, _Dropped, asyncio.CancelledError):
             pass
         finally:
-            await self._stop_reply()
+            for timer in self._timers:
+                timer.cancel()
+            await self.turns.stop()
             self._finish_record()
 
     def _finish_record(self) -> None:
@@ -116,79 +183,121 @@ class EmulatedSession:
         self.record.silenced = self.silenced
         self.emu.resumption.connection_closed(self.id)
 
+    async def _interrupt_with(self, fault_or_close) -> None:
+        """Run a timed fault or the lifetime close from a timer: end the main loop with it."""
+        try:
+            await fault_or_close()
+        except wire.ProtocolError as e:
+            with contextlib.suppress(ConnectionClosed):
+                await self.close(e.code, e.wire_reason())
+        except _Dropped:
+            pass
+
     # -- setup -------------------------------------------------------------------------------
 
     async def _on_setup(self, setup: wire.Setup) -> None:
         self.record.model = setup.model
         self.record.setup = setup.raw
-        behaviour = behaviour_for(setup.model)
+        behaviour = self.emu.behaviour_for(setup.model)
         if behaviour is None:
             raise wire.ProtocolError(
                 wire.CLOSE_POLICY,
                 f"models/{setup.model.removeprefix('models/')} is not found for API version "
                 f"{self.record.api_version}, or is not supported for bidiGenerateContent.",
             )
-        if not behaviour.non_blocking_tools and any(
-            t.behavior.upper() == "NON_BLOCKING" for t in setup.tools
-        ):
+        if not behaviour.non_blocking_tools and any(t.behavior.upper() == "NON_BLOCKING" for t in setup.tools):
             raise wire.ProtocolError(wire.CLOSE_INVALID, wire.REASON_INVALID_ARGUMENT)
         self.behaviour = behaviour
         self.setup = setup
+        self._tools = list(setup.tools)
         if setup.resumption_handle:
-            snapshot = self.emu.resumption.restore(setup.resumption_handle)
-            self.conv = snapshot
+            self.conv = self.emu.resumption.restore(setup.resumption_handle)
             self.record.resumed_from = setup.resumption_handle
+            self.realtime_started = bool(self.conv.history)
         if setup.system_instruction is not None or not setup.resumption_handle:
             self.conv.system_instruction = setup.system_instruction
         self.conv.language_code = setup.language_code
+        await self.fault_phase("setup")
         await self.send(wire.setup_complete(self.id))
-        await self._send_resumption_handle()
+        await self.send_resumption_handle()
+        self._start_timers()
 
-    async def _send_resumption_handle(self) -> None:
+    def _start_timers(self) -> None:
+        for fault in self.faults.timed(self.record.index):
+            self._after_timer(lambda f=fault: self._interrupt_with(lambda: self._fire(f)), self.scaled(fault.at_s))
+        lifetime = self.cfg.lifetime_s
+        if lifetime:
+            lead = min(self.cfg.goaway_before_s, lifetime)
+            self._after_timer(lambda: self._go_away(lead), self.scaled(lifetime - lead))
+
+    async def _go_away(self, lead: float) -> None:
+        self.record.extra["go_away_at"] = time.monotonic()
+        with contextlib.suppress(ConnectionClosed):
+            await self.send(wire.go_away(self.scaled(lead)))
+        await asyncio.sleep(self.scaled(lead))
+        await self._interrupt_with(self._lifetime_over)
+
+    async def _lifetime_over(self) -> None:
+        raise wire.ProtocolError(wire.CLOSE_NORMAL, wire.REASON_CANCELLED)
+
+    async def send_resumption_handle(self) -> None:
+        """A fresh handle, when the setup asked for resumption (after setup and each turn)."""
         if self.setup and self.setup.resumption_enabled:
             handle = self.emu.resumption.issue(self.id, self.conv)
             await self.send(wire.resumption_update(handle, True))
 
+    def declared_tools(self) -> list[wire.FunctionDeclaration]:
+        """Functions the model may call (setup, or the latest ``contextUpdate``)."""
+        return self._tools
+
+    def take_images(self) -> list[str]:
+        """Images received since the last caller turn (for the reply to acknowledge)."""
+        images, self._images = self._images, []
+        return images
+
+    def take_results(self, ids) -> list[str]:
+        """Summaries of the answered calls among ``ids``."""
+        return [self._results.pop(i) for i in list(ids) if i in self._results]
+
     # -- dispatch ----------------------------------------------------------------------------
 
     async def _dispatch(self, event) -> None:
+        rec = self.record
         if isinstance(event, wire.RealtimeAudio):
-            self.record.note("audio")
-            self.record.audio_bytes += len(event.pcm)
-            self.record.audio_rates.add(event.rate)
+            rec.note("audio")
+            rec.audio_bytes += len(event.pcm)
+            rec.audio_rates.add(event.rate)
             await self._on_audio(event)
         elif isinstance(event, wire.Setup):
             raise wire.ProtocolError(wire.CLOSE_INVALID, "setup may only be sent once.")
         elif isinstance(event, wire.AudioStreamEnd):
-            self.record.note("audio_stream_end")
+            rec.note("audio_stream_end")
             await self._on_audio_stream_end()
         elif isinstance(event, wire.RealtimeText):
-            self.record.note("text")
-            self.record.texts.append(event.text)
-            await self._on_text(event.text)
+            rec.note("text")
+            rec.texts.append(event.text)
+            self.realtime_started = True
+            await self.turns.text(event.text)
         elif isinstance(event, wire.RealtimeVideo):
-            self.record.note("video")
+            rec.note("video")
             self._on_video(event)
         elif isinstance(event, (wire.ActivityStart, wire.ActivityEnd)):
             await self._on_activity(event)
         elif isinstance(event, wire.ClientContent):
-            self.record.note("client_content")
+            rec.note("client_content")
             await self._on_client_content(event)
         elif isinstance(event, wire.ToolResponse):
-            self.record.note("tool_response")
+            rec.note("tool_response")
             await self._on_tool_response(event)
         elif isinstance(event, wire.ContextUpdate):
-            self.record.note("context_update")
+            rec.note("context_update")
             await self._on_context_update(event)
-
-    # -- caller audio and turns --------------------------------------------------------------
 
     async def _on_audio(self, event: wire.RealtimeAudio) -> None:
         self.realtime_started = True
-        assert self.setup is not None
         if self.setup.vad.disabled:
             if self._manual_active:
-                self._manual_samples += len(event.pcm) / 2 / event.rate
+                self._manual_speech_s += len(event.pcm) / 2 / event.rate
             return
         if self.vad is None or self.vad.rate != event.rate:
             params = VadParams.from_setup(
@@ -201,71 +310,35 @@ class EmulatedSession:
             self.vad = EnergyVAD(params, event.rate)
         for change in self.vad.feed(event.pcm):
             if change.kind == "start":
-                await self._caller_started(change.at_s)
+                await self.turns.caller_started(change.at_s)
             else:
-                await self._caller_stopped(change.at_s)
+                await self.turns.caller_stopped(change.at_s)
 
     async def _on_audio_stream_end(self) -> None:
-        assert self.setup is not None
         if self.setup.vad.disabled:
             raise wire.ProtocolError(
-                wire.CLOSE_INVALID,
-                "audioStreamEnd is only valid with automatic activity detection enabled.",
+                wire.CLOSE_INVALID, "audioStreamEnd is only valid with automatic activity detection enabled."
             )
         if self.vad is not None:
             for change in self.vad.flush():
-                await self._caller_stopped(change.at_s)
+                await self.turns.caller_stopped(change.at_s)
 
     async def _on_activity(self, event) -> None:
-        assert self.setup is not None
         name = "activity_start" if isinstance(event, wire.ActivityStart) else "activity_end"
         self.record.note(name)
         self.record.activity.append(name)
         if not self.setup.vad.disabled:
             raise wire.ProtocolError(
-                wire.CLOSE_INVALID,
-                f"{name} is only valid with automatic activity detection disabled.",
+                wire.CLOSE_INVALID, f"{name} is only valid with automatic activity detection disabled."
             )
         self.realtime_started = True
         if isinstance(event, wire.ActivityStart):
             self._manual_active = True
-            self._manual_samples = 0.0
-            await self._caller_started(0.0)
+            self._manual_speech_s = 0.0
+            await self.turns.caller_started(0.0)
         elif self._manual_active:
             self._manual_active = False
-            self.current.speech_s += self._manual_samples
-            self._speech_started_at = None
-            await self._end_turn()
-
-    async def _caller_started(self, at_s: float) -> None:
-        self._speech_started_at = at_s
-        if self._reply_task is None or self._reply_task.done():
-            return
-        assert self.setup is not None
-        if (self.setup.vad.activity_handling or "").upper() == "NO_INTERRUPTION":
-            return
-        await self._barge_in()
-
-    async def _caller_stopped(self, at_s: float) -> None:
-        if self._speech_started_at is not None:
-            self.current.speech_s += max(0.0, at_s - self._speech_started_at)
-        self._speech_started_at = None
-        await self._end_turn()
-
-    async def _end_turn(self) -> None:
-        turn, self.current = self.current, UserTurn()
-        turn.images.extend(self._pending_images)
-        self._pending_images = []
-        previous = self._reply_task
-        self._reply_task = asyncio.create_task(self._respond(turn, previous))
-
-    async def _on_text(self, text: str) -> None:
-        self.realtime_started = True
-        self.current.texts.append(text)
-        if self._speech_started_at is not None or self._manual_active:
-            return  # part of the turn the caller is speaking
-        await self._barge_in()
-        await self._end_turn()
+            await self.turns.caller_stopped(0.0, speech_s=self._manual_speech_s)
 
     def _on_video(self, event: wire.RealtimeVideo) -> None:
         self.realtime_started = True
@@ -277,95 +350,11 @@ class EmulatedSession:
         except Exception as e:
             raise wire.ProtocolError(wire.CLOSE_INVALID, f"Unreadable image: {e}") from e
         self.record.images.append(size)
-        self._pending_images = [size]
-
-    # -- replies -----------------------------------------------------------------------------
-
-    async def _respond(self, turn: UserTurn, previous: asyncio.Task | None) -> None:
-        if previous is not None and not previous.done():
-            with contextlib.suppress(asyncio.CancelledError):
-                await previous
-        self._reply_turn = turn
-        if self.silenced:
-            self.conv.history.append(HistoryTurn("user", turn.transcript(), turn.speech_s))
-            return
-        assert self.setup is not None
-        text = self.conv.compose_reply(turn)
-        remembered = len(self.conv.history)
-        synth = asyncio.create_task(
-            synthesize(text, self.setup.language_code, self.cfg.words_per_minute)
-        )
-        try:
-            await asyncio.sleep(self.cfg.think_ms / 1000.0)
-            pcm = await synth
-        except asyncio.CancelledError:
-            synth.cancel()
-            raise
-        if self.setup.input_transcription and turn.transcript():
-            await self.send(wire.input_transcription(turn.transcript()))
-        if self.setup.resumption_enabled:
-            await self.send(wire.resumption_update(None, False))
-        self._reply = ReplyStream(
-            text=text,
-            pcm=pcm,
-            chunk_ms=self.cfg.chunk_ms,
-            pace=self.cfg.pace,
-            send=self.send,
-            transcribe=self.setup.output_transcription,
-        )
-        self.record.replies.append(Reply(text=text, persona=self.conv.persona, remembered_turns=remembered))
-        await self._reply.run()
-        await self.send(wire.generation_complete())
-        await self._finish_reply(turn, interrupted=False)
-
-    async def _finish_reply(self, turn: UserTurn, *, interrupted: bool) -> None:
-        reply = self._reply
-        assert reply is not None
-        spoken = reply.text if not interrupted else reply.spoken_text
-        audio_s = reply.audio_s if not interrupted else reply.spoken_s
-        record = self.record.replies[-1]
-        record.interrupted = interrupted
-        record.spoken_text = spoken
-        record.audio_s = audio_s
-        prompt_audio, prompt_text = self.conv.prompt_tokens()
-        prompt_audio += int(turn.speech_s * AUDIO_TOKENS_PER_S)
-        usage = wire.usage_metadata(prompt_audio, prompt_text, int(audio_s * AUDIO_TOKENS_PER_S))
-        self.conv.record(turn, spoken, audio_s)
-        self._reply = None
-        self._reply_turn = None
-        await self.send(wire.turn_complete(usage))
-        await self._send_resumption_handle()
-
-    async def _barge_in(self) -> None:
-        """Stop the reply in progress; tell the client if any of it was already sent."""
-        task = self._reply_task
-        if task is None or task.done():
-            return
-        reply, turn = self._reply, self._reply_turn
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        if reply is not None and reply.started and turn is not None:
-            await self.send(wire.interrupted())
-            await self._finish_reply(turn, interrupted=True)
-        elif turn is not None:
-            # Still thinking: the caller simply kept talking, so the turn goes on.
-            self.current.speech_s += turn.speech_s
-            self.current.texts[:0] = turn.texts
-            self.current.images[:0] = turn.images
-            self.conv.replies -= 1
-            self._reply_turn = None
-
-    async def _stop_reply(self) -> None:
-        if self._reply_task is not None and not self._reply_task.done():
-            self._reply_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
-                await self._reply_task
+        self._images = [size]
 
     # -- content, tools, context ---------------------------------------------------------------
 
     async def _on_client_content(self, event: wire.ClientContent) -> None:
-        assert self.behaviour is not None and self.setup is not None
         self.record.client_content.append(
             {"turns": [{"role": t.role, "text": t.text} for t in event.turns], "turnComplete": event.turn_complete}
         )
@@ -387,7 +376,7 @@ class EmulatedSession:
         for turn in event.turns:
             if turn.role == "system":
                 if b.system_role_turn is OnViolation.GO_SILENT:
-                    logger.debug(f"emulator {self.id}: system-role content; going silent")
+                    logger.debug(f"emulator {self.id}: system-role content; going silent (field report)")
                     self.silenced = True
                     continue
                 if b.system_role_turn is OnViolation.CLOSE_1007:
@@ -399,27 +388,33 @@ class EmulatedSession:
         if event.turn_complete and turns and turns[-1].role == "user":
             answer = turns.pop()
         for turn in turns:
-            role = "model" if turn.role == "model" else "user"
-            self.conv.history.append(HistoryTurn(role, turn.text))
+            self.conv.history.append(HistoryTurn("model" if turn.role == "model" else "user", turn.text))
         if answer is not None:
-            await self._barge_in()
-            self.current.texts.append(answer.text)
-            await self._end_turn()
+            await self.turns.barge_in()
+            self.turns.current.texts.append(answer.text)
+            self.turns.end_turn()
 
     async def _on_tool_response(self, event: wire.ToolResponse) -> None:
         for response in event.responses:
-            self.record.tool_responses.append(
-                {
-                    "id": response.id,
-                    "name": response.name,
-                    "response": response.response,
-                    "scheduling": response.scheduling,
-                    "willContinue": response.will_continue,
-                }
-            )
+            entry = {
+                "id": response.id,
+                "name": response.name,
+                "response": response.response,
+                "scheduling": response.scheduling,
+                "willContinue": response.will_continue,
+            }
+            self.record.tool_responses.append(entry)
+            call = self.turns.desk.resolve(response.id, response.response, response.will_continue)
+            if call is None:
+                if response.id not in {c["id"] for c in self.record.tool_calls}:
+                    self.record.extra.setdefault("unknown_tool_responses", []).append(response.id)
+                continue
+            if call.blocking:
+                self._results[call.id] = summarise(call.name, response.response)
+            else:
+                await self.turns.tool_result(call, response.response, response.scheduling)
 
     async def _on_context_update(self, event: wire.ContextUpdate) -> None:
-        assert self.behaviour is not None
         self.record.context_updates.append(
             {"systemInstruction": event.system_instruction, "tools": [t.name for t in event.tools or []]}
         )
@@ -427,3 +422,5 @@ class EmulatedSession:
             raise wire.ProtocolError(wire.CLOSE_INVALID, wire.REASON_INVALID_ARGUMENT)
         if event.system_instruction is not None:
             self.conv.system_instruction = event.system_instruction
+        if event.tools is not None:
+            self._tools = list(event.tools)

@@ -148,10 +148,12 @@ def synthesize_sync(text: str, language_code: str | None = None, words_per_minut
     Returns:
         Raw PCM16 bytes at :data:`OUTPUT_RATE`.
     """
-    engine = _espeak()
-    if engine is None:
-        return _babble(text, OUTPUT_RATE).tobytes()
+    # Initialisation and synthesis both under the lock: eSpeak NG keeps global state, and two
+    # threads initialising it at once crash the process.
     with _lock:
+        engine = _espeak()
+        if engine is None:
+            return _babble(text, OUTPUT_RATE).tobytes()
         samples = engine.synth(text, _voice_for(language_code), words_per_minute)
         native_rate = engine.rate
     if samples.size == 0:

@@ -99,7 +99,7 @@ def test_non_wav_is_a_clear_error(tmp_path):
 
 def test_bad_persona_argument_is_a_clear_error(tmp_path):
     proc = run_cli("--input", str(CALLER_16K), "--output", str(tmp_path / "o.wav"), "--persona-at", "soon", timeout=60)
-    assert proc.returncode == 2 and "SECONDS=INSTRUCTION" in proc.stderr
+    assert proc.returncode == 2 and "SECONDS[@LANG]=INSTRUCTION" in proc.stderr
 
 
 @pytest.mark.timeout(120)

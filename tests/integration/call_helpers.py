@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from pipecat.frames.frames import Frame
@@ -41,8 +42,21 @@ class CallResult:
     errors: list[str] = field(default_factory=list)
 
 
-async def run_call(emulator, wav, out_wav, *, service: GeminiLiveLLMService | None = None, timeout_tail: float = 2.0, **service_kwargs) -> CallResult:
-    """One call: WAV in -> resampler -> [before] -> service -> [after] -> WAV out."""
+async def run_call(
+    emulator,
+    wav,
+    out_wav,
+    *,
+    service: GeminiLiveLLMService | None = None,
+    timeout_tail: float = 2.0,
+    at: list[tuple[float, Frame]] | None = None,
+    **service_kwargs,
+) -> CallResult:
+    """One call: WAV in -> resampler -> [before] -> service -> [after] -> WAV out.
+
+    Args:
+        at: Frames to queue into the pipeline at given call times (seconds).
+    """
     transport = WavTransport(wav, out_wav, tail_quiet_s=timeout_tail)
     if service is None:
         service_kwargs.setdefault("api_key", emulator.api_key)
@@ -63,7 +77,24 @@ async def run_call(emulator, wav, out_wav, *, service: GeminiLiveLLMService | No
     async def _on_error(_worker, frame):
         result.errors.append(frame.error)
 
+    scheduled: list[asyncio.Task] = []
+
+    async def queue_at(when: float, frame: Frame):
+        while transport.clock.t0 is None:
+            await asyncio.sleep(0.005)
+        await asyncio.sleep(max(0.0, when - transport.clock.now()))
+        await worker.queue_frame(frame)
+
+    @worker.event_handler("on_pipeline_started")
+    async def _started(_worker, _frame):
+        for when, frame in at or []:
+            scheduled.append(asyncio.create_task(queue_at(when, frame)))
+
     runner = WorkerRunner(handle_sigint=False)
     await runner.add_workers(worker)
-    await runner.run()
+    try:
+        await runner.run()
+    finally:
+        for task in scheduled:
+            task.cancel()
     return result

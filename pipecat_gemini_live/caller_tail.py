@@ -1,0 +1,100 @@
+"""Caller audio already sent to a session that the next session may still need.
+
+Holding audio during a switch covers what arrives *during* it; this covers what was sent just
+*before* it and that the old session never answered:
+
+- a persona switch while the caller is mid-sentence: the start of the sentence went to the old
+  session, which is being retired, so it is replayed into the new one (the unanswered
+  utterance);
+- a resume after a drop: the handle restores the server as it was when the handle was issued,
+  so everything sent since that checkpoint is replayed.
+
+Utterances are found with the same cheap energy test the latency clock uses; a reply starting
+marks everything before it as answered.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from .audio_hold import HeldChunk
+
+
+class CallerTail:
+    """Recent caller audio of the active session.
+
+    Chunks are numbered as they are sent; the checkpoint and the start of the latest utterance
+    are sequence numbers, so forgetting old audio never moves them.
+
+    Args:
+        max_s: Most audio kept, seconds (older audio is forgotten first).
+        utterance_gap_s: Silence that separates two utterances, seconds.
+    """
+
+    def __init__(self, max_s: float = 15.0, utterance_gap_s: float = 0.7):
+        self.max_s = max_s
+        self.utterance_gap_s = utterance_gap_s
+        self._chunks: deque[HeldChunk] = deque()
+        self._first = 0  # sequence number of _chunks[0]
+        self._kept_s = 0.0
+        self._silence_s = utterance_gap_s
+        self._checkpoint = 0
+        self._utterance_start: int | None = None
+        self._answered = True
+
+    @property
+    def _next(self) -> int:
+        return self._first + len(self._chunks)
+
+    def reset(self) -> None:
+        """A new session starts: nothing of the old one is owed."""
+        self._first = self._next
+        self._chunks.clear()
+        self._kept_s = 0.0
+        self._checkpoint = self._first
+        self._utterance_start = None
+        self._answered = True
+        self._silence_s = self.utterance_gap_s
+
+    def sent(self, audio: bytes, sample_rate: int, voiced: bool) -> None:
+        """Note one chunk sent to the session (``voiced``: it carried speech energy)."""
+        chunk = HeldChunk(audio, sample_rate)
+        if voiced:
+            if self._silence_s >= self.utterance_gap_s:
+                self._utterance_start = self._next
+                self._answered = False
+            self._silence_s = 0.0
+        else:
+            self._silence_s += chunk.duration_s
+        self._chunks.append(chunk)
+        self._kept_s += chunk.duration_s
+        while self._kept_s > self.max_s and len(self._chunks) > 1:
+            self._kept_s -= self._chunks.popleft().duration_s
+            self._first += 1
+
+    def checkpoint(self) -> None:
+        """The server's state now covers everything sent (a resumable handle was issued)."""
+        self._checkpoint = self._next
+
+    def reply_started(self) -> None:
+        """The bot began answering: the utterances so far are answered."""
+        self._answered = True
+
+    def _from(self, seq: int) -> list[HeldChunk]:
+        return list(self._chunks)[max(0, seq - self._first) :]
+
+    def unanswered_for(self) -> float | None:
+        """Seconds of silence after an utterance no reply has started for (None if answered)."""
+        if self._answered or self._utterance_start is None:
+            return None
+        return self._silence_s
+
+    def since_checkpoint(self) -> list[HeldChunk]:
+        """Everything sent since the last checkpoint (replayed after a resume)."""
+        return self._from(self._checkpoint)
+
+    def unanswered_utterance(self) -> list[HeldChunk]:
+        """The latest utterance, from its start, if no reply has begun since it started."""
+        if self._answered or self._utterance_start is None:
+            return []
+        return self._from(self._utterance_start)

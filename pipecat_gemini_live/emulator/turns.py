@@ -1,0 +1,267 @@
+"""The emulated model's turn-taking: caller turns, replies, barge-in, tool calls.
+
+Everything here is driven by events the session feeds in (speech started / stopped, text,
+images, tool responses); what the model says comes from :mod:`.conversation`, how it is
+streamed from :mod:`.reply`, and scripted tool calls from :mod:`.scenario` / :mod:`.tool_desk`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from typing import TYPE_CHECKING
+
+from . import wire
+from .conversation import AUDIO_TOKENS_PER_S, HistoryTurn, UserTurn
+from .records import Reply
+from .reply import ReplyStream
+from .tool_desk import ToolDesk, summarise
+from .voice import synthesize
+
+if TYPE_CHECKING:
+    from .session import EmulatedSession
+
+
+class TurnTaker:
+    """Turn-taking for one session.
+
+    Args:
+        session: The connection it speaks on (``send``, config, records, conversation).
+    """
+
+    def __init__(self, session: "EmulatedSession"):
+        self.s = session
+        self.current = UserTurn()
+        self.speech_started_at: float | None = None
+        self.desk = ToolDesk(session.id)
+        self._pending: deque[UserTurn] = deque()
+        self._worker: asyncio.Task | None = None
+        self._turn: UserTurn | None = None
+        self._reply: ReplyStream | None = None
+        self._composed = False
+        self._waiting_tools = False
+
+    @property
+    def busy(self) -> bool:
+        """A reply (or a wait for tool results) is in progress or queued."""
+        return self._worker is not None and not self._worker.done()
+
+    # -- caller events -----------------------------------------------------------------------
+
+    async def caller_started(self, at_s: float) -> None:
+        """Caller speech began (VAD or ``activityStart``)."""
+        self.speech_started_at = at_s
+        await self.s.fault_phase("speaking")
+        if self._waiting_tools and self.s.behaviour.cancel_tool_calls_on_barge_in:
+            ids = self.desk.cancel_blocking()
+            if ids:
+                self.s.record.extra.setdefault("cancelled_tool_calls", []).extend(ids)
+                await self.s.send(wire.tool_call_cancellation(ids))
+            return
+        if not self.busy or self._waiting_tools:
+            return
+        if (self.s.setup.vad.activity_handling or "").upper() == "NO_INTERRUPTION":
+            return
+        await self.barge_in()
+
+    async def caller_stopped(self, at_s: float, speech_s: float | None = None) -> None:
+        """Caller speech ended; the turn is over."""
+        if speech_s is not None:
+            self.current.speech_s += speech_s
+        elif self.speech_started_at is not None:
+            self.current.speech_s += max(0.0, at_s - self.speech_started_at)
+        self.speech_started_at = None
+        self.end_turn()
+
+    def end_turn(self) -> None:
+        """Close the caller's turn and queue the reply to it."""
+        turn, self.current = self.current, UserTurn()
+        turn.images.extend(self.s.take_images())
+        self._queue(turn)
+
+    def _queue(self, turn: UserTurn) -> None:
+        """Answer ``turn`` after whatever reply is already queued (one at a time, in order)."""
+        self._pending.append(turn)
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.create_task(self._work())
+
+    async def _work(self) -> None:
+        while self._pending:
+            turn = self._pending.popleft()
+            self._turn = turn
+            try:
+                await self._respond(turn)
+            finally:
+                self._turn, self._reply, self._composed = None, None, False
+
+    async def text(self, text: str) -> None:
+        """``realtimeInput.text``: part of the spoken turn, or a turn of its own."""
+        if not text.strip():
+            return  # a nudge, not a turn
+        self.current.texts.append(text)
+        if self.speech_started_at is not None:
+            return
+        await self.barge_in()
+        self.end_turn()
+
+    # -- replies -----------------------------------------------------------------------------
+
+    async def _respond(self, turn: UserTurn) -> None:
+        conv = self.s.conv
+        if self.s.silenced:
+            if turn.from_caller:
+                conv.history.append(HistoryTurn("user", turn.transcript(), turn.speech_s))
+            return
+        caller_turn_no = sum(1 for t in conv.history if t.role == "user") + 1
+        scripted = self.s.scenario and turn.from_caller and not turn.tools_called
+        step = self.s.scenario.calls_for(caller_turn_no) if scripted else None
+        if step is not None:
+            if not await self._call_tools(step, turn):
+                conv.history.append(HistoryTurn("user", turn.transcript(), turn.speech_s))
+                return
+        turn.tool_results.extend(self.desk.notes)
+        self.desk.notes.clear()
+        await self._speak(turn)
+
+    async def _call_tools(self, step, turn: UserTurn) -> bool:
+        """Make the scripted calls; False when a barge-in cancelled the blocking ones."""
+        declared = {t.name: t.behavior for t in self.s.declared_tools()}
+        calls = self.desk.issue(step, declared)
+        turn.tools_called = True
+        if not calls:
+            return True
+        await self.s.send(wire.tool_call([{"id": c.id, "name": c.name, "args": c.args} for c in calls]))
+        self.s.record.tool_calls.extend({"id": c.id, "name": c.name, "args": c.args, "blocking": c.blocking} for c in calls)
+        if not any(c.blocking for c in calls):
+            turn.checking.extend(c.name for c in calls)
+            return True
+        self._waiting_tools = True
+        try:
+            await self.s.fault_phase("tool_call")
+            await self.desk.wait_blocking()
+        finally:
+            self._waiting_tools = False
+        results = [r for r in self.s.take_results(c.id for c in calls if c.blocking)]
+        if not results:
+            return False  # every blocking call was cancelled
+        turn.tool_results.extend(results)
+        return True
+
+    async def _speak(self, turn: UserTurn) -> None:
+        s = self.s
+        text = s.conv.compose_reply(turn)
+        self._composed = True
+        remembered = len(s.conv.history)
+        synth = asyncio.create_task(synthesize(text, s.setup.language_code, s.cfg.words_per_minute))
+        try:
+            await asyncio.sleep(s.scaled(s.cfg.think_ms / 1000.0))
+            pcm = await synth
+        except asyncio.CancelledError:
+            synth.cancel()
+            raise
+        if s.setup.input_transcription and turn.transcript():
+            await s.send(wire.input_transcription(turn.transcript()))
+        if s.setup.resumption_enabled:
+            await s.send(wire.resumption_update(None, False))
+        self._reply = ReplyStream(
+            text=text,
+            pcm=pcm,
+            chunk_ms=s.cfg.chunk_ms,
+            pace=s.cfg.pace * s.cfg.time_scale,
+            send=s.send,
+            transcribe=s.setup.output_transcription,
+            on_first_chunk=lambda: s.fault_phase("reply"),
+        )
+        s.record.replies.append(Reply(text=text, persona=s.conv.persona, remembered_turns=remembered))
+        await self._reply.run()
+        await s.send(wire.generation_complete())
+        await self._finish(turn, self._reply, interrupted=False)
+
+    async def _finish(self, turn: UserTurn, reply: ReplyStream, *, interrupted: bool) -> None:
+        s = self.s
+        spoken = reply.spoken_text if interrupted else reply.text
+        audio_s = reply.spoken_s if interrupted else reply.audio_s
+        record = s.record.replies[-1]
+        record.interrupted, record.spoken_text, record.audio_s = interrupted, spoken, audio_s
+        prompt_audio, prompt_text = s.conv.prompt_tokens()
+        prompt_audio += int(turn.speech_s * AUDIO_TOKENS_PER_S)
+        usage = wire.usage_metadata(prompt_audio, prompt_text, int(audio_s * AUDIO_TOKENS_PER_S))
+        s.conv.record(turn, spoken, audio_s)
+        await s.send(wire.turn_complete(usage))
+        await s.send_resumption_handle()
+
+    async def barge_in(self, *, resume_turn: bool = True) -> UserTurn | None:
+        """Stop the reply in progress and drop the queued ones.
+
+        A reply already being sent ends with ``interrupted`` -> ``turnComplete``. Turns not
+        yet answered (the model was still thinking, or they were queued) are merged.
+
+        Args:
+            resume_turn: Put the unanswered turns back into the caller's current turn (the
+                caller simply kept talking). With False they are returned instead, for the
+                caller of this method to answer.
+
+        Returns:
+            The merged unanswered turns when ``resume_turn`` is False, else None.
+        """
+        worker = self._worker
+        if worker is None or worker.done() or self._waiting_tools:
+            return None
+        reply, turn, composed = self._reply, self._turn, self._composed
+        pending = list(self._pending)
+        self._pending.clear()
+        worker.cancel()
+        await asyncio.wait({worker})
+        self._worker = None
+        unanswered: list[UserTurn] = []
+        if reply is not None and reply.started and turn is not None:
+            await self.s.send(wire.interrupted())
+            await self._finish(turn, reply, interrupted=True)
+        elif turn is not None:
+            if composed:
+                self.s.conv.replies -= 1
+            unanswered.append(turn)
+        unanswered += pending
+        if not unanswered:
+            return None
+        merged = UserTurn(from_caller=any(t.from_caller for t in unanswered))
+        for t in unanswered:
+            merged.speech_s += t.speech_s
+            merged.texts += t.texts
+            merged.images += t.images
+            merged.tool_results += t.tool_results
+            merged.checking += t.checking
+            merged.tools_called = merged.tools_called or t.tools_called
+        if not resume_turn:
+            return merged
+        self.current.speech_s += merged.speech_s
+        self.current.texts[:0] = merged.texts
+        self.current.images[:0] = merged.images
+        self.current.tool_results[:0] = merged.tool_results
+        self.current.tools_called = self.current.tools_called or merged.tools_called
+        return None
+
+    async def tool_result(self, call, response, scheduling: str | None) -> None:
+        """A non-blocking call's result arrived: act on its scheduling."""
+        summary = summarise(call.name, response)
+        mode = (scheduling or "WHEN_IDLE").upper()
+        if mode == "SILENT":
+            self.desk.notes.append(summary)
+            return
+        turn = UserTurn(tool_results=[summary], from_caller=False)
+        if mode == "INTERRUPT":
+            unanswered = await self.barge_in(resume_turn=False)
+            if unanswered is not None:
+                # The reply to the caller had not started: answer both at once.
+                unanswered.tool_results.append(summary)
+                turn = unanswered
+        self._queue(turn)
+
+    async def stop(self) -> None:
+        """Cancel whatever is in progress (the connection is gone)."""
+        self._pending.clear()
+        if self._worker is not None and not self._worker.done():
+            self._worker.cancel()
+            with contextlib.suppress(BaseException):
+                await self._worker

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import threading
 import time
 
 from loguru import logger
@@ -31,29 +30,11 @@ from bench.telephony import (
     WIDEBAND_CALLER,
     wideband_call,
 )
-from pipecat_gemini_live.emulator import EmulatorConfig, LiveEmulator
+from pipecat_gemini_live.emulator import EmulatorConfig
+from pipecat_gemini_live.emulator.threaded import EmulatorThread
 from pipecat_gemini_live.telephony import TelephonyAudio
 from pipecat_gemini_live.transports.wav import load_wav
 from pipelines.twilio_bot import TwilioBotConfig, TwilioCall, create_app
-
-
-class EmulatorThread:
-    """A Live API emulator serving from its own thread and event loop."""
-
-    def __init__(self, config: EmulatorConfig):
-        self.emu = LiveEmulator(config)
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="emulator", daemon=True)
-
-    async def __aenter__(self) -> LiveEmulator:
-        self._thread.start()
-        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self.emu.start(), self._loop))
-        return self.emu
-
-    async def __aexit__(self, *exc) -> None:
-        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self.emu.stop(), self._loop))
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5.0)
 
 
 async def twilio_call(
@@ -81,7 +62,9 @@ async def measure(rounds: int = 2, say=print) -> dict[str, float]:
         config = TwilioBotConfig(audio=audio, model=MODEL, system_instruction=INSTRUCTION)
         return create_app(config, emulator=emu, on_call=calls.append)
 
-    async with EmulatorThread(EmulatorConfig(think_ms=200, default_silence_ms=500)) as emu:
+    # The project's emulator thread: blocking calls, made only before and after the calls.
+    with EmulatorThread() as thread:
+        emu = thread.start(EmulatorConfig(think_ms=200, default_silence_ms=500))
         async with (
             serve(app(TelephonyAudio())) as ours,
             serve(app(TelephonyAudio.pipecat_stock())) as stock,

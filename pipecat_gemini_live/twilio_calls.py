@@ -6,10 +6,10 @@ call's audio. Anyone who finds the URLs can knock on both, so:
 
 - the webhook checks ``X-Twilio-Signature`` with the ``twilio`` library's ``RequestValidator``
   (:func:`signature_ok`) when an auth token is configured;
-- the webhook puts a fresh single-use token in the stream's ``<Parameter name="token">``
-  (Twilio forbids query strings on stream URLs and passes custom parameters in the ``start``
-  message), and the media stream admits only a ``start`` whose token the webhook issued, for
-  the same call, recently (:class:`CallTokens`).
+- the webhook puts a fresh signed token in the stream's ``<Parameter name="token">`` (Twilio
+  forbids query strings on stream URLs and passes custom parameters in the ``start`` message),
+  and the media stream admits only a ``start`` whose token the webhook issued, for the same
+  call, recently (:class:`CallTokens`; signed rather than stored, so it works across workers).
 
 Tokens are credentials: nothing here logs one.
 """
@@ -17,11 +17,14 @@ Tokens are credentials: nothing here logs one.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import hashlib
 import hmac
 import json
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 
@@ -36,57 +39,72 @@ class StreamRefused(Exception):
         self.reason = reason
 
 
-@dataclass
-class _Issued:
-    call_sid: str
-    expires_at: float
+_NONCE = 12
+_MAC = 16
+_TOKEN_BYTES = 8 + _NONCE + _MAC
 
 
-@dataclass
 class CallTokens:
-    """Single-use tokens the webhook issues and the media stream redeems.
+    """Signed, short-lived, single-use tokens the webhook issues and the media stream redeems.
 
-    Attributes:
+    A token is ``expiry (8 bytes) | nonce (12) | HMAC-SHA256(key, expiry | nonce | CallSid)[:16]``,
+    URL-safe base64: any process holding the key can check it, so the webhook and the media
+    stream of one call may land on different uvicorn workers. It is bound to its call, expires
+    after ``ttl_s`` (wall clock, shared by the workers), and is good once per process (a replay
+    on another worker within ``ttl_s`` would only open a second stream for the same call).
+
+    Args:
+        key: The HMAC key shared by every worker; a random one (this process only) when None.
         ttl_s: How long a token stays valid, seconds (Twilio opens the stream within a second
             or two of the webhook's answer).
-        max_pending: Most tokens outstanding at once; the oldest are forgotten beyond that, so
-            a flood of webhook requests cannot grow memory without bound.
     """
 
-    ttl_s: float = 30.0
-    max_pending: int = 10_000
-    _issued: dict[str, _Issued] = field(default_factory=dict)
+    def __init__(self, key: bytes | None = None, ttl_s: float = 30.0):
+        self._key = key or secrets.token_bytes(32)
+        self.ttl_s = ttl_s
+        self._used: dict[bytes, float] = {}
 
     def issue(self, call_sid: str) -> str:
-        """A new token for ``call_sid`` (URL-safe, 256 bits)."""
-        self._expire()
-        while len(self._issued) >= self.max_pending:
-            self._issued.pop(next(iter(self._issued)))
-        token = secrets.token_urlsafe(32)
-        self._issued[token] = _Issued(call_sid, time.monotonic() + self.ttl_s)
-        return token
+        """A new token for ``call_sid``."""
+        body = int(time.time() + self.ttl_s).to_bytes(8, "big") + secrets.token_bytes(_NONCE)
+        return base64.urlsafe_b64encode(body + self._mac(body, call_sid)).decode().rstrip("=")
 
     def redeem(self, token: str | None, call_sid: str | None) -> bool:
-        """Whether ``token`` was issued for ``call_sid`` and is still valid; it is used up either way.
-
-        Matching goes through ``hmac.compare_digest`` on the call SID; the token itself is a
-        dictionary key (its 256 random bits are the secret, not its spelling).
-        """
-        self._expire()
-        if not token:
+        """Whether ``token`` was issued for ``call_sid``, has not expired and was not used here."""
+        if not token or not call_sid:
             return False
-        issued = self._issued.pop(token, None)
-        if issued is None:
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        except (ValueError, binascii.Error):
             return False
-        return hmac.compare_digest(issued.call_sid.encode(), (call_sid or "").encode())
+        if len(raw) != _TOKEN_BYTES:
+            return False
+        body, mac = raw[:-_MAC], raw[-_MAC:]
+        if not hmac.compare_digest(mac, self._mac(body, call_sid)):
+            return False
+        now = time.time()
+        expires = int.from_bytes(body[:8], "big")
+        self._used = {n: t for n, t in self._used.items() if t >= now}
+        if expires < now or body[8:] in self._used:
+            return False
+        self._used[body[8:]] = expires
+        return True
 
-    def __len__(self) -> int:
-        return len(self._issued)
+    def _mac(self, body: bytes, call_sid: str) -> bytes:
+        return hmac.new(self._key, body + call_sid.encode(), hashlib.sha256).digest()[:_MAC]
 
-    def _expire(self) -> None:
-        now = time.monotonic()
-        for token in [t for t, i in self._issued.items() if i.expires_at < now]:
-            del self._issued[token]
+
+def token_key(secret: str | None, auth_token: str | None) -> bytes | None:
+    """The stream-token key for a deployment: ``secret`` (``STREAM_TOKEN_SECRET``) if set, else
+    one derived from the Twilio auth token (so every worker of an account agrees), else None
+    (a random key per process: one worker only)."""
+    if secret:
+        return hashlib.sha256(b"stream-token-secret:" + secret.encode()).digest()
+    if auth_token:
+        return hmac.new(
+            auth_token.encode(), b"pipecat-gemini-live stream tokens", hashlib.sha256
+        ).digest()
+    return None
 
 
 def signature_ok(

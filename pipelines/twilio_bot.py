@@ -22,7 +22,8 @@ Two routes:
 
 Environment: ``GOOGLE_API_KEY`` (Gemini; without it the embedded Live API emulator answers),
 ``TWILIO_AUTH_TOKEN`` (signature checks; and when the bot ends a call itself, e.g. because the
-Live service refused it, the hang-up through Twilio's REST API), ``PUBLIC_URL`` (e.g. ``https://abc.ngrok.app``: the address Twilio uses, for the
+Live service refused it, the hang-up through Twilio's REST API), ``STREAM_TOKEN_SECRET`` (the
+stream tokens' key for several workers; derived from the auth token when unset), ``PUBLIC_URL`` (e.g. ``https://abc.ngrok.app``: the address Twilio uses, for the
 signature and the stream URL), ``GEMINI_MODEL``, ``SYSTEM_INSTRUCTION``. Secrets are never logged.
 """
 
@@ -63,6 +64,7 @@ from pipecat_gemini_live.twilio_calls import (
     StreamStart,
     read_stream_start,
     signature_ok,
+    token_key,
 )
 
 DEFAULT_MODEL = "gemini-2.5-flash-native-audio-preview-09-2025"
@@ -85,6 +87,8 @@ class TwilioBotConfig:
         system_instruction: The bot's persona.
         audio: The telephony audio path (the low-latency one by default).
         twilio_api_base_url: Twilio REST API root for the hang-up (None: Twilio's own).
+        stream_token_secret: Key material for the per-call stream tokens, shared by all workers
+            (None: derived from ``auth_token``; without either, each process has its own key).
         think_ms: Emulator only: delay before each reply, ms.
     """
 
@@ -95,12 +99,13 @@ class TwilioBotConfig:
     system_instruction: str = DEFAULT_INSTRUCTION
     audio: TelephonyAudio = field(default_factory=TelephonyAudio)
     twilio_api_base_url: str | None = None
+    stream_token_secret: str | None = field(default=None, repr=False)
     think_ms: int = 200
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> TwilioBotConfig:
         """Settings from ``GOOGLE_API_KEY`` (or ``GEMINI_API_KEY``), ``TWILIO_AUTH_TOKEN``,
-        ``PUBLIC_URL``, ``GEMINI_MODEL`` and ``SYSTEM_INSTRUCTION``."""
+        ``PUBLIC_URL``, ``GEMINI_MODEL``, ``SYSTEM_INSTRUCTION`` and ``STREAM_TOKEN_SECRET``."""
         env = dict(os.environ if env is None else env)
         return cls(
             api_key=env.get("GOOGLE_API_KEY") or env.get("GEMINI_API_KEY") or None,
@@ -108,6 +113,7 @@ class TwilioBotConfig:
             public_url=env.get("PUBLIC_URL") or None,
             model=env.get("GEMINI_MODEL") or DEFAULT_MODEL,
             system_instruction=env.get("SYSTEM_INSTRUCTION") or DEFAULT_INSTRUCTION,
+            stream_token_secret=env.get("STREAM_TOKEN_SECRET") or None,
         )
 
 
@@ -140,7 +146,8 @@ def create_app(
         on_call: Called with each call's pieces before it runs (tests, benchmarks).
     """
     config = config or TwilioBotConfig.from_env()
-    tokens = CallTokens()
+    key = token_key(config.stream_token_secret, config.auth_token)
+    tokens = CallTokens(key)
     state: dict = {"emulator": emulator, "workers": set()}
 
     @asynccontextmanager

@@ -279,17 +279,19 @@ async def test_streams_without_a_valid_token_are_refused():
                     served, frames=silence, token=issued, identity=other, config=config
                 )
             )
-            # A token is good once: the call it was issued for cannot use it after that attempt.
-            refused.append(
-                await place_call(
-                    served,
-                    frames=silence,
-                    token=issued,
-                    identity=StreamIdentity(call_sid="CA" + "5" * 32),
-                    config=config,
-                )
+            # The call it was issued for may use it (a wrong CallSid did not use it up)...
+            own = StreamIdentity(call_sid="CA" + "5" * 32)
+            admitted = await place_call(
+                served, frames=silence, token=issued, identity=own, config=config
             )
-        assert not calls and not emu.records  # no pipeline, no Live session for any of them
+            await wait_finished(calls)
+            # ...once.
+            refused.append(
+                await place_call(served, frames=silence, token=issued, identity=own, config=config)
+            )
+        # One pipeline and one Live session, for the admitted stream; none for the others.
+        assert len(calls) == 1 and calls[0].start.call_sid == own.call_sid
+        assert len(emu.records) <= 1 and admitted.closed_by is None
     for result in refused:
         assert (
             result.closed_by == "agent" and result.closed_before_audio and not result.audio_received
@@ -302,12 +304,41 @@ def test_config_comes_from_the_environment_and_keeps_secrets_out_of_its_repr():
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "PUBLIC_URL": "https://bot.example.com",
         "GEMINI_MODEL": "gemini-3.1-flash-live-preview",
+        "STREAM_TOKEN_SECRET": "shared-by-the-workers",
     }
     config = TwilioBotConfig.from_env(env)
     assert config.api_key == "AIza-secret-key" and config.auth_token == AUTH_TOKEN
     assert config.public_url == "https://bot.example.com"
     assert config.model == "gemini-3.1-flash-live-preview"
     assert config.audio.quality == "sinc_medium"  # the low-latency telephony path by default
-    assert "AIza-secret-key" not in repr(config) and AUTH_TOKEN not in repr(config)
+    assert config.stream_token_secret == "shared-by-the-workers"
+    for secret in ("AIza-secret-key", AUTH_TOKEN, "shared-by-the-workers"):
+        assert secret not in repr(config)
     empty = TwilioBotConfig.from_env({})
     assert empty.api_key is None and empty.auth_token is None  # the emulator, unsigned webhooks
+
+
+async def test_a_stream_may_reach_another_worker_than_its_webhook(tmp_path):
+    """Two app instances with the same key stand in for two uvicorn workers."""
+    bot = TwilioBotConfig(stream_token_secret="shared-by-the-workers")
+    calls: list[TwilioCall] = []
+    async with LiveEmulator(EmulatorConfig(think_ms=50)) as emu:
+        async with (
+            serve(create_app(bot, emulator=emu)) as webhook_worker,
+            serve(create_app(bot, emulator=emu, on_call=calls.append)) as stream_worker,
+        ):
+            identity = StreamIdentity()
+            token = stream_token((await post_webhook(webhook_worker, identity.call_sid)).text)
+            caller = build_call(
+                tmp_path / "c.wav", [0.3, "cards_001.wav", 2.0], rate=8000, subtype="ULAW"
+            )
+            frames = ulaw_frames(load_wav(caller))
+            result = await place_call(
+                stream_worker,
+                frames=frames,
+                identity=identity,
+                token=token,
+                config=SessionConfig(response_timeout_s=5.0, quiet_period_s=0.5),
+            )
+            await wait_finished(calls)
+    assert result.closed_by is None and result.audio_received and len(calls) == 1

@@ -11,6 +11,7 @@ from pipecat_gemini_live.twilio_calls import (
     StreamRefused,
     read_stream_start,
     signature_ok,
+    token_key,
 )
 
 URL = "https://bot.example.com/twiml"
@@ -22,26 +23,30 @@ def test_a_token_is_good_once_for_its_own_call():
     tokens = CallTokens()
     a, b = tokens.issue("CA1"), tokens.issue("CA2")
     assert a != b and len(a) >= 40
-    assert not tokens.redeem(b, "CA1")  # another call's token...
-    assert not tokens.redeem(b, "CA2")  # ...is used up by the attempt
+    assert not tokens.redeem(b, "CA1")  # another call's token
     assert tokens.redeem(a, "CA1")
     assert not tokens.redeem(a, "CA1")  # single use
+    assert tokens.redeem(b, "CA2")
+    for bad in (None, "", "forged", "A" * 48, a[:-2] + ("AA" if a[-2:] != "AA" else "BB")):
+        assert not tokens.redeem(bad, "CA1")
+    assert not tokens.redeem(tokens.issue("CA3"), None)
+
+
+def test_tokens_expire():
+    tokens = CallTokens(ttl_s=-1.0)
+    assert not tokens.redeem(tokens.issue("CA1"), "CA1")
+
+
+def test_workers_sharing_a_key_accept_each_others_tokens():
+    key = token_key("a shared secret", None)
+    webhook_worker, stream_worker = CallTokens(key), CallTokens(key)
+    assert stream_worker.redeem(webhook_worker.issue("CA1"), "CA1")
+    assert not CallTokens().redeem(webhook_worker.issue("CA1"), "CA1")  # another key
     assert (
-        not tokens.redeem(None, "CA1")
-        and not tokens.redeem("", "CA1")
-        and not tokens.redeem("forged", "CA1")
+        token_key(None, "auth-token") == token_key(None, "auth-token") != token_key(None, "other")
     )
-
-
-def test_tokens_expire_and_are_bounded():
-    tokens = CallTokens(ttl_s=0.0)
-    t = tokens.issue("CA1")
-    assert not tokens.redeem(t, "CA1")
-    tokens = CallTokens(max_pending=3)
-    issued = [tokens.issue(f"CA{i}") for i in range(5)]
-    assert len(tokens) == 3
-    assert not tokens.redeem(issued[0], "CA0")  # the oldest were forgotten
-    assert tokens.redeem(issued[4], "CA4")
+    assert token_key("s", "auth-token") != token_key(None, "auth-token")
+    assert token_key(None, None) is None
 
 
 def test_signature_is_checked_with_twilios_validator():

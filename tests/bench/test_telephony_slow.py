@@ -13,7 +13,8 @@ from pipecat_gemini_live.telephony import TelephonyAudio
 from tests.audio_paths import input_path, media_messages, phone_ulaw
 from tests.conftest import DATA
 
-pytestmark = pytest.mark.slow
+# One worker for both: the recogniser's CPU must not disturb the latency measurement.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("telephony_bench")]
 
 TRANSCRIPTS = {
     "librivox_0870.wav": "and mister john dashwood had then leisure to consider how much there might be prudently in his power to do for them",

@@ -52,6 +52,8 @@ class SwitchRequest:
         seed: Give the current session the recorded history (initial context) where the
             profile allows; otherwise a new seeded session.
         respond: Have the model answer the seed's last user turn.
+        dead_session: Index of the session whose end asked for this reconnect (a reconnect is
+            moot once the call has moved to another live session).
         label: A name for logs and reports (a persona name).
         requested_at: ``time.monotonic()`` of the request.
     """
@@ -63,6 +65,7 @@ class SwitchRequest:
     force_new: bool = False
     seed: bool = False
     respond: bool = False
+    dead_session: int | None = None
     label: str | None = None
     requested_at: float = field(default_factory=time.monotonic)
 
@@ -76,7 +79,9 @@ class SwitchRecord:
         at_s: When it was requested, seconds on the call clock.
         applied_s: When the new setup took effect (None if it failed).
         method: ``context_update``, ``handover`` (new seeded session) or ``resume``.
-        switch_gap_ms: Request -> new session ready to answer (caller audio flowing again).
+        switch_gap_ms: How long caller audio reached no live session: from the request (or,
+            for a goAway move made by re-seeding, from the moment the old session stopped
+            listening) to the new session ready to answer.
         history_turns_carried: Turns seeded into the new session.
         in_frames_held: Caller frames held during the switch (then replayed).
         in_frames_dropped: Caller frames lost during the switch.
@@ -109,6 +114,10 @@ class SwitchRecord:
 
 class _Superseded(Exception):
     """A newer request arrived while this switch was opening its session."""
+
+
+class _Moot(Exception):
+    """Nothing to do: the call already left the session this request was about."""
 
 
 class Handover:
@@ -175,6 +184,9 @@ class Handover:
             except _Superseded:
                 logger.debug(f"{self.svc}: switch ({req.reason}) superseded by a newer request")
                 continue
+            except _Moot:
+                chain_start = None
+                continue
             except SwitchFailed as e:
                 record.error = str(e)
             except Exception as e:  # keep the call going whatever went wrong
@@ -193,6 +205,8 @@ class Handover:
     async def _perform(self, req: SwitchRequest, record: SwitchRecord) -> None:
         svc = self.svc
         old = svc.session
+        if req.dead_session is not None and old is not None and old.ready and old.index != req.dead_session:
+            raise _Moot()
         alive = old is not None and old.ready and not req.old_dead
         profile = svc.profile_for_model(req.spec.model)
         same_profile = old is not None and svc.profile_for_model(old.spec.model) == profile
@@ -214,7 +228,11 @@ class Handover:
             await self._update_in_place(old, req, record)
             return
 
-        self.holding = True
+        # A goAway move made by re-seeding keeps the old session talking and listening until the
+        # new one is ready and the old reply is over: the caller hears no seam. Every other move
+        # holds the caller's audio from the start (it belongs to the new setup).
+        late_hold = alive and req.reason == "goaway" and not req.resume
+        self.holding = not late_hold
         try:
             if alive and req.reason not in ("goaway", "start"):
                 if svc.options.cut_reply_on_switch:
@@ -227,9 +245,17 @@ class Handover:
                     await self._wait_reply_done()
             handle = old.handle if (req.resume and old is not None and old.handle) else None
             new, method = await self._open(req, record, old if alive else None, handle)
+            respond = req.respond
+            held_from = req.requested_at
+            if late_hold:
+                await self._wait_reply_done(until_gone=old)
+                self.holding = True
+                held_from = time.monotonic()
+                # The old connection closed under a reply: the new session goes on with it.
+                respond = respond or (not old.ready and svc.cut_by_drop)
             carried = 0
             if method != "resume":
-                carried = await self._seed(new, profile, respond=req.respond)
+                carried = await self._seed(new, profile, respond=respond)
             if self._pending is not None and self._pending.spec != req.spec and req.reason != "reconnect":
                 await new.close(svc.options.close_timeout_s)
                 raise _Superseded()
@@ -245,7 +271,7 @@ class Handover:
             self.holding = False
             await svc.flush_notes()
             record.history_turns_carried = carried
-            self._applied(record, req, new, method=method)
+            self._applied(record, req, new, method=method, gap_from=held_from)
         finally:
             # A queued request keeps the audio held for the switch that follows.
             if self._pending is None:
@@ -272,18 +298,31 @@ class Handover:
         session.system_instruction = req.spec.system_instruction
         self._applied(record, req, session, method="context_update")
 
-    def _applied(self, record: SwitchRecord, req: SwitchRequest, session: LiveSession, *, method: str) -> None:
+    def _applied(
+        self,
+        record: SwitchRecord,
+        req: SwitchRequest,
+        session: LiveSession,
+        *,
+        method: str,
+        gap_from: float | None = None,
+    ) -> None:
+        """Fill in a successful switch; the gap runs from ``gap_from`` (default: the request),
+        the moment caller audio stopped reaching a live session."""
         now = time.monotonic()
         record.ok = True
         record.method = method
         record.applied_s = self.svc.call_time(now)
-        record.switch_gap_ms = (now - req.requested_at) * 1000.0
+        record.switch_gap_ms = (now - (gap_from or req.requested_at)) * 1000.0
         record.system_instruction = req.spec.system_instruction
         record.session_index = session.index
 
-    async def _wait_reply_done(self) -> None:
+    async def _wait_reply_done(self, until_gone: LiveSession | None = None) -> None:
+        """Wait for the reply in progress to end (or ``until_gone`` to close), bounded."""
         deadline = time.monotonic() + self.svc.options.finish_reply_timeout_s
         while self.svc.responding and time.monotonic() < deadline:
+            if until_gone is not None and not until_gone.ready:
+                return
             await asyncio.sleep(0.02)
 
     async def _open(

@@ -67,6 +67,7 @@ class CallReporter:
     def __post_init__(self):
         self.caller = caller_segments(self.transport.source)
         svc = self.service
+        svc.call_clock = self.clock  # switch times on the same clock as the turns
 
         @svc.event_handler("on_session_started")
         async def _started(_svc, session):
@@ -134,6 +135,37 @@ class CallReporter:
             out.append(turn)
         return out
 
+    def seams(self, switches: list[dict]) -> list[dict]:
+        """Each move between sessions as the caller heard it.
+
+        ``bot_audio_gap_ms`` is the silence the move put into the bot's speech (0 when the bot
+        was not speaking at the seam); ``recovery_ms`` is, for a move that cut a reply, the time
+        from the seam to the bot's next audio.
+        """
+        spans = bot_segments(self.transport.output().writes)
+        out = []
+        for sw in switches:
+            if sw["reason"] == "start" or not sw["ok"]:
+                continue
+            at = sw["at_s"]
+            speaking = next((b for b in spans if b[0] <= at <= b[1] + 0.05), None)
+            after = next((b for b in spans if b[0] > at), None)
+            entry = {
+                "reason": sw["reason"],
+                "at_s": round(at, 3),
+                "method": sw["method"],
+                "switch_gap_ms": round(sw["switch_gap_ms"], 1),
+                "bot_audio_gap_ms": 0.0,
+                "recovery_ms": None,
+            }
+            if speaking is not None and speaking[1] < (after[0] if after else float("inf")):
+                cut = speaking[1] < at + 0.1 or sw["reason"] == "reconnect"
+                if after is not None and cut:
+                    entry["bot_audio_gap_ms"] = round((after[0] - speaking[1]) * 1000.0, 1)
+                    entry["recovery_ms"] = round((after[0] - at) * 1000.0, 1)
+            out.append(entry)
+        return out
+
     def build(self) -> dict:
         """The report as a JSON-ready dict."""
         t = self.transport
@@ -172,15 +204,39 @@ class CallReporter:
             "sessions": self.sessions,
             "switches": switches,
             "persona_switches": [s for s in switches if s["reason"] in PERSONA_REASONS],
+            "seams": self.seams(switches),
             "audio_frames": {
                 "in_pushed": t.input().frames_pushed,
                 "in_sent": counters.sent,
                 "in_held": counters.held,
                 "in_dropped": counters.dropped,
+                "in_replayed": counters.replayed,
                 "out_received": svc.audio_out_frames,
             },
+            "tool_calls": self.tool_calls(),
             "errors": list(self.errors),
         }
+
+    def tool_calls(self) -> list[dict]:
+        """Every function call the model made: turn, name, args, result, latency, cancelled."""
+        out = []
+        turns = self.turns()
+        for record in self.service.tools.calls.values():
+            at = self.clock(record.started_at)
+            turn = next((t["index"] for t in reversed(turns) if t["user_speech_end_s"] <= at), None)
+            out.append(
+                {
+                    "turn": turn,
+                    "at_s": round(at, 3),
+                    "name": record.name,
+                    "args": record.args,
+                    "result": record.result,
+                    "latency_ms": round(record.latency_ms, 1) if record.latency_ms is not None else None,
+                    "cancelled": record.cancelled,
+                    "session_index": record.session_index,
+                }
+            )
+        return out
 
     def write(self, path: str | Path) -> dict:
         """Build the report and write it as JSON; returns it."""

@@ -198,6 +198,8 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         self._ending = False
         self._warned: set[str] = set()
         self.call_started_at: float | None = None
+        self.call_clock = None
+        self.cut_by_drop = False
 
         for name in ("on_session_started", "on_session_ended", "on_switch", "on_reply_finished"):
             self._register_event_handler(name)
@@ -241,9 +243,15 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         return self._session
 
     def call_time(self, at: float | None = None) -> float:
-        """Seconds on the call's clock (0 = the pipeline started) for a monotonic time."""
-        start = self.call_started_at or time.monotonic()
-        return (at if at is not None else time.monotonic()) - start
+        """Seconds on the call's clock for a ``time.monotonic()`` value (now when None).
+
+        The pipeline's start is 0 unless an application set ``call_clock`` (a function of a
+        monotonic time), as the WAV call does to share its transport's clock.
+        """
+        at = at if at is not None else time.monotonic()
+        if self.call_clock is not None:
+            return self.call_clock(at)
+        return at - (self.call_started_at or at)
 
     def warn_once(self, key: str, message: str) -> None:
         """Log ``message`` once per call."""
@@ -575,7 +583,9 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         cut = await self._events.cut()
         self.history.end_model_turn()
         await session.abort()
-        await self.request_switch("reconnect", resume=True, old_dead=True, respond=cut, label=reason)
+        await self.request_switch(
+            "reconnect", resume=True, old_dead=True, respond=cut, dead_session=session.index, label=reason
+        )
 
     async def push_frame(self, frame: Frame, direction: FrameDirection = FrameDirection.DOWNSTREAM):
         """Push a frame; a function result on its way downstream is also sent to the model."""
@@ -608,6 +618,7 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         verdict = classify(end.code, end.reason, end.error)
         logger.warning(f"{self}: {session} ended unexpectedly: {end.code} {end.reason!r}")
         cut = await self._events.cut()
+        self.cut_by_drop = cut
         self.history.end_model_turn()
         if not verdict.retry:
             self._session = None
@@ -617,7 +628,9 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
             return
         # A reply cut by the drop is taken up again: a resumed session answers the replayed
         # audio; a re-seeded one is asked to go on.
-        await self.request_switch("reconnect", resume=True, old_dead=True, respond=cut)
+        await self.request_switch(
+            "reconnect", resume=True, old_dead=True, respond=cut, dead_session=session.index
+        )
 
     async def report_switch(self, record: SwitchRecord) -> None:
         """Tell event handlers a switch finished (called by the hand-over)."""

@@ -82,7 +82,8 @@ class WavCallOptions:
         output_sample_rate: Rate of the output WAV, Hz.
         persona_changes: Persona updates to send during the call.
         speed: Input playback speed (1.0 real time).
-        emulator: Extra emulator settings (``EmulatorConfig`` fields).
+        emulator: Extra emulator settings (``EmulatorConfig`` fields: ``lifetime_s``,
+            ``goaway_before_s``, ``faults``, ``scenario``, ``time_scale``...).
     """
 
     input: Path
@@ -128,7 +129,8 @@ async def run_wav_call(
         WavInputError: The input file cannot be played (raised before anything starts).
     """
     transport = WavTransport(
-        opts.input, opts.output, output_sample_rate=opts.output_sample_rate, stereo=opts.stereo, speed=opts.speed
+        opts.input, opts.output, output_sample_rate=opts.output_sample_rate, stereo=opts.stereo, speed=opts.speed,
+        tail_quiet_s=3.0 / opts.speed,
     )
     own_emulator = None
     if opts.backend == "emulator" and emulator is None:
@@ -198,7 +200,7 @@ async def run_wav_call(
 async def _persona_at(transport: WavTransport, worker: PipelineWorker, change: PersonaChange) -> None:
     while transport.clock.t0 is None:
         await asyncio.sleep(0.01)
-    delay = change.at_s - transport.clock.now()
+    delay = (change.at_s - transport.clock.now()) / transport.clock.speed
     if delay > 0:
         await asyncio.sleep(delay)
     await worker.queue_frame(

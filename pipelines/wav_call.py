@@ -17,6 +17,7 @@ from pathlib import Path
 
 from loguru import logger
 
+from pipecat_gemini_live.emulator.faults import Fault
 from pipecat_gemini_live.transports.wav import WavInputError
 from pipecat_gemini_live.wav_call import (
     DEFAULT_INSTRUCTION,
@@ -44,8 +45,32 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="SECONDS[@LANG]=INSTRUCTION",
         help="switch persona at that call time, optionally with a new speech language (repeatable)",
     )
+    p.add_argument(
+        "--emulator-lifetime-s",
+        type=float,
+        help="emulator: connection lifetime, s (goAway comes --emulator-goaway-s ahead; real: about 600)",
+    )
+    p.add_argument("--emulator-goaway-s", type=float, default=None, help="emulator: goAway lead, s (real: 50-60)")
+    p.add_argument(
+        "--emulator-fault",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="emulator: inject a fault, e.g. close:1011@reply, drop@t=12, stall:15@reply, refuse:2 (repeatable)",
+    )
     p.add_argument("--verbose", action="store_true", help="debug logs")
     return p.parse_args(argv)
+
+
+def emulator_settings(args: argparse.Namespace) -> dict:
+    """``EmulatorConfig`` fields from the ``--emulator-*`` flags."""
+    settings: dict = {}
+    if args.emulator_lifetime_s:
+        settings["lifetime_s"] = args.emulator_lifetime_s
+        settings["goaway_before_s"] = args.emulator_goaway_s or min(50.0, args.emulator_lifetime_s / 3)
+    if args.emulator_fault:
+        settings["faults"] = args.emulator_fault
+    return settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,8 +79,10 @@ def main(argv: list[str] | None = None) -> int:
     logger.add(sys.stderr, level="DEBUG" if args.verbose else "WARNING")
     try:
         changes = [PersonaChange.parse(text) for text in args.persona_at]
+        for spec in args.emulator_fault:
+            Fault.parse(spec)
     except ValueError as e:
-        print(f"error: --persona-at: {e}", file=sys.stderr)
+        print(f"error: {e}", file=sys.stderr)
         return 2
     opts = WavCallOptions(
         input=args.input,
@@ -68,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         api_key=api_key_from_env(),
         stereo=args.stereo,
         persona_changes=changes,
+        emulator=emulator_settings(args),
     )
     print(f"Calling {opts.model} on the {opts.backend} with {args.input} ...")
     try:
@@ -85,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
         f"Caller frames: {frames['in_sent']} sent, {frames['in_held']} held, {frames['in_dropped']} dropped; "
         f"bot frames received: {frames['out_received']}"
     )
+    for seam in report["seams"]:
+        gap = f", bot audio gap {seam['bot_audio_gap_ms']:.0f} ms" if seam["bot_audio_gap_ms"] else ""
+        print(f"  {seam['reason']} at {seam['at_s']:.2f}s: {seam['method']}, {seam['switch_gap_ms']:.0f} ms{gap}")
     if report["errors"]:
         print(f"Errors: {len(report['errors'])} (see the report)")
     print(f"Output WAV: {args.output}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,8 +31,9 @@ class SessionRecord:
         model: ``setup.model``.
         setup: The raw ``setup`` body.
         resumed_from: The handle this connection resumed, if any.
-        messages: ``(seconds since open, kind)`` for every client message (audio payloads are
-            counted, not kept).
+        messages: ``(seconds since open, kind)`` for the latest client messages (bounded, so a
+            long-running emulator does not grow; audio payloads are counted, not kept).
+        counts: Client messages by kind, over the whole connection.
         client_content: Raw ``clientContent`` bodies, in order.
         tool_responses: Raw ``toolResponse`` function responses, in order.
         context_updates: Raw ``contextUpdate`` bodies, in order.
@@ -56,7 +58,8 @@ class SessionRecord:
     model: str | None = None
     setup: dict | None = None
     resumed_from: str | None = None
-    messages: list[tuple[float, str]] = field(default_factory=list)
+    messages: deque = field(default_factory=lambda: deque(maxlen=5_000))
+    counts: Counter = field(default_factory=Counter)
     client_content: list[dict] = field(default_factory=list)
     tool_responses: list[dict] = field(default_factory=list)
     context_updates: list[dict] = field(default_factory=list)
@@ -80,6 +83,7 @@ class SessionRecord:
     def note(self, kind: str) -> None:
         """Log one client message by kind."""
         self.messages.append((time.monotonic() - self.opened_at, kind))
+        self.counts[kind] += 1
 
     @property
     def closed(self) -> bool:

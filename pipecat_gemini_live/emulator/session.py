@@ -393,6 +393,10 @@ class EmulatedSession:
             await self.turns.barge_in()
             self.turns.current.texts.append(answer.text)
             self.turns.end_turn()
+        elif not self.turns.busy:
+            # The history changed: a handle issued now restores it (the real service sends
+            # updates as its state changes; a handle from before a seed would lose the seed).
+            await self.send_resumption_handle()
 
     async def _on_tool_response(self, event: wire.ToolResponse) -> None:
         for response in event.responses:

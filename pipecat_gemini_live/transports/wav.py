@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +39,8 @@ from pipecat.transports.base_input import BaseInputTransport
 from pipecat.transports.base_output import BaseOutputTransport
 from pipecat.transports.base_transport import BaseTransport, TransportParams
 
+from .timeline import TimelineWavWriter
+
 
 class WavInputError(ValueError):
     """A WAV file that cannot be played as a caller (missing, not WAV, empty, unreadable)."""
@@ -46,9 +48,14 @@ class WavInputError(ValueError):
 
 @dataclass
 class CallClock:
-    """The call's clock: 0 is the first input frame (``time.monotonic()`` based)."""
+    """The call's clock: 0 is the first input frame (``time.monotonic()`` based).
+
+    A time-scaled call (``speed`` > 1) plays the recording faster than real time; the clock
+    then reads in the recording's time, so reports line up with the input file.
+    """
 
     t0: float | None = None
+    speed: float = 1.0
 
     def start(self, at: float | None = None) -> None:
         """Start the clock (first input frame)."""
@@ -57,11 +64,11 @@ class CallClock:
 
     def now(self) -> float:
         """Seconds since the clock started (0 before it starts)."""
-        return 0.0 if self.t0 is None else time.monotonic() - self.t0
+        return self.at(time.monotonic())
 
     def at(self, monotonic: float) -> float:
         """A ``time.monotonic()`` value on the call clock."""
-        return 0.0 if self.t0 is None else monotonic - self.t0
+        return 0.0 if self.t0 is None else (monotonic - self.t0) * self.speed
 
 
 @dataclass
@@ -241,40 +248,20 @@ class WavInputTransport(BaseInputTransport):
             await asyncio.sleep(delay)
 
 
-@dataclass
-class _Track:
-    """Audio placed on the call timeline: (start sample, int16 array) pieces."""
-
-    rate: int
-    pieces: list[tuple[int, np.ndarray]] = field(default_factory=list)
-
-    def put(self, start_s: float, pcm: bytes) -> None:
-        self.pieces.append((int(round(start_s * self.rate)), np.frombuffer(pcm, dtype=np.int16).copy()))
-
-    def length(self) -> int:
-        return max((s + len(a) for s, a in self.pieces), default=0)
-
-    def render(self, n: int) -> np.ndarray:
-        out = np.zeros(n, dtype=np.int32)
-        for start, a in self.pieces:
-            end = min(n, start + len(a))
-            if end > start:
-                out[start:end] += a[: end - start]
-        return np.clip(out, -32768, 32767).astype(np.int16)
-
-
 class WavOutputTransport(BaseOutputTransport):
     """Writes the bot's audio into a WAV on the call's timeline.
 
     Audio is written as a device would play it: each chunk at the time it starts playing,
     paced in real time, so a pause in the bot's output is silence in the file and the file lines
-    up with the input.
+    up with the input. The file is written as the call goes (:mod:`.timeline`), so a long call
+    is not held in memory.
 
     Args:
         path: Where to write the WAV (PCM16).
         clock: The call clock.
         sample_rate: Output rate in Hz (the bot's 24 kHz by default).
         stereo: Caller on the left, bot on the right (else the bot alone, mono).
+        speed: Playback speed, matching a time-scaled input (1.0 = real time).
         params: Transport params (audio output is always enabled).
     """
 
@@ -285,6 +272,7 @@ class WavOutputTransport(BaseOutputTransport):
         clock: CallClock,
         sample_rate: int = 24000,
         stereo: bool = False,
+        speed: float = 1.0,
         params: TransportParams | None = None,
         **kwargs,
     ):
@@ -296,12 +284,18 @@ class WavOutputTransport(BaseOutputTransport):
         self.clock = clock
         self.out_rate = sample_rate
         self.stereo = stereo
-        self.bot = _Track(sample_rate)
-        self.writes: list[tuple[float, float]] = []
-        self._caller_chunks: list[tuple[int, bytes]] = []
+        self.speed = speed
+        self.writer = TimelineWavWriter(self.path, sample_rate, stereo)
+        self.writes: list[tuple[float, float]] = []  # bot audio spans, back-to-back chunks merged
+        self._caller_resampler: soxr.ResampleStream | None = None
         self._caller_rate: int | None = None
         self._next_play = 0.0
-        self.written = False
+        self._last_flush = 0.0
+
+    @property
+    def written(self) -> bool:
+        """Whether the file has been finished."""
+        return self.writer.closed
 
     async def start(self, frame: StartFrame):
         """Become ready to play."""
@@ -311,11 +305,22 @@ class WavOutputTransport(BaseOutputTransport):
     async def process_frame(self, frame: Frame, direction: FrameDirection):
         """Record caller audio passing by (for the stereo file); play the bot's."""
         if self.stereo and isinstance(frame, InputAudioRawFrame) and direction == FrameDirection.DOWNSTREAM:
-            if self._caller_rate is None:
-                self._caller_rate = frame.sample_rate
-            if frame.sample_rate == self._caller_rate:
-                self._caller_chunks.append((frame.num_channels, frame.audio))
+            self._record_caller(frame)
         await super().process_frame(frame, direction)
+
+    def _record_caller(self, frame: InputAudioRawFrame) -> None:
+        if self._caller_rate is None:
+            self._caller_rate = frame.sample_rate
+            if frame.sample_rate != self.out_rate:
+                self._caller_resampler = soxr.ResampleStream(frame.sample_rate, self.out_rate, 1, dtype="int16")
+        if frame.sample_rate != self._caller_rate:
+            return  # a rate change mid-call would shift the caller track; keep the first rate
+        samples = np.frombuffer(frame.audio, dtype=np.int16)
+        if frame.num_channels > 1:
+            samples = samples.reshape(-1, frame.num_channels).mean(axis=1).astype(np.int16)
+        if self._caller_resampler is not None:
+            samples = self._caller_resampler.resample_chunk(samples)
+        self.writer.caller(samples)
 
     async def write_audio_frame(self, frame: OutputAudioRawFrame) -> bool:
         """Place one chunk on the timeline and wait for it to "play"."""
@@ -324,9 +329,15 @@ class WavOutputTransport(BaseOutputTransport):
             self._next_play = now  # the bot was quiet (or fell behind): a gap in the file
         start_s = self.clock.at(self._next_play)
         duration = len(frame.audio) / 2 / max(1, frame.num_channels) / frame.sample_rate
-        self.bot.put(start_s, frame.audio)
-        self.writes.append((start_s, start_s + duration))
-        self._next_play += duration
+        self.writer.bot(start_s, frame.audio)
+        if self.writes and start_s - self.writes[-1][1] < 0.001:
+            self.writes[-1] = (self.writes[-1][0], start_s + duration)
+        else:
+            self.writes.append((start_s, start_s + duration))
+        self._next_play += duration / self.speed
+        if now - self._last_flush > 1.0:
+            self._last_flush = now
+            self.writer.flush(self.clock.at(now))
         # Like a socket transport: return when the next chunk is due to start playing.
         delay = self._next_play - time.monotonic()
         if delay > 0:
@@ -334,53 +345,23 @@ class WavOutputTransport(BaseOutputTransport):
         return True
 
     async def stop(self, frame: EndFrame):
-        """Flush the queued audio, then write the file."""
+        """Flush the queued audio, then finish the file."""
         await super().stop(frame)
         self.write_file()
 
     async def cancel(self, frame: CancelFrame):
-        """Write what was played so far."""
+        """Finish the file with what was played so far."""
         await super().cancel(frame)
         self.write_file()
 
-    def _caller_track(self, n: int) -> np.ndarray:
-        if not self._caller_chunks or self._caller_rate is None:
-            return np.zeros(n, dtype=np.int16)
-        parts = []
-        for channels, audio in self._caller_chunks:
-            a = np.frombuffer(audio, dtype=np.int16)
-            if channels > 1:
-                a = a.reshape(-1, channels).mean(axis=1).astype(np.int16)
-            parts.append(a)
-        caller = np.concatenate(parts)
-        if self._caller_rate != self.out_rate:
-            caller = soxr.resample(caller, self._caller_rate, self.out_rate).astype(np.int16)
-        out = np.zeros(n, dtype=np.int16)
-        out[: min(n, caller.size)] = caller[:n]
-        return out
-
     def write_file(self) -> None:
-        """Write the WAV (once)."""
-        if self.written:
-            return
-        self.written = True
-        n = self.bot.length()
-        caller_len = 0
-        if self.stereo and self._caller_rate:
-            caller_len = int(sum(len(a) // 2 // c for c, a in self._caller_chunks) * self.out_rate / self._caller_rate)
-        n = max(n, caller_len, 1)
-        bot = self.bot.render(n)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if self.stereo:
-            data = np.stack([self._caller_track(n), bot], axis=1)
-        else:
-            data = bot
-        sf.write(str(self.path), data, self.out_rate, subtype="PCM_16", format="WAV")
+        """Finish the WAV (idempotent)."""
+        self.writer.close()
 
     @property
     def duration_s(self) -> float:
-        """Length of the written timeline, seconds."""
-        return self.bot.length() / self.out_rate
+        """Length of the timeline, seconds."""
+        return self.writer.length / self.out_rate
 
 
 class WavTransport(BaseTransport):
@@ -391,7 +372,8 @@ class WavTransport(BaseTransport):
         output_path: Where the bot's side is written.
         output_sample_rate: Rate of the output WAV, Hz.
         stereo: Write caller (left) and bot (right).
-        speed: Input playback speed (1.0 = real time).
+        speed: Playback speed of both sides (1.0 = real time; a time-scaled call goes faster,
+            and times on its clock are in the recording's time).
         tail_quiet_s: Bot quiet time after the recording before hanging up, seconds.
 
     Raises:
@@ -410,10 +392,12 @@ class WavTransport(BaseTransport):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.clock = CallClock()
+        self.clock = CallClock(speed=speed)
         self.source = load_wav(input_path)
         self._input = WavInputTransport(self.source, clock=self.clock, speed=speed, tail_quiet_s=tail_quiet_s)
-        self._output = WavOutputTransport(output_path, clock=self.clock, sample_rate=output_sample_rate, stereo=stereo)
+        self._output = WavOutputTransport(
+            output_path, clock=self.clock, sample_rate=output_sample_rate, stereo=stereo, speed=speed
+        )
 
     def input(self) -> WavInputTransport:
         """The caller side."""

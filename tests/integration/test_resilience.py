@@ -1,0 +1,107 @@
+"""Calls that outlive their connections: goAway hand-overs, refused connects, session limits."""
+
+from __future__ import annotations
+
+import asyncio
+
+from pipecat.services.google.gemini_live.llm import ContextWindowCompressionParams, GeminiLiveLLMSettings
+
+from pipecat_gemini_live import LiveOptions, RetryPolicy
+from pipecat_gemini_live.emulator import EmulatorConfig, LiveEmulator
+
+from ..conftest import build_call
+from .call_helpers import run_call
+
+M25 = "gemini-2.5-flash-native-audio-preview-09-2025"
+# Three caller turns with room for the bot's answers; with a 6 s connection lifetime and goAway
+# 2.5 s ahead, the call outlives two or three connections.
+TURNS = [0.3, "cards_001.wav", 5.0, "cards_003.wav", 5.0, "cards_001.wav", 3.0]
+
+
+def remembered(text: str) -> int:
+    words = ["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
+    for i, word in enumerate(words):
+        if f"remember {word} earlier" in text:
+            return i
+    return -1
+
+
+def answered_turns(replies) -> int:
+    return sum("heard you for" in r.text for r in replies)
+
+
+async def go_away_call(tmp_path, strategy: str):
+    wav = build_call(tmp_path / "in.wav", TURNS)
+    config = EmulatorConfig(think_ms=100, pace=2.0, lifetime_s=6.0, goaway_before_s=2.5)
+    async with LiveEmulator(config) as emu:
+        result = await run_call(
+            emu, wav, tmp_path / "out.wav", model=M25, options=LiveOptions(goaway_strategy=strategy)
+        )
+        await asyncio.sleep(0.1)
+        return result, list(emu.records)
+
+
+async def test_go_away_resumes_at_a_turn_boundary(tmp_path):
+    result, records = await go_away_call(tmp_path, "resume")
+    svc = result.service
+    moves = [s for s in svc.handover.records if s.reason == "goaway"]
+    # Resumed at a turn boundary; a goAway that lands mid-reply with no boundary before the
+    # deadline (likely with a 2.5 s lead) moves by re-seeding instead.
+    assert len(moves) >= 2 and all(s.ok for s in moves), moves
+    assert sum(s.method == "resume" for s in moves) >= 2 and {s.method for s in moves} <= {"resume", "handover"}
+    # Moved before the server's close: no reconnects, no lifetime closes seen by the call.
+    assert not [s for s in svc.handover.records if s.reason == "reconnect"]
+    assert all(r.server_close_code is None for r in records), [(r.index, r.close_code) for r in records]
+    assert answered_turns(svc.replies) == 3 and not any(r.interrupted for r in svc.replies)
+    assert svc.audio_counters.dropped == 0
+    # The conversation went along: the last answer remembers the two exchanges before it.
+    assert remembered(svc.replies[-1].text) >= 4, svc.replies[-1].text
+    # The resumed sessions restored the conversation from their handles.
+    assert sum(bool(r.resumed_from) for r in records[1:]) == sum(s.method == "resume" for s in moves)
+    gaps = [s.switch_gap_ms for s in moves]
+    assert max(gaps) < 1000, gaps  # gross limit; the seam is measured in the bench
+
+
+async def test_go_away_by_reseeding_is_ready_before_the_old_connection_closes(tmp_path):
+    result, records = await go_away_call(tmp_path, "reseed")
+    svc = result.service
+    moves = [s for s in svc.handover.records if s.reason == "goaway"]
+    assert len(moves) >= 2 and all(s.ok and s.method == "handover" for s in moves), moves
+    assert answered_turns(svc.replies) == 3 and svc.audio_counters.dropped == 0
+    # 2.5 seeds end with a user turn, so each re-seed adds one to the count.
+    assert remembered(svc.replies[-1].text) >= 4, svc.replies[-1].text
+    # Make before break: each new connection was set up while its predecessor was still open.
+    for old, new in zip(records, records[1:]):
+        assert new.opened_at < old.closed_at, (old.index, new.index)
+
+
+async def test_connects_refused_beyond_the_retry_budget_end_the_call_with_a_reason(tmp_path):
+    wav = build_call(tmp_path / "in.wav", [0.3, "cards_001.wav", 2.0])
+    async with LiveEmulator(EmulatorConfig(faults=["refuse:10"])) as emu:
+        result = await asyncio.wait_for(
+            run_call(
+                emu,
+                wav,
+                tmp_path / "out.wav",
+                model=M25,
+                retry=RetryPolicy(max_attempts=3, initial_delay_s=0.05, max_delay_s=0.2),
+            ),
+            60,
+        )
+    assert emu.refused == 3
+    assert any("could not open a Live session after 3 attempt(s)" in e and "503" in e for e in result.errors), result.errors
+    assert result.service.replies == []
+
+
+async def test_compression_is_requested_unless_turned_off(tmp_path):
+    wav = build_call(tmp_path / "in.wav", [0.3, "cards_001.wav", 2.0])
+    async with LiveEmulator(EmulatorConfig(think_ms=100, pace=2.0)) as emu:
+        await run_call(emu, wav, tmp_path / "a.wav", model=M25)
+        off = GeminiLiveLLMSettings(context_window_compression=ContextWindowCompressionParams(enabled=False))
+        await run_call(emu, wav, tmp_path / "b.wav", model=M25, settings=off)
+        setups = [r.setup for r in emu.records]
+    assert "slidingWindow" in str(setups[0].get("contextWindowCompression")) or "sliding_window" in str(
+        setups[0].get("contextWindowCompression")
+    )
+    assert "contextWindowCompression" not in setups[1]
+    assert all(s.get("sessionResumption") is not None for s in setups)  # resumption always requested

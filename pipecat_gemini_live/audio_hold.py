@@ -39,12 +39,17 @@ class AudioCounters:
         held: Frames that waited in the hold buffer (then sent or dropped).
         dropped: Frames lost (hold bound exceeded, malformed, or no session could ever take them).
         replayed: Frames already sent to a retired session and sent again to the next one.
+        outside_turn: Local VAD: frames outside the caller's turns (not sent; the latest are
+            kept as pre-roll).
+        preroll: Local VAD: pre-roll frames sent after ``activityStart``.
     """
 
     sent: int = 0
     held: int = 0
     dropped: int = 0
     replayed: int = 0
+    outside_turn: int = 0
+    preroll: int = 0
 
 
 class AudioHold:
@@ -90,6 +95,11 @@ class AudioHold:
         chunk = self._chunks.popleft()
         self._held_s = max(0.0, self._held_s - chunk.duration_s)
         return chunk
+
+    def push_back(self, chunk: HeldChunk) -> None:
+        """Queue a frame that is not caller audio being held (pre-roll): not counted as held."""
+        self._chunks.append(chunk)
+        self._held_s += chunk.duration_s
 
     def push_front(self, chunk: HeldChunk) -> None:
         """Put back a frame that could not be sent (it stays first in line)."""

@@ -4,6 +4,17 @@ Every ``InputAudioRawFrame`` goes to the session the call is on when one can tak
 otherwise it waits in the hold (:mod:`.audio_hold`) and is replayed in order, ahead of newer
 audio, when one can. What was sent recently is remembered (:mod:`.caller_tail`) so that a
 switch or a resume can replay what the old session never answered.
+
+Two turn-detection modes:
+
+- **server VAD** (default): audio streams continuously; when it stops arriving for
+  ``audio_stream_end_after_s`` (a muted mic, a paused or dropped track) ``audioStreamEnd`` tells
+  the server so it closes the turn instead of waiting; the next audio reopens the stream.
+- **local VAD** (``GeminiVADParams(disabled=True)``): the pipeline's own VAD drives the turns.
+  ``UserStartedSpeakingFrame`` sends ``activityStart`` and ``UserStoppedSpeakingFrame``
+  ``activityEnd``; audio is sent only in between (the server discards the rest). The last
+  ``preroll_s`` of audio before the start is kept and sent right after ``activityStart``: the VAD
+  confirms speech only after it began, and without the pre-roll the first syllable is lost.
 """
 
 from __future__ import annotations
@@ -13,6 +24,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 from loguru import logger
 from pipecat.frames.frames import InputAudioRawFrame
+
+import time
+from collections import deque
 
 from .audio_hold import AudioCounters, AudioHold, HeldChunk
 from .caller_tail import CallerTail
@@ -31,13 +45,19 @@ class CallerInput:
         max_held_s: Bound of the hold, seconds of audio.
     """
 
-    def __init__(self, service: "GeminiLiveLLMService", max_held_s: float):
+    def __init__(self, service: "GeminiLiveLLMService", max_held_s: float, preroll_s: float = 0.5):
         self.svc = service
         self.counters = AudioCounters()
         self.hold = AudioHold(max_held_s, self.counters)
         self.tail = CallerTail()
         self.clock = SpeechClock()
         self.paused = False
+        self.preroll_s = preroll_s
+        self.active = False  # local VAD: the caller is in a turn
+        self.last_frame_at: float | None = None
+        self.stream_ended = False
+        self._preroll: deque[HeldChunk] = deque()
+        self._preroll_len_s = 0.0
         self._draining = False
 
     def can_stream(self) -> bool:
@@ -59,6 +79,11 @@ class CallerInput:
         if audio is None:
             return
         voiced = self.clock.observe(audio)
+        self.last_frame_at = time.monotonic()
+        if self.svc.manual_turns and not self.active:
+            self._keep_preroll(HeldChunk(audio, frame.sample_rate))
+            return
+        self.stream_ended = False
         if self.can_stream():
             session = self.svc.session
             try:
@@ -96,6 +121,60 @@ class CallerInput:
             )
         return audio
 
+    def _keep_preroll(self, chunk: HeldChunk) -> None:
+        self._preroll.append(chunk)
+        self._preroll_len_s += chunk.duration_s
+        while self._preroll_len_s > self.preroll_s and len(self._preroll) > 1:
+            self._preroll_len_s -= self._preroll.popleft().duration_s
+        self.counters.outside_turn += 1
+
+    async def user_started(self) -> None:
+        """Local VAD: the caller's turn began. Pre-roll first, then live audio."""
+        if self.active:
+            return
+        self.active = True
+        for chunk in self._preroll:
+            self.hold.push_back(chunk)
+        self.counters.preroll += len(self._preroll)
+        self._preroll.clear()
+        self._preroll_len_s = 0.0
+        await self.drain_now()
+
+    async def user_stopped(self) -> None:
+        """Local VAD: the caller's turn ended."""
+        if not self.active:
+            return
+        self.active = False
+        await self.drain_now()
+
+    async def drain_now(self) -> None:
+        """Drain into the session the call is on, if one can take audio now."""
+        session = self.svc.session
+        if session is not None and session.ready and not self.svc.handover.holding and not self._draining:
+            await self.drain(session)
+
+    async def end_stream_if_quiet(self, after_s: float) -> bool:
+        """Server VAD: ``audioStreamEnd`` once no audio has arrived for ``after_s`` seconds."""
+        session = self.svc.session
+        if (
+            self.svc.manual_turns
+            or self.stream_ended
+            or self.last_frame_at is None
+            or time.monotonic() - self.last_frame_at < after_s
+            or session is None
+            or not session.ready
+            or self.svc.handover.holding
+            or len(self.hold)
+        ):
+            return False
+        self.stream_ended = True
+        try:
+            await session.send_audio_stream_end()
+        except Exception as e:
+            logger.debug(f"{self.svc}: audioStreamEnd not sent ({e})")
+            return False
+        return True
+
     def unanswered_since(self, end_of_turn_s: float = 1.0) -> float | None:
         """When a finished caller sentence started waiting for its answer (monotonic), or None.
 
@@ -118,6 +197,9 @@ class CallerInput:
         sent = 0
         self._draining = True
         try:
+            manual = self.svc.manual_turns
+            if manual and (self.active or len(self.hold)) and not session.activity_open:
+                await session.send_activity(start=True)
             while (chunk := self.hold.pop()) is not None:
                 try:
                     await session.send_audio(chunk.audio, chunk.sample_rate)
@@ -129,6 +211,10 @@ class CallerInput:
                 if not chunk.replay:
                     self.counters.sent += 1
                 self.tail.sent(chunk.audio, chunk.sample_rate, self.clock.is_voiced(chunk.audio))
+            if manual and not self.active and session.activity_open and not len(self.hold):
+                await session.send_activity(start=False)
+        except Exception as e:
+            logger.warning(f"{self.svc}: activity signal not sent ({e})")
         finally:
             self._draining = False
         return sent

@@ -1,4 +1,4 @@
-"""Keeping the call's session healthy: goAway hand-overs and the stall watchdog.
+"""Keeping the call's session healthy: goAway hand-overs, the stall watchdog, quiet input.
 
 **goAway.** The server announces the end of a connection (about 10 minutes in, ``timeLeft``
 50-60 s ahead). The call moves at the next turn boundary: the bot is not replying, the caller
@@ -14,6 +14,9 @@ moves anyway, by re-seeding.
 sentence, a reply is mid-stream, a tool result was sent) and sends nothing for
 ``stall_timeout_s`` is treated as dead: it is aborted and the call reconnects through the usual
 policy (resume, held audio replayed).
+
+**Quiet input.** When caller audio stops arriving, ``audioStreamEnd`` is sent (see
+:meth:`~.caller_input.CallerInput.end_stream_if_quiet`).
 """
 
 from __future__ import annotations
@@ -84,6 +87,9 @@ class SessionGuard:
             try:
                 await self._check_go_away()
                 await self._check_stall()
+                after = self.svc.options.audio_stream_end_after_s
+                if after is not None:
+                    await self.svc.caller.end_stream_if_quiet(after)
             except Exception as e:  # the guard must outlive whatever it saw
                 logger.exception(f"{self.svc}: session guard error: {e}")
 

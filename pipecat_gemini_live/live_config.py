@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from google.genai.types import (
+    ActivityHandling,
     AudioTranscriptionConfig,
     AutomaticActivityDetection,
     ContextWindowCompressionConfig,
@@ -110,6 +111,7 @@ def build_connect_config(
     resumption_handle: str | None = None,
     non_blocking_functions: set[str] | None = None,
     default_compression: bool = False,
+    barge_in: bool = True,
 ) -> LiveConnectConfig:
     """The ``LiveConnectConfig`` for one session.
 
@@ -122,6 +124,8 @@ def build_connect_config(
             profile has no non-blocking tools: the model would refuse the setup).
         default_compression: Ask for sliding-window compression when the settings leave it
             unset (an empty dict, Pipecat's default); an explicit setting always wins.
+        barge_in: False sets ``activityHandling: NO_INTERRUPTION`` (caller speech does not cut
+            the bot).
 
     Returns:
         The config to pass to ``client.aio.live.connect``.
@@ -184,7 +188,7 @@ def build_connect_config(
 
     vad = given(settings.vad)
     turn_coverage = given(settings.turn_coverage)
-    if vad or turn_coverage:
+    if vad or turn_coverage or not barge_in:
         detection = None
         if vad:
             detection = AutomaticActivityDetection(
@@ -195,7 +199,9 @@ def build_connect_config(
                 silence_duration_ms=vad.silence_duration_ms,
             )
         config.realtime_input_config = RealtimeInputConfig(
-            automatic_activity_detection=detection, turn_coverage=turn_coverage
+            automatic_activity_detection=detection,
+            turn_coverage=turn_coverage,
+            activity_handling=None if barge_in else ActivityHandling.NO_INTERRUPTION,
         )
 
     if spec.tools:

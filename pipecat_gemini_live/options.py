@@ -35,6 +35,11 @@ class LiveOptions(BaseModel):
             proactive setups where the model may choose not to answer).
         context_compression: Ask for sliding-window context compression unless the settings
             say otherwise, so calls can pass the 15-minute audio-session limit.
+        barge_in: Whether caller speech interrupts the bot (``activityHandling``); False sends
+            ``NO_INTERRUPTION``.
+        audio_stream_end_after_s: With server-side VAD, send ``audioStreamEnd`` when caller
+            audio stops arriving for this long (a muted mic, a paused or dropped track), so the
+            server ends the turn; None never does.
     """
 
     connect_timeout_s: float = Field(default=10.0, gt=0)
@@ -46,3 +51,5 @@ class LiveOptions(BaseModel):
     stall_timeout_s: float | None = Field(default=10.0, gt=0)
     stall_on_caller_speech: bool = True
     context_compression: bool = True
+    barge_in: bool = True
+    audio_stream_end_after_s: float | None = Field(default=1.0, gt=0)

@@ -191,6 +191,7 @@ class ServerEvents:
             if event.was_responding:
                 logger.debug(f"{svc}: caller barged in")
                 await svc.broadcast_interruption()
+            await svc.turns.caller_started()
         elif isinstance(event, r.BotStopped):
             svc.history.end_model_turn()
             await svc.push_frame(TTSStoppedFrame())

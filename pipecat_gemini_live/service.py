@@ -47,7 +47,10 @@ from pipecat.frames.frames import (
     LLMMessagesUpdateFrame,
     LLMServiceMetadataFrame,
     LLMSetToolsFrame,
+    SpeechControlParamsFrame,
     StartFrame,
+    UserStartedSpeakingFrame,
+    UserStoppedSpeakingFrame,
 )
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.frame_processor import FrameDirection
@@ -57,7 +60,9 @@ from pipecat.services.google.gemini_live.llm import (
     GeminiModalities,
     language_to_gemini_language,
 )
+from pipecat.processors.aggregators.llm_context import standard_message_text
 from pipecat.services.llm_service import LLMService
+from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies
 from pipecat.transcriptions.language import Language
 from pipecat.utils.types import is_given
 
@@ -74,6 +79,8 @@ from .output import ReplyRecord, ServerEvents
 from .reconnect import RetryPolicy, classify
 from .session import LiveSession, SessionEnd
 from .tools import ToolBridge
+from .turn_taking import TurnSignals
+from .video_input import VideoInput
 
 DEFAULT_MODEL = "models/gemini-3.8-live"
 
@@ -108,6 +115,9 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         start_video_paused: Begin with video input muted.
         inference_on_context_initialization: Answer right away when the first context ends
             with a user message.
+        user_audio_preroll_secs: Local-VAD mode (``GeminiVADParams(disabled=True)``): audio
+            kept before each turn start and sent after ``activityStart``, seconds. Default:
+            the pipeline VAD's ``start_secs`` plus 0.2 s, or 0.5 s without a VAD.
         profile: Pin a :class:`~.models.ModelProfile` instead of matching the model name.
         options: Call-survival options (:class:`~.options.LiveOptions`).
         retry: Reconnect backoff (:class:`~.reconnect.RetryPolicy`).
@@ -131,6 +141,7 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         start_audio_paused: bool = False,
         start_video_paused: bool = False,
         inference_on_context_initialization: bool = True,
+        user_audio_preroll_secs: float | None = None,
         profile: ModelProfile | None = None,
         options: LiveOptions | None = None,
         retry: RetryPolicy | None = None,
@@ -180,11 +191,14 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         self.retry = retry or RetryPolicy()
         self._tools_from_init = self._normalise_tools(tools)
         self._inference_on_context_initialization = inference_on_context_initialization
-        self._video_paused = start_video_paused
 
         self.audio_out_frames = 0
-        self.caller = CallerInput(self, self.options.max_held_audio_s)
+        self._preroll_override = user_audio_preroll_secs
+        self.caller = CallerInput(self, self.options.max_held_audio_s, preroll_s=user_audio_preroll_secs or 0.5)
         self.caller.paused = start_audio_paused
+        self.video = VideoInput(self)
+        self.video.paused = start_video_paused
+        self.turns = TurnSignals(self)
         self.history = ConversationHistory()
         self._events = ServerEvents(self)
         self.tools = ToolBridge(self)
@@ -211,8 +225,30 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         return True
 
     def service_metadata_frame(self) -> LLMServiceMetadataFrame:
-        """A realtime service: the aggregators configure themselves for it."""
-        return LLMServiceMetadataFrame(service_name=self.name, is_realtime_service=True)
+        """A realtime service that announces the caller's turns itself (server VAD).
+
+        With server-side VAD the service emits the user turn frames, so it recommends
+        ``ExternalUserTurnStrategies`` to the user aggregator; in local-VAD mode the pipeline's
+        own strategies drive the turns.
+        """
+        strategies = None if self.manual_turns else ExternalUserTurnStrategies()
+        return LLMServiceMetadataFrame(
+            service_name=self.name, is_realtime_service=True, user_turn_strategies=strategies
+        )
+
+    @property
+    def manual_turns(self) -> bool:
+        """Local-VAD mode: the pipeline's VAD drives ``activityStart`` / ``activityEnd``."""
+        vad = self._settings.vad
+        return bool(is_given(vad) and vad is not None and vad.disabled)
+
+    def set_audio_input_paused(self, paused: bool) -> None:
+        """Stop (or resume) sending caller audio; paused frames are dropped, not held."""
+        self.caller.paused = paused
+
+    def set_video_input_paused(self, paused: bool) -> None:
+        """Stop (or resume) sending images."""
+        self.video.paused = paused
 
     def _service_tools(self):
         return self._tools_from_init
@@ -293,6 +329,7 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
             resumption_handle=resumption_handle,
             non_blocking_functions=self.non_blocking_functions(),
             default_compression=self.options.context_compression,
+            barge_in=self.options.barge_in,
         )
         session = LiveSession(
             client=self._client_for_sessions(),
@@ -387,6 +424,19 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
             await self._on_text(frame.text)
             await self.push_frame(frame, direction)
         elif isinstance(frame, InputImageRawFrame):
+            await self.video.on_frame(frame)
+            await self.push_frame(frame, direction)
+        elif isinstance(frame, UserStartedSpeakingFrame):
+            if self.manual_turns:
+                await self.caller.user_started()
+            await self.push_frame(frame, direction)
+        elif isinstance(frame, UserStoppedSpeakingFrame):
+            if self.manual_turns:
+                await self.caller.user_stopped()
+            await self.push_frame(frame, direction)
+        elif isinstance(frame, SpeechControlParamsFrame):
+            if frame.vad_params is not None and self._preroll_override is None:
+                self.caller.preroll_s = frame.vad_params.start_secs + 0.2
             await self.push_frame(frame, direction)
         elif isinstance(frame, InterruptionFrame):
             await self._events.on_pipeline_interruption()
@@ -397,6 +447,7 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
             await self._on_system_message(_system_text(frame.messages))
             await self.push_frame(frame, direction)
         elif isinstance(frame, LLMMessagesAppendFrame):
+            await self._on_messages_append(frame)
             await self.push_frame(frame, direction)
         elif isinstance(frame, LLMSetToolsFrame):
             await self._on_set_tools(frame)
@@ -440,6 +491,47 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         notes, self._notes = self._notes, []
         for note in notes:
             await self.deliver_note(note)
+
+    async def _on_messages_append(self, frame: LLMMessagesAppendFrame) -> None:
+        """Appended messages go in: ``clientContent`` where the profile takes it mid-call,
+        realtime text where it does not (3.1), answered when ``run_llm`` is not False."""
+        texts = [
+            (m.get("role"), standard_message_text(m))
+            for m in frame.messages
+            if isinstance(m, dict) and m.get("role") in ("user", "assistant")
+        ]
+        texts = [(role, text) for role, text in texts if text]
+        if not texts:
+            return
+        respond = frame.run_llm is not False
+        session = self._session
+        for role, text in texts:
+            if role == "assistant":
+                self.history.add_model(text, kind="text")
+            else:
+                self.history.add_user(text, kind="text")
+        if session is None or not session.ready or self.handover.holding:
+            if respond:
+                self._notes.extend(text for role, text in texts if role == "user")
+            return
+        try:
+            if self.profile.mid_session_client_content:
+                turns = [
+                    Content(role="model" if role == "assistant" else "user", parts=[Part(text=text)])
+                    for role, text in texts
+                ]
+                if respond and turns[-1].role != "user":
+                    respond = False  # the model only answers a user turn
+                await session.send_client_content(turns, turn_complete=respond)
+            else:
+                # Realtime text is the only way in mid-call; every piece of it is a user turn.
+                for role, text in texts:
+                    if role == "user":
+                        await session.send_text(text)
+            if respond:
+                self.guard.reply_owed()
+        except Exception as e:
+            await self.push_error(f"appended messages not sent to the Live session: {e}", exception=e)
 
     async def _on_text(self, text: str) -> None:
         session = self._session
@@ -542,6 +634,7 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
     async def on_bot_started(self) -> None:
         """First output of a reply: time-to-first-byte from the caller's last speech."""
         self.guard.reply_settled()
+        await self.turns.caller_stopped()
         self.caller.tail.reply_started()
         last_voice = self.caller.clock.last_voice_at
         if last_voice is not None:
@@ -561,6 +654,7 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
 
     async def on_caller_speaking(self) -> None:
         """The server transcribed caller speech for a new turn."""
+        await self.turns.caller_started()
 
     async def on_tool_calls(self, calls: list[Any]) -> None:
         """``toolCall`` from the server."""

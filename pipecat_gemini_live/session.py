@@ -126,6 +126,7 @@ class LiveSession:
         self.handle: str | None = None
         self.resumable = False
         self.realtime_input_sent = False
+        self.activity_open = False
         self.opened_at: float | None = None
         self.ended_at: float | None = None
         self.end: SessionEnd | None = None
@@ -261,6 +262,7 @@ class LiveSession:
             await sdk.send_realtime_input(activity_start={})
         else:
             await sdk.send_realtime_input(activity_end={})
+        self.activity_open = start
 
     async def send_client_content(self, turns: list[Content], turn_complete: bool) -> None:
         """``clientContent``: append turns to the history, optionally completing the turn."""

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, field
 
 AUDIO_TOKENS_PER_S = 32  # Gemini counts 32 tokens per second of audio
+# Sent as the caller starts speaking, like the real service's streaming input transcription.
+TRANSCRIPT_OPENING = "(caller speech,"
 CHARS_PER_TEXT_TOKEN = 4
 
 
@@ -38,6 +40,8 @@ class UserTurn:
         from_caller: False for a turn the model takes on its own (a tool result arriving).
         tools_called: The scripted calls for this turn were made (a re-answered turn does not
             call again).
+        transcript_opened: The start of the transcription went out when the caller began
+            speaking (:data:`TRANSCRIPT_OPENING`); the rest goes out with the reply.
     """
 
     speech_s: float = 0.0
@@ -47,6 +51,7 @@ class UserTurn:
     checking: list[str] = field(default_factory=list)
     from_caller: bool = True
     tools_called: bool = False
+    transcript_opened: bool = False
 
     def transcript(self) -> str:
         """The input transcription the emulator reports for this turn.
@@ -55,8 +60,15 @@ class UserTurn:
         """
         pieces = list(self.texts)
         if self.speech_s > 0:
-            pieces.insert(0, f"(caller speech, {self.speech_s:.1f} seconds)")
+            pieces.insert(0, f"{TRANSCRIPT_OPENING} {self.speech_s:.1f} seconds)")
         return " ".join(pieces)
+
+    def transcript_rest(self) -> str:
+        """What is left to send of the transcription once its opening went out."""
+        full = self.transcript()
+        if self.transcript_opened and full.startswith(TRANSCRIPT_OPENING):
+            return full[len(TRANSCRIPT_OPENING) :]
+        return full
 
 
 def persona_label(system_instruction: str | None, max_words: int = 10) -> str:

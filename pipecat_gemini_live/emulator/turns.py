@@ -13,7 +13,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from . import wire
-from .conversation import AUDIO_TOKENS_PER_S, HistoryTurn, UserTurn
+from .conversation import AUDIO_TOKENS_PER_S, TRANSCRIPT_OPENING, HistoryTurn, UserTurn
 from .records import Reply
 from .reply import ReplyStream
 from .tool_desk import ToolDesk, summarise
@@ -53,6 +53,9 @@ class TurnTaker:
         """Caller speech began (VAD or ``activityStart``)."""
         self.speech_started_at = at_s
         await self.s.fault_phase("speaking")
+        if self.s.setup.input_transcription and not self.current.transcript_opened:
+            self.current.transcript_opened = True
+            await self.s.send(wire.input_transcription(TRANSCRIPT_OPENING))
         if self._waiting_tools and self.s.behaviour.cancel_tool_calls_on_barge_in:
             ids = self.desk.cancel_blocking()
             if ids:
@@ -160,8 +163,8 @@ class TurnTaker:
         except asyncio.CancelledError:
             synth.cancel()
             raise
-        if s.setup.input_transcription and turn.transcript():
-            await s.send(wire.input_transcription(turn.transcript()))
+        if s.setup.input_transcription and turn.transcript_rest():
+            await s.send(wire.input_transcription(turn.transcript_rest()))
         if s.setup.resumption_enabled:
             await s.send(wire.resumption_update(None, False))
         self._reply = ReplyStream(
@@ -233,6 +236,7 @@ class TurnTaker:
             merged.tool_results += t.tool_results
             merged.checking += t.checking
             merged.tools_called = merged.tools_called or t.tools_called
+            merged.transcript_opened = merged.transcript_opened or t.transcript_opened
         if not resume_turn:
             return merged
         self.current.speech_s += merged.speech_s
@@ -240,6 +244,7 @@ class TurnTaker:
         self.current.images[:0] = merged.images
         self.current.tool_results[:0] = merged.tool_results
         self.current.tools_called = self.current.tools_called or merged.tools_called
+        self.current.transcript_opened = self.current.transcript_opened or merged.transcript_opened
         return None
 
     async def tool_result(self, call, response, scheduling: str | None) -> None:

@@ -111,7 +111,9 @@ def check_barge_in(o: Observed, client: str) -> None:
 
 def check_tool_call(o: Observed, client: str) -> None:
     assert o.client["calls"] == [{"name": "get_weather", "args": {"city": "Paris"}}]
-    assert o.client["before_call"] == ["toolCall"]  # the model waits for the result (BLOCKING)
+    # The caller's transcription starts streaming while they speak; then the call, and nothing
+    # more until the result is in (the model waits: BLOCKING).
+    assert o.client["before_call"] == ["inputTranscription", "toolCall"]
     (record,) = o.records
     (call,) = record.tool_calls
     (response,) = record.tool_responses

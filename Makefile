@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test test-slow bench bench-switch install clean
+.PHONY: demo test test-slow bench bench-switch bench-telephony bench-telephony-cpu bench-resamplers install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,3 +34,17 @@ clean:
 
 bench-switch: $(STAMP)
 	$(BIN)/python bench/switch_gap.py
+
+# Telephony latency: wideband vs our Twilio path vs Pipecat's stock Twilio setup, same call,
+# same emulator, one run (ROUNDS calls per path, 3 caller turns each; ~1.6 min per round).
+ROUNDS ?= 3
+bench-telephony: $(STAMP)
+	$(BIN)/python -m bench.telephony --rounds $(ROUNDS)
+
+# The bot's own CPU per call-second on the same three paths (emulator and caller on other threads).
+bench-telephony-cpu: $(STAMP)
+	$(BIN)/python -m bench.telephony_cpu --rounds $(ROUNDS)
+
+# The resampler trade-off (hold, passband, rejection, CPU) behind the telephony path.
+bench-resamplers: $(STAMP)
+	$(BIN)/python -m bench.resamplers

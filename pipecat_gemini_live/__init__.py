@@ -22,7 +22,7 @@ from .models import (
 )
 from .options import LiveOptions
 from .reconnect import RetryPolicy
-from .resampler import AudioResampler
+from .resampler import AudioResampler, OutputResampler
 from .service import GeminiLiveLLMService
 from .tools import ScheduledResult
 from .turn_taking import vad_preset
@@ -38,6 +38,7 @@ __all__ = [
     "HistorySeeding",
     "LiveOptions",
     "ModelProfile",
+    "OutputResampler",
     "PersonaUpdateFrame",
     "RetryPolicy",
     "ScheduledResult",

@@ -1,19 +1,33 @@
-"""``AudioResampler``: caller audio of any rate and channel count -> 16 kHz mono PCM16.
+"""Frame resamplers: caller audio to the Live API's 16 kHz, and bot audio to the transport's rate.
 
-The Live API's native input rate is 16 kHz (DESIGN.md section 4). Transports deliver 8 kHz
-(Twilio), 48 kHz (Daily, WebRTC) or whatever a file holds; this processor converts
-``InputAudioRawFrame`` audio in place through Pipecat's soxr stream resampler (one stream per
-input rate, so filter state carries across frames and there are no clicks at frame edges) and
-passes every other frame through untouched.
+``AudioResampler`` converts ``InputAudioRawFrame`` audio of any rate and channel count to one
+rate (16 kHz mono for the Live API). The Live API's native input rate is 16 kHz (DESIGN.md
+section 4); transports deliver 8 kHz (Twilio), 48 kHz (Daily, WebRTC) or whatever a file holds.
+
+``OutputResampler`` converts the bot's ``OutputAudioRawFrame`` audio (24 kHz from the Live API)
+to the output transport's rate before the transport sees it, so the transport's own resampler
+(Pipecat's soxr VHQ stream, which emits in 137.5 ms blocks going 24 -> 8 kHz) has nothing to do.
+
+Both keep one stream resampler per input rate (filter state carries across frames, so frame
+edges do not click) and take a quality name from :mod:`.stream_resampler`: a soxr preset or a
+low-latency libsamplerate sinc filter. Every other frame passes through untouched.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from pipecat.audio.resamplers.base_audio_resampler import BaseAudioResampler
-from pipecat.audio.utils import create_stream_resampler
-from pipecat.frames.frames import Frame, InputAudioRawFrame
+from pipecat.frames.frames import (
+    Frame,
+    InputAudioRawFrame,
+    InterruptionFrame,
+    OutputAudioRawFrame,
+    TTSAudioRawFrame,
+    TTSStoppedFrame,
+)
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+
+from .stream_resampler import check_quality, create_resampler
 
 
 class AudioResampler(FrameProcessor):
@@ -21,12 +35,14 @@ class AudioResampler(FrameProcessor):
 
     Args:
         sample_rate: Output rate in Hz (16000 for the Live API).
-        quality: soxr quality preset (``"VHQ"``, ``"HQ"``, ``"MQ"``, ``"LQ"``, ``"QQ"``):
-            higher quality filters hold more audio before emitting it (latency).
+        quality: Resampler quality (:data:`.stream_resampler.QUALITIES`): a soxr preset
+            (``"VHQ"``...``"QQ"``; higher presets hold more audio before emitting it) or a
+            libsamplerate sinc filter (``"sinc_medium"`` holds ~6 ms; see
+            :mod:`.stream_resampler` for the measured trade-off).
         **kwargs: Passed to ``FrameProcessor``.
 
     Raises:
-        ValueError: For a non-positive ``sample_rate``.
+        ValueError: For a non-positive ``sample_rate`` or an unknown ``quality``.
     """
 
     def __init__(self, sample_rate: int = 16000, *, quality: str = "VHQ", **kwargs):
@@ -34,15 +50,13 @@ class AudioResampler(FrameProcessor):
         if sample_rate <= 0:
             raise ValueError(f"sample_rate must be positive, got {sample_rate}")
         self.sample_rate = sample_rate
-        self.quality = quality
+        self.quality = check_quality(quality)
         self._resamplers: dict[int, BaseAudioResampler] = {}
 
     def _resampler(self, rate: int) -> BaseAudioResampler:
         resampler = self._resamplers.get(rate)
         if resampler is None:
-            # Telephony audio arrives with irregular gaps; clearing the filter on a gap would
-            # click, so state is kept for the whole call.
-            resampler = create_stream_resampler(quality=self.quality, clear_after_secs=None)
+            resampler = create_resampler(self.quality)
             self._resamplers[rate] = resampler
         return resampler
 
@@ -76,3 +90,78 @@ class AudioResampler(FrameProcessor):
         frame.num_frames = len(audio) // 2
         # A filter that is still filling emits nothing yet; an empty frame is not worth sending.
         return bool(audio)
+
+
+class OutputResampler(FrameProcessor):
+    """Resample the bot's audio to the output transport's rate, as soon as it arrives.
+
+    Put it between the service and ``transport.output()``, with the transport's
+    ``audio_out_sample_rate`` set to the same ``sample_rate``. Each ``OutputAudioRawFrame``
+    (``TTSAudioRawFrame`` from the service, mono PCM16) is converted in place and pushed at once;
+    the audio the filter still holds at the end of a reply is pushed before the
+    ``TTSStoppedFrame`` that ends it, and dropped on an ``InterruptionFrame`` (the caller
+    barged in: that audio must not be played, nor prefixed to the next reply).
+
+    Args:
+        sample_rate: The transport's output rate in Hz (8000 for Twilio).
+        quality: Resampler quality (see :class:`AudioResampler`).
+        **kwargs: Passed to ``FrameProcessor``.
+
+    Raises:
+        ValueError: For a non-positive ``sample_rate`` or an unknown ``quality``.
+    """
+
+    def __init__(self, sample_rate: int = 8000, *, quality: str = "sinc_medium", **kwargs):
+        super().__init__(**kwargs)
+        if sample_rate <= 0:
+            raise ValueError(f"sample_rate must be positive, got {sample_rate}")
+        self.sample_rate = sample_rate
+        self.quality = check_quality(quality)
+        self._resamplers: dict[int, BaseAudioResampler] = {}
+        self._last_rate: int | None = None
+        self._context_id: str | None = None
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection):
+        """Convert bot audio; flush at the end of a reply; reset on an interruption."""
+        await super().process_frame(frame, direction)
+        if direction == FrameDirection.DOWNSTREAM:
+            if isinstance(frame, OutputAudioRawFrame):
+                if not await self._convert(frame):
+                    return
+            elif isinstance(frame, TTSStoppedFrame):
+                await self._flush()
+            elif isinstance(frame, InterruptionFrame):
+                for resampler in self._resamplers.values():
+                    await resampler.reset()
+        await self.push_frame(frame, direction)
+
+    async def _convert(self, frame: OutputAudioRawFrame) -> bool:
+        if frame.sample_rate == self.sample_rate:
+            return True
+        channels = max(1, int(frame.num_channels or 1))
+        if channels != 1 or len(frame.audio) % 2:
+            await self.push_error(
+                f"{self}: {type(frame).__name__} of {len(frame.audio)} bytes, {channels} channel(s) "
+                "is not mono PCM16; dropped"
+            )
+            return False
+        resampler = self._resamplers.get(frame.sample_rate)
+        if resampler is None:
+            resampler = self._resamplers[frame.sample_rate] = create_resampler(self.quality)
+        self._last_rate = frame.sample_rate
+        self._context_id = getattr(frame, "context_id", None)
+        audio = await resampler.resample(frame.audio, frame.sample_rate, self.sample_rate)
+        frame.audio = audio
+        frame.sample_rate = self.sample_rate
+        frame.num_frames = len(audio) // 2
+        return bool(audio)
+
+    async def _flush(self) -> None:
+        rate = self._last_rate
+        if rate is None:
+            return
+        tail = await self._resamplers[rate].flush()
+        if tail:
+            frame = TTSAudioRawFrame(audio=tail, sample_rate=self.sample_rate, num_channels=1)
+            frame.context_id = self._context_id
+            await self.push_frame(frame)

@@ -1,0 +1,340 @@
+"""A Twilio phone bot: Twilio Media Streams <-> Gemini Live, as a FastAPI app under uvicorn.
+
+    .venv/bin/python pipelines/twilio_bot.py --port 8000        # then point Twilio at it
+
+Two routes:
+
+- ``POST /twiml``: the webhook Twilio calls when a call comes in ("A call comes in" on the
+  phone number). Answers ``<Connect><Stream url="wss://HOST/media-stream">`` with a fresh
+  per-call token as a ``<Parameter>``. With ``TWILIO_AUTH_TOKEN`` set it first checks
+  ``X-Twilio-Signature`` and answers 403 to unsigned or forged requests.
+- ``WS /media-stream``: the call's audio (8 kHz mu-law both ways). A stream is admitted only if
+  its ``start`` message carries a token the webhook issued for that call; otherwise it is
+  closed with 1008. Each admitted call runs its own pipeline::
+
+      FastAPIWebsocketTransport(TwilioFrameSerializer) -> AudioResampler(8 -> 16 kHz, sinc_medium)
+          -> user aggregator -> GeminiLiveLLMService -> OutputResampler(24 -> 8 kHz)
+          -> transport.output() -> assistant aggregator
+
+  (the low-latency telephony path of :mod:`pipecat_gemini_live.telephony`). A caller who barges
+  in gets Twilio's ``clear`` (the serializer's answer to ``InterruptionFrame``), so queued bot
+  audio stops at once.
+
+Environment: ``GOOGLE_API_KEY`` (Gemini; without it the embedded Live API emulator answers),
+``TWILIO_AUTH_TOKEN`` (signature checks; and when the bot ends a call itself, e.g. because the
+Live service refused it, the hang-up through Twilio's REST API), ``STREAM_TOKEN_SECRET`` (the
+stream tokens' key for several workers; derived from the auth token when unset), ``PUBLIC_URL`` (e.g. ``https://abc.ngrok.app``: the address Twilio uses, for the
+signature and the stream URL), ``GEMINI_MODEL``, ``SYSTEM_INSTRUCTION``. Secrets are never logged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs
+
+from fastapi import FastAPI, Request, WebSocket
+from fastapi.responses import PlainTextResponse, Response
+from loguru import logger
+from pipecat.pipeline.pipeline import Pipeline
+from pipecat.pipeline.worker import PipelineParams, PipelineWorker, ProcessorUnusablePolicy
+from pipecat.processors.aggregators.llm_context import LLMContext
+from pipecat.processors.aggregators.llm_response_universal import (
+    LLMContextAggregatorPair,
+    LLMUserAggregatorParams,
+)
+from pipecat.serializers.base_serializer import FrameSerializer
+from pipecat.serializers.twilio import TwilioFrameSerializer
+from pipecat.transports.websocket.fastapi import FastAPIWebsocketTransport
+from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies
+from pipecat.workers.runner import WorkerRunner
+from twilio.twiml.voice_response import Connect, Stream, VoiceResponse
+
+from pipecat_gemini_live import GeminiLiveLLMService
+from pipecat_gemini_live.emulator import EmulatorConfig, LiveEmulator
+from pipecat_gemini_live.telephony import TelephonyAudio
+from pipecat_gemini_live.twilio_calls import (
+    TOKEN_PARAMETER,
+    CallTokens,
+    StreamRefused,
+    StreamStart,
+    read_stream_start,
+    signature_ok,
+    token_key,
+)
+
+DEFAULT_MODEL = "gemini-2.5-flash-native-audio-preview-09-2025"
+DEFAULT_INSTRUCTION = "You are a friendly phone assistant. Answer briefly and kindly."
+STREAM_PATH = "/media-stream"
+POLICY_VIOLATION = 1008
+
+
+@dataclass
+class TwilioBotConfig:
+    """The bot's settings (``from_env`` reads them from the environment).
+
+    Attributes:
+        api_key: Google AI API key; None: the embedded Live API emulator.
+        auth_token: Twilio auth token; None: webhooks are not verified, calls are not hung up
+            through Twilio's API.
+        public_url: Base URL Twilio reaches the app at (``https://abc.ngrok.app``); None: taken
+            from the request's ``Host`` / ``X-Forwarded-*`` headers.
+        model: Live model name.
+        system_instruction: The bot's persona.
+        audio: The telephony audio path (the low-latency one by default).
+        twilio_api_base_url: Twilio REST API root for the hang-up (None: Twilio's own).
+        stream_token_secret: Key material for the per-call stream tokens, shared by all workers
+            (None: derived from ``auth_token``; without either, each process has its own key).
+        think_ms: Emulator only: delay before each reply, ms.
+    """
+
+    api_key: str | None = field(default=None, repr=False)
+    auth_token: str | None = field(default=None, repr=False)
+    public_url: str | None = None
+    model: str = DEFAULT_MODEL
+    system_instruction: str = DEFAULT_INSTRUCTION
+    audio: TelephonyAudio = field(default_factory=TelephonyAudio)
+    twilio_api_base_url: str | None = None
+    stream_token_secret: str | None = field(default=None, repr=False)
+    think_ms: int = 200
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> TwilioBotConfig:
+        """Settings from ``GOOGLE_API_KEY`` (or ``GEMINI_API_KEY``), ``TWILIO_AUTH_TOKEN``,
+        ``PUBLIC_URL``, ``GEMINI_MODEL``, ``SYSTEM_INSTRUCTION`` and ``STREAM_TOKEN_SECRET``."""
+        env = dict(os.environ if env is None else env)
+        return cls(
+            api_key=env.get("GOOGLE_API_KEY") or env.get("GEMINI_API_KEY") or None,
+            auth_token=env.get("TWILIO_AUTH_TOKEN") or None,
+            public_url=env.get("PUBLIC_URL") or None,
+            model=env.get("GEMINI_MODEL") or DEFAULT_MODEL,
+            system_instruction=env.get("SYSTEM_INSTRUCTION") or DEFAULT_INSTRUCTION,
+            stream_token_secret=env.get("STREAM_TOKEN_SECRET") or None,
+        )
+
+
+@dataclass
+class TwilioCall:
+    """One admitted call's pieces (handed to ``on_call`` before the call runs)."""
+
+    start: StreamStart
+    transport: FastAPIWebsocketTransport
+    serializer: FrameSerializer
+    service: GeminiLiveLLMService
+    processors: list
+    worker: PipelineWorker
+
+
+def create_app(
+    config: TwilioBotConfig | None = None,
+    *,
+    emulator: LiveEmulator | None = None,
+    wrap_serializer: Callable[[FrameSerializer], FrameSerializer] | None = None,
+    on_call: Callable[[TwilioCall], None] | None = None,
+) -> FastAPI:
+    """The bot's FastAPI app.
+
+    Args:
+        config: Settings (default: from the environment).
+        emulator: A running Live API emulator to answer calls (tests). Without one and without
+            ``config.api_key``, the app starts its own for its lifetime.
+        wrap_serializer: Wraps each call's serializer (a trace tap, in benchmarks).
+        on_call: Called with each call's pieces before it runs (tests, benchmarks).
+    """
+    config = config or TwilioBotConfig.from_env()
+    key = token_key(config.stream_token_secret, config.auth_token)
+    tokens = CallTokens(key)
+    state: dict = {"emulator": emulator, "workers": set()}
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        own = None
+        if config.api_key is None and state["emulator"] is None:
+            own = state["emulator"] = await LiveEmulator(
+                EmulatorConfig(think_ms=config.think_ms)
+            ).start()
+        if config.auth_token is None:
+            logger.warning(
+                "twilio-bot: TWILIO_AUTH_TOKEN is not set; webhook signatures are NOT checked"
+            )
+        backend = "Gemini" if config.api_key else "the Live API emulator"
+        logger.info(f"twilio-bot: answering calls with {config.model} on {backend}")
+        try:
+            yield
+        finally:
+            for worker in list(state["workers"]):
+                await worker.cancel()
+            if own is not None:
+                await own.stop()
+
+    app = FastAPI(title="Gemini Live Twilio bot", lifespan=lifespan)
+    app.state.tokens = tokens
+
+    @app.post("/twiml")
+    async def twiml(request: Request) -> Response:
+        params = parse_qs((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
+        if config.auth_token is not None:
+            url = request_url(request, config.public_url)
+            signature = request.headers.get("x-twilio-signature")
+            settings = request.headers.get("x-twilio-webhooks-signature-settings")
+            if not signature_ok(config.auth_token, url, params, signature, settings):
+                logger.warning("twilio-bot: webhook refused: missing or wrong X-Twilio-Signature")
+                return PlainTextResponse(
+                    "Forbidden: bad or missing X-Twilio-Signature\n", status_code=403
+                )
+        call_sid = (params.get("CallSid") or [""])[0]
+        if not call_sid:
+            return PlainTextResponse("Bad request: no CallSid\n", status_code=400)
+        stream = Stream(url=stream_url(request, config.public_url))
+        stream.parameter(name=TOKEN_PARAMETER, value=tokens.issue(call_sid))
+        connect = Connect()
+        connect.append(stream)
+        answer = VoiceResponse()
+        answer.append(connect)
+        logger.info(f"twilio-bot: call {call_sid} answered with a media stream")
+        return Response(str(answer), media_type="application/xml")
+
+    @app.websocket(STREAM_PATH)
+    async def media_stream(websocket: WebSocket) -> None:
+        await websocket.accept()
+        try:
+            start = await read_stream_start(lambda: _receive_text(websocket))
+            if not tokens.redeem(start.parameters.get(TOKEN_PARAMETER), start.call_sid):
+                raise StreamRefused(
+                    "no valid per-call token (streams must come from this app's webhook)"
+                )
+            _check_media_format(start.media_format)
+        except StreamRefused as e:
+            logger.warning(f"twilio-bot: media stream refused: {e.reason}")
+            await websocket.close(code=POLICY_VIOLATION, reason=e.reason[:120])
+            return
+        await _run_call(websocket, start)
+
+    async def _run_call(websocket: WebSocket, start: StreamStart) -> None:
+        call = _build_call(websocket, start)
+        if on_call is not None:
+            on_call(call)
+
+        @call.transport.event_handler("on_client_disconnected")
+        async def _gone(_transport, _ws):
+            await call.worker.cancel()
+
+        state["workers"].add(call.worker)
+        logger.info(f"twilio-bot: call {start.call_sid} streaming ({start.stream_sid})")
+        try:
+            runner = WorkerRunner(handle_sigint=False)
+            await runner.add_workers(call.worker)
+            await runner.run()
+        finally:
+            state["workers"].discard(call.worker)
+            logger.info(f"twilio-bot: call {start.call_sid} ended")
+
+    def _build_call(websocket: WebSocket, start: StreamStart) -> TwilioCall:
+        audio = config.audio
+        hang_up = bool(config.auth_token and start.account_sid and start.call_sid)
+        serializer: FrameSerializer = TwilioFrameSerializer(
+            stream_sid=start.stream_sid,
+            call_sid=start.call_sid,
+            account_sid=start.account_sid,
+            auth_token=config.auth_token if hang_up else None,
+            base_url=config.twilio_api_base_url,
+            params=audio.serializer_params(auto_hang_up=hang_up),
+        )
+        if wrap_serializer is not None:
+            serializer = wrap_serializer(serializer)
+        transport = FastAPIWebsocketTransport(websocket, audio.transport_params(serializer))
+        if config.api_key is not None:
+            api_key, http_options = config.api_key, None
+        else:
+            emu = state["emulator"]
+            api_key, http_options = emu.api_key, emu.http_options()
+        service = GeminiLiveLLMService(
+            api_key=api_key,
+            http_options=http_options,
+            model=config.model,
+            system_instruction=config.system_instruction,
+        )
+        user, assistant = LLMContextAggregatorPair(
+            LLMContext(),
+            # The Live API detects turns itself; the default strategies would load a local
+            # smart-turn model (tens of ms and ~10 MiB per call) that a realtime service never uses.
+            user_params=LLMUserAggregatorParams(user_turn_strategies=ExternalUserTurnStrategies()),
+        )
+        processors = audio.pipeline_processors(transport, service, user=user, assistant=assistant)
+        worker = PipelineWorker(
+            Pipeline(processors),
+            params=PipelineParams(enable_metrics=True, enable_usage_metrics=True),
+            idle_timeout_secs=None,
+            enable_rtvi=False,
+            # A service that can no longer answer (key refused, unknown model) ends the call,
+            # which hangs it up through Twilio's API, rather than leaving the caller in silence.
+            processor_unusable_policy=ProcessorUnusablePolicy.END,
+        )
+        return TwilioCall(start, transport, serializer, service, processors, worker)
+
+    return app
+
+
+async def _receive_text(websocket: WebSocket) -> str:
+    message = await websocket.receive()
+    if message["type"] == "websocket.disconnect":
+        raise StreamRefused("the stream closed before its start message")
+    if message.get("text") is not None:
+        return message["text"]
+    return (message.get("bytes") or b"").decode("utf-8", "replace")
+
+
+def _check_media_format(media_format: dict) -> None:
+    encoding = media_format.get("encoding", "audio/x-mulaw")
+    rate = int(media_format.get("sampleRate", 8000) or 8000)
+    channels = int(media_format.get("channels", 1) or 1)
+    if encoding != "audio/x-mulaw" or rate != 8000 or channels != 1:
+        raise StreamRefused(
+            f"unsupported media format {encoding} {rate} Hz x{channels} (want audio/x-mulaw 8000 Hz mono)"
+        )
+
+
+def request_url(request: Request, public_url: str | None) -> str:
+    """The URL Twilio requested: ``public_url`` + path and query, else from the proxy headers."""
+    path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if public_url:
+        return public_url.rstrip("/") + path
+    proto = request.headers.get("x-forwarded-proto") or request.url.scheme
+    host = (
+        request.headers.get("x-forwarded-host") or request.headers.get("host") or request.url.netloc
+    )
+    return f"{proto}://{host}{path}"
+
+
+def stream_url(request: Request, public_url: str | None) -> str:
+    """``wss://HOST/media-stream`` (``ws://`` when the app is reached over plain HTTP)."""
+    base = request_url(request, public_url)
+    scheme, _, rest = base.partition("://")
+    host = rest.split("/", 1)[0]
+    return f"{'wss' if scheme == 'https' else 'ws'}://{host}{STREAM_PATH}"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the bot under uvicorn."""
+    import uvicorn
+
+    p = argparse.ArgumentParser(
+        description="Twilio phone bot on Gemini Live (or its local emulator)."
+    )
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (behind a tunnel or proxy)"
+    )
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--verbose", action="store_true", help="debug logs")
+    args = p.parse_args(argv)
+    logger.remove()
+    logger.add(sys.stderr, level="DEBUG" if args.verbose else "INFO")
+    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="info")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""TelephonyAudio: what a Twilio pipeline is configured with, ours and Pipecat's stock."""
+
+from unittest.mock import MagicMock
+
+import pytest
+from pipecat.serializers.twilio import TwilioFrameSerializer
+
+from pipecat_gemini_live.resampler import AudioResampler, OutputResampler
+from pipecat_gemini_live.telephony import TelephonyAudio
+
+
+def test_ours_decodes_at_the_wire_rate_and_resamples_in_the_pipeline():
+    audio = TelephonyAudio()
+    params = audio.serializer_params(auto_hang_up=False)
+    # The serializer's own soxr resampler sees equal rates and passes audio through.
+    assert (
+        params.twilio_sample_rate == 8000 and params.sample_rate == 8000 and not params.auto_hang_up
+    )
+    serializer = TwilioFrameSerializer("MZ1", params=params)
+    t = audio.transport_params(serializer)
+    assert (t.audio_in_sample_rate, t.audio_out_sample_rate) == (8000, 8000)
+    assert t.audio_out_10ms_chunks == 2  # 20 ms: the first reply chunk fills one at once
+    assert (
+        t.serializer is serializer
+        and t.audio_in_enabled
+        and t.audio_out_enabled
+        and not t.add_wav_header
+    )
+    (inp,) = audio.input_processors()
+    (out,) = audio.output_processors()
+    assert (
+        isinstance(inp, AudioResampler)
+        and inp.sample_rate == 16000
+        and inp.quality == "sinc_medium"
+    )
+    assert (
+        isinstance(out, OutputResampler)
+        and out.sample_rate == 8000
+        and out.quality == "sinc_medium"
+    )
+
+
+def test_stock_leaves_resampling_to_pipecat():
+    audio = TelephonyAudio.pipecat_stock()
+    assert audio.serializer_params(auto_hang_up=False).sample_rate == 16000
+    t = audio.transport_params(
+        TwilioFrameSerializer("MZ1", params=audio.serializer_params(auto_hang_up=False))
+    )
+    assert (t.audio_in_sample_rate, t.audio_out_sample_rate, t.audio_out_10ms_chunks) == (
+        16000,
+        8000,
+        4,
+    )
+    assert audio.input_processors() == [] and audio.output_processors() == []
+
+
+def test_pipeline_order():
+    audio = TelephonyAudio()
+    transport = MagicMock()
+    service, user, assistant = MagicMock(), MagicMock(), MagicMock()
+    procs = audio.pipeline_processors(transport, service, user=user, assistant=assistant)
+    assert (
+        procs[0] is transport.input() and procs[-2] is transport.output() and procs[-1] is assistant
+    )
+    assert isinstance(procs[1], AudioResampler) and procs[2] is user and procs[3] is service
+    assert isinstance(procs[4], OutputResampler)
+    assert len(TelephonyAudio.pipecat_stock().pipeline_processors(transport, service)) == 3
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"quality": "great"}, "unknown resampler quality"),
+        ({"out_chunk_ms": 25}, "multiple of 10"),
+        ({"out_chunk_ms": 0}, "multiple of 10"),
+        ({"wire_rate": 0}, "rates must be positive"),
+    ],
+)
+def test_bad_settings_are_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        TelephonyAudio(**kwargs)

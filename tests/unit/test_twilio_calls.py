@@ -1,0 +1,112 @@
+"""Admitting Twilio calls: per-call tokens, webhook signatures, the stream's start message."""
+
+import asyncio
+import json
+
+import pytest
+from twilio.request_validator import RequestValidator
+
+from pipecat_gemini_live.twilio_calls import (
+    CallTokens,
+    StreamRefused,
+    read_stream_start,
+    signature_ok,
+    token_key,
+)
+
+URL = "https://bot.example.com/twiml"
+FORM = {"CallSid": "CA1", "AccountSid": "AC1", "From": "+15550001111"}  # as Twilio signs it
+PARAMS = {k: [v] for k, v in FORM.items()}  # as the app parses the body
+
+
+def test_a_token_is_good_once_for_its_own_call():
+    tokens = CallTokens()
+    a, b = tokens.issue("CA1"), tokens.issue("CA2")
+    assert a != b and len(a) >= 40
+    assert not tokens.redeem(b, "CA1")  # another call's token
+    assert tokens.redeem(a, "CA1")
+    assert not tokens.redeem(a, "CA1")  # single use
+    assert tokens.redeem(b, "CA2")
+    for bad in (None, "", "forged", "A" * 48, a[:-2] + ("AA" if a[-2:] != "AA" else "BB")):
+        assert not tokens.redeem(bad, "CA1")
+    assert not tokens.redeem(tokens.issue("CA3"), None)
+
+
+def test_tokens_expire():
+    tokens = CallTokens(ttl_s=-1.0)
+    assert not tokens.redeem(tokens.issue("CA1"), "CA1")
+
+
+def test_workers_sharing_a_key_accept_each_others_tokens():
+    key = token_key("a shared secret", None)
+    webhook_worker, stream_worker = CallTokens(key), CallTokens(key)
+    assert stream_worker.redeem(webhook_worker.issue("CA1"), "CA1")
+    assert not CallTokens().redeem(webhook_worker.issue("CA1"), "CA1")  # another key
+    assert (
+        token_key(None, "auth-token") == token_key(None, "auth-token") != token_key(None, "other")
+    )
+    assert token_key("s", "auth-token") != token_key(None, "auth-token")
+    assert token_key(None, None) is None
+
+
+def test_signature_is_checked_with_twilios_validator():
+    good = RequestValidator("secret-token").compute_signature(URL, FORM)
+    assert signature_ok("secret-token", URL, PARAMS, good)
+    assert not signature_ok("secret-token", URL, PARAMS, None)
+    assert not signature_ok("secret-token", URL, PARAMS, "")
+    assert not signature_ok("other-token", URL, PARAMS, good)
+    assert not signature_ok("secret-token", URL, {**PARAMS, "CallSid": ["CA2"]}, good)
+    assert not signature_ok("secret-token", "https://evil.example.com/twiml", PARAMS, good)
+
+
+def feed(*messages):
+    queue = list(messages)
+
+    async def receive():
+        if not queue:
+            await asyncio.sleep(3600)
+        return queue.pop(0)
+
+    return receive
+
+
+def start_message(**start):
+    body = {
+        "streamSid": "MZ1",
+        "callSid": "CA1",
+        "accountSid": "AC1",
+        "customParameters": {"token": "t"},
+        "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
+    }
+    body.update(start)
+    return json.dumps(
+        {"event": "start", "sequenceNumber": "1", "start": body, "streamSid": body["streamSid"]}
+    )
+
+
+async def test_start_is_read_after_connected():
+    start = await read_stream_start(
+        feed(json.dumps({"event": "connected", "protocol": "Call"}), start_message())
+    )
+    assert (start.stream_sid, start.call_sid, start.account_sid) == ("MZ1", "CA1", "AC1")
+    assert start.parameters == {"token": "t"} and start.media_format["sampleRate"] == 8000
+
+
+@pytest.mark.parametrize(
+    "messages,match",
+    [
+        (["not json"], "not JSON"),
+        (["[1, 2]"], "not a JSON object"),
+        ([json.dumps({"event": "media", "media": {"payload": ""}})], "expected start, got 'media'"),
+        ([start_message(streamSid="")], "without a streamSid"),
+        ([json.dumps({"event": "connected"})] * 4, "no start within the first 4 messages"),
+    ],
+)
+async def test_bad_openings_are_refused_with_a_reason(messages, match):
+    with pytest.raises(StreamRefused, match=match):
+        await read_stream_start(feed(*messages))
+
+
+async def test_a_silent_stream_times_out():
+    with pytest.raises(StreamRefused, match="no start within"):
+        await read_stream_start(feed(), timeout_s=0.05)

@@ -28,6 +28,7 @@ from pipecat.frames.frames import InputAudioRawFrame
 import time
 from collections import deque
 
+from .audio_batcher import AudioBatcher
 from .audio_hold import AudioCounters, AudioHold, HeldChunk
 from .caller_tail import CallerTail
 from .speech_clock import SpeechClock
@@ -59,6 +60,8 @@ class CallerInput:
         self._preroll: deque[HeldChunk] = deque()
         self._preroll_len_s = 0.0
         self._draining = False
+        self.batcher = AudioBatcher()
+        self.messages = 0  # realtimeInput audio messages sent
 
     def can_stream(self) -> bool:
         """Whether a frame may go straight to the session (nothing waits ahead of it)."""
@@ -84,18 +87,39 @@ class CallerInput:
             self._keep_preroll(HeldChunk(audio, frame.sample_rate))
             return
         self.stream_ended = False
+        chunk = HeldChunk(audio, frame.sample_rate)
         if self.can_stream():
-            session = self.svc.session
+            if not self.batcher.can_join(frame.sample_rate):
+                await self.flush_batch()
+            if self.batcher.add(chunk, voiced):
+                await self.flush_batch()
+            return
+        await self.flush_batch()  # whatever was grouped goes first, then this frame waits
+        self._hold_one(chunk)
+
+    def _hold_one(self, chunk: HeldChunk) -> None:
+        if self.hold.hold(chunk.audio, chunk.sample_rate):
+            self.svc.warn_once("hold-overflow", f"caller audio hold exceeded {self.hold.max_s}s; dropping oldest")
+
+    async def flush_batch(self) -> None:
+        """Send the grouped frames as one message (or hold them if the session cannot take it)."""
+        group = self.batcher.take()
+        if not group:
+            return
+        session = self.svc.session
+        if self.can_stream():
             try:
-                await session.send_audio(audio, frame.sample_rate)
-                self.counters.sent += 1
-                self.tail.sent(audio, frame.sample_rate, voiced)
+                await session.send_audio(b"".join(c.audio for c, _ in group), group[0][0].sample_rate)
+                self.messages += 1
+                for c, voiced in group:
+                    self.counters.sent += 1
+                    self.tail.sent(c.audio, c.sample_rate, voiced)
                 return
             except Exception as e:
                 # The session is going away; its own task reports how. Keep the audio.
                 logger.debug(f"{self.svc}: audio send failed ({e}); holding")
-        if self.hold.hold(audio, frame.sample_rate):
-            self.svc.warn_once("hold-overflow", f"caller audio hold exceeded {self.hold.max_s}s; dropping oldest")
+        for c, _ in group:
+            self._hold_one(c)
 
     def _mono_pcm16(self, frame: InputAudioRawFrame) -> bytes | None:
         audio = frame.audio
@@ -144,6 +168,7 @@ class CallerInput:
         """Local VAD: the caller's turn ended."""
         if not self.active:
             return
+        await self.flush_batch()
         self.active = False
         await self.drain_now()
 
@@ -156,6 +181,8 @@ class CallerInput:
     async def end_stream_if_quiet(self, after_s: float) -> bool:
         """Server VAD: ``audioStreamEnd`` once no audio has arrived for ``after_s`` seconds."""
         session = self.svc.session
+        if self.batcher.pending and self.last_frame_at is not None and time.monotonic() - self.last_frame_at >= after_s / 2:
+            await self.flush_batch()  # the input stopped mid-group: what was said goes out first
         if (
             self.svc.manual_turns
             or self.stream_ended

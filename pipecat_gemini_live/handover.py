@@ -232,6 +232,8 @@ class Handover:
         # new one is ready and the old reply is over: the caller hears no seam. Every other move
         # holds the caller's audio from the start (it belongs to the new setup).
         late_hold = alive and req.reason == "goaway" and not req.resume
+        if not late_hold:
+            await svc.caller.flush_batch()  # grouped audio goes to the session it was meant for
         self.holding = not late_hold
         try:
             if alive and req.reason not in ("goaway", "start"):
@@ -249,6 +251,7 @@ class Handover:
             held_from = req.requested_at
             if late_hold:
                 await self._wait_reply_done(until_gone=old)
+                await svc.caller.flush_batch()
                 self.holding = True
                 held_from = time.monotonic()
                 # The old connection closed under a reply: the new session goes on with it.

@@ -401,6 +401,7 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
             return
         self._ending = True
         await self.guard.stop()
+        await self.caller.flush_batch()  # the last grouped frames go out before the close
         await self.handover.shutdown()
         session, self._session = self._session, None
         if session is not None:

@@ -68,15 +68,22 @@ class ChangeRouter:
         svc = self.svc
         first = self.context is None
         self.context = context
-        params = await svc.get_llm_adapter().get_llm_invocation_params(context, service_tools=svc._service_tools())
-        context_system = params.get("system_instruction") or None
+        # The system message is read from the context itself: Gemini's adapter turns a lone
+        # system message into a user turn (a request needs one), which is not what it means here.
+        all_messages = context.get_messages()
+        context_system = system_text(all_messages)
         if not first:
             await self.system_message(context_system)
             return
         self._context_system = context_system
         if context_system and not svc._settings.system_instruction:
             self._set_instruction(context_system)
-        messages = params.get("messages") or []
+        rest = all_messages[1:] if context_system is not None else all_messages
+        messages = []
+        if rest:
+            opening = LLMContext(messages=list(rest))
+            params = await svc.get_llm_adapter().get_llm_invocation_params(opening, service_tools=svc._service_tools())
+            messages = params.get("messages") or []
         if svc.replies or any(e.kind != "context" for e in svc.history.entries):
             messages = []  # the call is under way: the server's transcripts are the record
         for content in messages:

@@ -107,7 +107,8 @@ async def test_reply_audio_keeps_its_level_at_8khz():
     # The held tail comes out before the reply ends: every sample of the reply is played.
     stop_at = next(i for i, f in enumerate(down) if isinstance(f, TTSStoppedFrame))
     assert all(i < stop_at for i, f in enumerate(down) if isinstance(f, OutputAudioRawFrame))
-    assert heard.size == reply.size // 3
+    # A length that is not a multiple of 3 rounds either way at the flush: one sample at most.
+    assert abs(heard.size - reply.size / 3) <= 1
     ref = soxr.resample(reply.astype(np.float32), 24000, 8000, quality="VHQ")
     assert abs(rms_db(heard) - rms_db(ref)) < 0.2  # measured: ~0.01 dB (mu-law adds ~-38 dB noise)
     assert abs(rms_db(heard) - rms_db(telephone_band(reply, 24000))) < 1.0

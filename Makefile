@@ -32,6 +32,16 @@ test-slow: $(STAMP)
 clean:
 	rm -rf $(VENV) out .pytest_cache
 
+# Opt-in benchmarks (not part of `make test`): ours vs Pipecat's built-in service, same run,
+# same emulator, same audio -> bench/REPORT.md and its plots (~25 min on two cores).
+BENCH_STAMP := $(VENV)/.installed-bench
+$(BENCH_STAMP): $(STAMP)
+	$(PIP) install -c constraints.txt -e ".[test,bench]"
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m bench
+
 bench-switch: $(STAMP)
 	$(BIN)/python bench/switch_gap.py
 

@@ -72,19 +72,33 @@ async def measure(model: str, switches: int, caller: Path, out: Path) -> dict[st
     return gaps
 
 
+async def measure_all(switches: int = 40) -> list[dict]:
+    """Gaps for every profile: ``[{"model", "method", "n", "p50_ms", "p95_ms"}]``."""
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for model in PROFILES:
+            caller = ROOT / "pipelines" / "audio" / "caller_3turns_16k.wav"
+            gaps = await measure(model, switches, caller, Path(tmp) / "out.wav")
+            for method, values in sorted(gaps.items()):
+                rows.append(
+                    {
+                        "model": model,
+                        "method": method,
+                        "n": len(values),
+                        "p50_ms": round(statistics.median(values), 1),
+                        "p95_ms": round(percentile(values, 0.95), 1),
+                    }
+                )
+    return rows
+
+
 async def main(args) -> None:
     logger.remove()
     logger.add(sys.stderr, level="ERROR")
-    with tempfile.TemporaryDirectory() as tmp:
-        rows = []
-        for model in PROFILES:
-            caller = ROOT / "pipelines" / "audio" / "caller_3turns_16k.wav"
-            gaps = await measure(model, args.switches, caller, Path(tmp) / "out.wav")
-            for method, values in sorted(gaps.items()):
-                rows.append((model, method, len(values), statistics.median(values), percentile(values, 0.95)))
+    rows = await measure_all(args.switches)
     print(f"{'model':48} {'method':15} {'n':>4} {'p50 ms':>8} {'p95 ms':>8}")
-    for model, method, n, p50, p95 in rows:
-        print(f"{model:48} {method:15} {n:>4} {p50:>8.1f} {p95:>8.1f}")
+    for r in rows:
+        print(f"{r['model']:48} {r['method']:15} {r['n']:>4} {r['p50_ms']:>8.1f} {r['p95_ms']:>8.1f}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,103 @@
+"""``make bench``: our service against Pipecat's built-in one, same run, same emulator, same audio.
+
+    .venv/bin/python -m bench [--quick] [--only latency,cost,profile,switch,seams] [--out bench]
+
+Writes ``REPORT.md``, ``results.json`` and one PNG per measure into ``--out``. The full run
+takes about 25 minutes on two cores; ``--quick`` (a smoke run, a few minutes) uses fewer turns,
+calls and switches, and its figures are not worth quoting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+from importlib.metadata import version
+from pathlib import Path
+
+from loguru import logger
+
+ROOT = Path(__file__).resolve().parent.parent
+MEASURES = ("latency", "cost", "profile", "switch", "seams")
+
+
+def machine() -> dict:
+    """What the figures were measured on."""
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    except OSError:
+        commit = ""
+    return {
+        "date": dt.date.today().isoformat(),
+        "commit": commit or "unknown",
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "pipecat": version("pipecat-ai"),
+        "genai": version("google-genai"),
+    }
+
+
+def run(only: set[str], quick: bool, out: Path) -> dict:
+    """Run the chosen measures and write the report; returns the results."""
+    from bench import cost, latency_overhead, plots, report, seams, switch_gap
+
+    out.mkdir(parents=True, exist_ok=True)
+    results: dict = {"machine": machine(), "quick": quick}
+    pngs: dict[str, str] = {}
+    if "latency" in only:
+        print("1. response latency overhead (both services side by side)", flush=True)
+        results["latency"] = asyncio.run(latency_overhead.measure(rounds=1 if quick else 4, turns=3 if quick else 10))
+        pngs["latency"] = plots.latency(results["latency"], out / "latency.png").name
+    if "cost" in only:
+        print("2. cost per call (N concurrent calls, a fresh process per service and N)", flush=True)
+        results["cost"] = cost.measure(steps=(1, 4) if quick else cost.DEFAULT_STEPS)
+        pngs["cost"] = plots.cost(results["cost"], out / "cost.png").name
+    if "profile" in only:
+        print("   profiling our service", flush=True)
+        results["profile"] = cost.profile(calls=2 if quick else 8)
+    if "switch" in only:
+        print("3a. persona switch gap (ours)", flush=True)
+        results["switch_gap"] = asyncio.run(switch_gap.measure_all(4 if quick else 30))
+        pngs["switch_gap"] = plots.switch_gap(results["switch_gap"], out / "switch_gap.png").name
+    if "seams" in only:
+        print("3b. goAway seams and 1011 recovery (both services)", flush=True)
+        results["seams"] = asyncio.run(seams.measure(go_away_turns=3 if quick else 6, fault_repeats=1 if quick else 3))
+        pngs["seams"] = plots.seams(results["seams"], out / "seams.png").name
+    (out / "results.json").write_text(json.dumps(results, indent=1, default=str))
+    (out / "REPORT.md").write_text(report.write(results, pngs))
+    print(f"report: {out / 'REPORT.md'}  (plots and results.json beside it)", flush=True)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="a short smoke run (figures not worth quoting)")
+    p.add_argument("--only", default=",".join(MEASURES), help=f"comma-separated subset of {','.join(MEASURES)}")
+    p.add_argument("--out", type=Path, default=ROOT / "bench", help="where REPORT.md and the plots go")
+    args = p.parse_args(argv)
+    only = {m.strip() for m in args.only.split(",") if m.strip()}
+    unknown = only - set(MEASURES)
+    if unknown:
+        p.error(f"unknown measure(s): {', '.join(sorted(unknown))}")
+    logger.remove()
+    logger.add(sys.stderr, level="ERROR")
+    run(only, args.quick, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

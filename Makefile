@@ -33,7 +33,7 @@ clean:
 	rm -rf $(VENV) out .pytest_cache
 
 # Opt-in benchmarks (not part of `make test`): ours vs Pipecat's built-in service, same run,
-# same emulator, same audio -> bench/REPORT.md and its plots (~25 min on two cores).
+# same emulator, same audio -> bench/REPORT.md and its plots (~20 min on two cores).
 BENCH_STAMP := $(VENV)/.installed-bench
 $(BENCH_STAMP): $(STAMP)
 	$(PIP) install -c constraints.txt -e ".[test,bench]"

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from bench.emulator_process import EmulatorProcess
+from bench.load import paced
 from bench.rig import SERVICES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,6 +106,15 @@ def measure(steps: tuple[int, ...] = DEFAULT_STEPS, say=print) -> dict:
         "ratio": _ratios(runs),
         "cores": os.cpu_count(),
     }
+
+
+def rederive(result: dict) -> dict:
+    """Re-judge pacing of stored runs with the current :func:`bench.load.paced` rule."""
+    for r in result["runs"]:
+        r["underrun_share"] = round(r["underruns"] / r["bot_chunks"], 4) if r["bot_chunks"] else 0.0
+        r["paced"] = paced(r)
+    result["max_paced"] = {k: _max_paced(result["runs"], k) for k in SERVICES}
+    return result
 
 
 def _max_paced(runs: list[dict], kind: str) -> int | None:

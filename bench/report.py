@@ -148,15 +148,17 @@ def _cost(cost: dict, plot: str | None) -> list[str]:
         "N concurrent calls of one service in one fresh process (8 kHz mu-law caller as Twilio sends it, "
         "resampled to 16 kHz; 24 kHz bot audio out), staggered starts, measured while all are in full "
         "swing. Pacing breaks when over 1% of caller frames are pushed over 100 ms late or over 1% of bot "
-        "chunks follow an underrun over 100 ms inside a reply.",
+        "chunks start after an underrun (more than one 20 ms frame of silence inside a reply: a click). "
+        "Python runs a process's calls on one core: past about one core of CPU (`process cores`) the "
+        "event loop falls behind, whichever service it runs.",
         "",
-        "| service | N | CPU ms per call-s | process cores | RSS MiB | caller frames late >100 ms | underruns | reply p50 ms | paced | emulator cores |",
+        "| service | N | CPU ms per call-s | process cores | RSS MiB | caller frames late >100 ms | bot chunks after an underrun | reply p50 ms | paced | emulator cores |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in sorted(cost["runs"], key=lambda r: (r["calls"], r["service"])):
         out.append(
             f"| {r['service']} | {r['calls']} | {1000 * r['cpu_per_call_s']:.2f} | {r['process_cores']:.2f} | "
-            f"{r['rss_mib']:.0f} | {100 * r['input_late_share']:.2f}% | {r['underruns']} | "
+            f"{r['rss_mib']:.0f} | {100 * r['input_late_share']:.2f}% | {100 * r['underruns'] / max(1, r['bot_chunks']):.2f}% | "
             f"{_f(r['reply_ms']['p50'])} | {'yes' if r['paced'] else 'NO'} | {_f(r['emulator_cores'], 2)} |"
         )
     if cost.get("emulator_limited_at"):
@@ -213,21 +215,30 @@ def _seams(seams: dict, plot: str | None) -> list[str]:
         "",
         f"The same call through each variant, connections living {cfg['lifetime_s']} s with goAway "
         f"{cfg['goaway_before_s']} s ahead. Caller gap: time no session heard the caller at a move. Caller "
-        "lost: caller audio no connection ever received.",
+        "lost: caller audio no connection ever received. Ours moves at the next turn boundary after goAway "
+        "(resume: the same server context; reseed: a new session seeded with the history); the built-in "
+        "service waits for the server to close the connection, wherever the conversation is, then resumes. "
+        "A reply cut that way is not given again (the server finished that turn); the caller hears "
+        "silence until their next turn is answered. In runs where such a cut reply was the last one, the "
+        "built-in also never ended the call: it defers the `EndFrame` until the bot turn finishes, and "
+        "that turn never does (this benchmark then cancels the call; see the last column).",
         "",
-        "| variant | connections | seams | caller gap p50 / max ms | replies cut | caller lost s | call ended at hang-up |",
-        "|---|---|---|---|---|---|---|",
+        "| variant | connections | seams | caller gap p50 / max ms | replies cut | bot silent after a cut, ms | cut reply given again | caller lost s | call ended at hang-up |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in seams["go_away"].items():
         s = seams["go_away_summary"][name]
         out.append(
             f"| {name} | {r['connections']} | {s['seams']} | {_f(s['caller_gap_ms']['p50'])} / "
-            f"{_f(max((x['caller_gap_ms'] for x in r['seams']), default=None))} | {s['replies_cut']} | {r['caller_lost_s']} | "
+            f"{_f(max((x['caller_gap_ms'] for x in r['seams']), default=None))} | {s['replies_cut']} | "
+            f"{_f(s['bot_audio_gap_ms']['p50'], 0)} | {s['replies_taken_up']}/{s['replies_cut']} | {r['caller_lost_s']} | "
             f"{'yes' if r['ended_at_hang_up'] else 'NO (cancelled)'} |"
         )
     out += [
         "",
-        "A 1011 close at the first reply:",
+        "A 1011 close at the first reply (the emulator's resumed session answers a turn that was owed when "
+        "the connection went, for both services; what differs is how fast the call is back and what "
+        "caller audio is lost on the way):",
         "",
         "| service | seams | recovery p50 ms (close -> bot audio again) | reply given again | caller lost s (mean) |",
         "|---|---|---|---|---|",

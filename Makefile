@@ -33,14 +33,15 @@ clean:
 	rm -rf $(VENV) out .pytest_cache
 
 # Opt-in benchmarks (not part of `make test`): ours vs Pipecat's built-in service, same run,
-# same emulator, same audio -> bench/REPORT.md and its plots (~20 min on two cores).
+# same emulator, same audio -> bench/REPORT.md and its plots (~20 min on two cores;
+# `make bench BENCH_ARGS=--quick` is a few-minute smoke run).
 BENCH_STAMP := $(VENV)/.installed-bench
 $(BENCH_STAMP): $(STAMP)
 	$(PIP) install -c constraints.txt -e ".[test,bench]"
 	touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 bench-switch: $(STAMP)
 	$(BIN)/python bench/switch_gap.py

@@ -16,6 +16,7 @@ def _run(service, calls, cpu, rss, paced=True):
         "rss_mib": rss,
         "input_late_share": 0.0,
         "underruns": 0,
+        "bot_chunks": 100 * calls,
         "reply_ms": {"p50": 700.0},
         "paced": paced,
         "emulator_cores": 0.1,
@@ -64,3 +65,13 @@ def test_a_missed_latency_target_is_reported_as_missed():
     assert "**MISSED**" in missed
     met = write({"machine": MACHINE, "latency": _latency(4.5, 4.0)}, {})  # within a millisecond
     assert "**met**" in met and "MISSED" not in met
+
+
+def test_clicks_in_over_one_percent_of_bot_chunks_break_pacing():
+    from bench.cost import rederive
+
+    clicking = {**_run("ours", 48, 0.02, 220), "underruns": 60}  # 60 of 4800 chunks: 1.25%
+    fine = {**_run("builtin", 48, 0.02, 220), "underruns": 40}
+    got = rederive({"runs": [clicking, fine], "max_paced": {}})
+    assert [r["paced"] for r in got["runs"]] == [False, True]
+    assert got["max_paced"] == {"ours": None, "builtin": 48}

@@ -51,6 +51,28 @@ def machine() -> dict:
     }
 
 
+def run_bounded(coro, grace_s: float = 10.0):
+    """``asyncio.run`` that does not wait forever for tasks left behind.
+
+    A call the built-in service never ends (it defers the hang-up until a bot turn cut by a
+    close "finishes") is cancelled by :mod:`bench.seams`, but some of its tasks ignore
+    cancellation; ``asyncio.run`` would wait for them at exit for ever. They get ``grace_s``.
+    """
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coro)
+    finally:
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        if pending:
+            _done, stuck = loop.run_until_complete(asyncio.wait(pending, timeout=grace_s))
+            if stuck:
+                print(f"   ({len(stuck)} tasks of a call that would not end were left behind)", flush=True)
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+
+
 def run(only: set[str], quick: bool, out: Path) -> dict:
     """Run the chosen measures and write the report; returns the results."""
     from bench import cost, latency_overhead, plots, report, seams, switch_gap
@@ -60,7 +82,7 @@ def run(only: set[str], quick: bool, out: Path) -> dict:
     pngs: dict[str, str] = {}
     if "latency" in only:
         print("1. response latency overhead (both services side by side)", flush=True)
-        results["latency"] = asyncio.run(latency_overhead.measure(rounds=1 if quick else 4, turns=3 if quick else 10))
+        results["latency"] = run_bounded(latency_overhead.measure(rounds=1 if quick else 4, turns=3 if quick else 10))
         pngs["latency"] = plots.latency(results["latency"], out / "latency.png").name
     if "cost" in only:
         print("2. cost per call (N concurrent calls, a fresh process per service and N)", flush=True)
@@ -71,11 +93,11 @@ def run(only: set[str], quick: bool, out: Path) -> dict:
         results["profile"] = cost.profile(calls=2 if quick else 8)
     if "switch" in only:
         print("3a. persona switch gap (ours)", flush=True)
-        results["switch_gap"] = asyncio.run(switch_gap.measure_all(4 if quick else 30))
+        results["switch_gap"] = run_bounded(switch_gap.measure_all(4 if quick else 30))
         pngs["switch_gap"] = plots.switch_gap(results["switch_gap"], out / "switch_gap.png").name
     if "seams" in only:
         print("3b. goAway seams and 1011 recovery (both services)", flush=True)
-        results["seams"] = asyncio.run(seams.measure(go_away_turns=3 if quick else 6, fault_repeats=1 if quick else 3))
+        results["seams"] = run_bounded(seams.measure(go_away_turns=3 if quick else 6, fault_repeats=1 if quick else 3))
         pngs["seams"] = plots.seams(results["seams"], out / "seams.png").name
     (out / "results.json").write_text(json.dumps(results, indent=1, default=str))
     (out / "REPORT.md").write_text(report.write(results, pngs))

@@ -30,7 +30,26 @@ from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from .stream_resampler import check_quality, create_resampler
 
 
-class AudioResampler(FrameProcessor):
+class _StreamResampling(FrameProcessor):
+    """One stream resampler per input rate, to a fixed output rate (shared by both processors)."""
+
+    def __init__(self, sample_rate: int, *, quality: str, **kwargs):
+        super().__init__(**kwargs)
+        if sample_rate <= 0:
+            raise ValueError(f"sample_rate must be positive, got {sample_rate}")
+        self.sample_rate = sample_rate
+        self.quality = check_quality(quality)
+        self._resamplers: dict[int, BaseAudioResampler] = {}
+
+    def _resampler(self, rate: int) -> BaseAudioResampler:
+        resampler = self._resamplers.get(rate)
+        if resampler is None:
+            resampler = create_resampler(self.quality)
+            self._resamplers[rate] = resampler
+        return resampler
+
+
+class AudioResampler(_StreamResampling):
     """Resample caller audio to one rate, mixed down to mono.
 
     Args:
@@ -48,19 +67,7 @@ class AudioResampler(FrameProcessor):
     """
 
     def __init__(self, sample_rate: int = 16000, *, quality: str = "sinc_medium", **kwargs):
-        super().__init__(**kwargs)
-        if sample_rate <= 0:
-            raise ValueError(f"sample_rate must be positive, got {sample_rate}")
-        self.sample_rate = sample_rate
-        self.quality = check_quality(quality)
-        self._resamplers: dict[int, BaseAudioResampler] = {}
-
-    def _resampler(self, rate: int) -> BaseAudioResampler:
-        resampler = self._resamplers.get(rate)
-        if resampler is None:
-            resampler = create_resampler(self.quality)
-            self._resamplers[rate] = resampler
-        return resampler
+        super().__init__(sample_rate, quality=quality, **kwargs)
 
     async def process_frame(self, frame: Frame, direction: FrameDirection):
         """Convert ``InputAudioRawFrame`` audio; pass everything else on."""
@@ -94,7 +101,7 @@ class AudioResampler(FrameProcessor):
         return bool(audio)
 
 
-class OutputResampler(FrameProcessor):
+class OutputResampler(_StreamResampling):
     """Resample the bot's audio to the output transport's rate, as soon as it arrives.
 
     Put it between the service and ``transport.output()``, with the transport's
@@ -114,12 +121,7 @@ class OutputResampler(FrameProcessor):
     """
 
     def __init__(self, sample_rate: int = 8000, *, quality: str = "sinc_medium", **kwargs):
-        super().__init__(**kwargs)
-        if sample_rate <= 0:
-            raise ValueError(f"sample_rate must be positive, got {sample_rate}")
-        self.sample_rate = sample_rate
-        self.quality = check_quality(quality)
-        self._resamplers: dict[int, BaseAudioResampler] = {}
+        super().__init__(sample_rate, quality=quality, **kwargs)
         self._last_rate: int | None = None
         self._context_id: str | None = None
 
@@ -147,9 +149,7 @@ class OutputResampler(FrameProcessor):
                 "is not mono PCM16; dropped"
             )
             return False
-        resampler = self._resamplers.get(frame.sample_rate)
-        if resampler is None:
-            resampler = self._resamplers[frame.sample_rate] = create_resampler(self.quality)
+        resampler = self._resampler(frame.sample_rate)
         self._last_rate = frame.sample_rate
         self._context_id = getattr(frame, "context_id", None)
         audio = await resampler.resample(frame.audio, frame.sample_rate, self.sample_rate)

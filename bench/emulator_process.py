@@ -75,7 +75,7 @@ def process_cpu_s(pid: int) -> float:
 
 
 class EmulatorProcess:
-    """``python -m pipecat_gemini_live.emulator`` as a child process.
+    """``python -m gemini_live_emulator`` as a child process.
 
     Args:
         think_ms: Delay before a reply starts, ms.
@@ -97,7 +97,7 @@ class EmulatorProcess:
         self.args = [
             sys.executable,
             "-m",
-            "pipecat_gemini_live.emulator",
+            "gemini_live_emulator",
             "--port",
             "0",
             "--think-ms",

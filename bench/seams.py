@@ -34,7 +34,7 @@ from bench.calls import build_call_wav
 from bench.emulator_process import Endpoint
 from bench.rig import BenchCall, build_call, start_frames
 from pipecat_gemini_live import LiveOptions
-from pipecat_gemini_live.emulator import EmulatorConfig, LiveEmulator
+from gemini_live_emulator import EmulatorConfig, LiveEmulator
 from pipecat_gemini_live.latency.breakdown import percentiles
 from pipecat_gemini_live.report import bot_segments, caller_segments
 from pipecat_gemini_live.transports.wav import load_wav

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipecat_gemini_live import AudioResampler, GeminiLiveLLMService, PersonaUpdateFrame  # noqa: E402
-from pipecat_gemini_live.emulator import EmulatorConfig, LiveEmulator  # noqa: E402
+from gemini_live_emulator import EmulatorConfig, LiveEmulator  # noqa: E402
 from pipecat_gemini_live.transports.wav import WavTransport  # noqa: E402
 
 PROFILES = ["gemini-2.5-flash-native-audio-preview-09-2025", "gemini-3.1-flash-live-preview", "gemini-3.8-live"]

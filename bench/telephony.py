@@ -43,7 +43,7 @@ from streamdouble.session import SessionConfig
 
 from bench.harness import place_call, serve, ulaw_frames
 from pipecat_gemini_live import AudioResampler, GeminiLiveLLMService, OutputResampler
-from pipecat_gemini_live.emulator import EmulatorConfig
+from gemini_live_emulator import EmulatorConfig
 from pipecat_gemini_live.latency import AudioPathTrace, TwilioWireTap, summarize, turn_latencies
 from pipecat_gemini_live.latency.emulator_tap import TracedLiveEmulator
 from pipecat_gemini_live.report import caller_segments

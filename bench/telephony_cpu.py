@@ -30,8 +30,8 @@ from bench.telephony import (
     WIDEBAND_CALLER,
     wideband_call,
 )
-from pipecat_gemini_live.emulator import EmulatorConfig
-from pipecat_gemini_live.emulator.threaded import EmulatorThread
+from gemini_live_emulator import EmulatorConfig
+from gemini_live_emulator.threaded import EmulatorThread
 from pipecat_gemini_live.telephony import TelephonyAudio
 from pipecat_gemini_live.transports.wav import load_wav
 from pipelines.twilio_bot import TwilioBotConfig, TwilioCall, create_app

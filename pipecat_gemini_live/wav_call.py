@@ -33,7 +33,7 @@ from pipecat.services.llm_service import FunctionCallParams
 from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies
 from pipecat.workers.runner import WorkerRunner
 
-from .emulator import EmulatorConfig, LiveEmulator
+from gemini_live_emulator import EmulatorConfig, LiveEmulator
 from .frames import PersonaUpdateFrame
 from .report import CallReporter
 from .resampler import AudioResampler

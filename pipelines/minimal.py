@@ -8,7 +8,7 @@ from pipecat.pipeline.worker import PipelineWorker
 from pipecat.workers.runner import WorkerRunner
 
 from pipecat_gemini_live import AudioResampler, GeminiLiveLLMService
-from pipecat_gemini_live.emulator import LiveEmulator
+from gemini_live_emulator import LiveEmulator
 from pipecat_gemini_live.transports import WavTransport
 
 

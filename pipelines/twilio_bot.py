@@ -55,7 +55,7 @@ from pipecat.workers.runner import WorkerRunner
 from twilio.twiml.voice_response import Connect, Stream, VoiceResponse
 
 from pipecat_gemini_live import GeminiLiveLLMService
-from pipecat_gemini_live.emulator import EmulatorConfig, LiveEmulator
+from gemini_live_emulator import EmulatorConfig, LiveEmulator
 from pipecat_gemini_live.telephony import TelephonyAudio
 from pipecat_gemini_live.twilio_calls import (
     TOKEN_PARAMETER,

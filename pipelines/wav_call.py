@@ -17,7 +17,7 @@ from pathlib import Path
 
 from loguru import logger
 
-from pipecat_gemini_live.emulator.faults import Fault
+from gemini_live_emulator.faults import Fault
 from pipecat_gemini_live.transports.wav import WavInputError
 from pipecat_gemini_live.wav_call import (
     DEFAULT_INSTRUCTION,

@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 import soxr
 
-from pipecat_gemini_live.emulator import EmulatorConfig, LiveEmulator
+from gemini_live_emulator import EmulatorConfig, LiveEmulator
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).parent.parent

@@ -11,7 +11,7 @@ from typing import Any
 
 from loguru import logger
 
-from ..emulator import EmulatorConfig, LiveEmulator
+from gemini_live_emulator import EmulatorConfig, LiveEmulator
 from ..wav_call import api_key_from_env
 
 

@@ -1,11 +1,10 @@
-"""A local emulator of the Gemini Live API: a real TLS WebSocket server speaking the wire protocol.
+"""Moved: the emulator is the top-level package :mod:`gemini_live_emulator`.
 
-See :class:`LiveEmulator`. Run it standalone with ``python -m pipecat_gemini_live.emulator``.
+This path re-exports its public names for one release so that existing imports keep working
+(``from pipecat_gemini_live.emulator import LiveEmulator``); new code imports
+``gemini_live_emulator``.
 """
 
-from .certs import LocalCA
-from .config import EmulatorConfig
-from .records import Reply, SessionRecord
-from .server import LiveEmulator
+from gemini_live_emulator import EmulatorConfig, EmulatorThread, LiveEmulator, LocalCA, Reply, SessionRecord
 
-__all__ = ["EmulatorConfig", "LiveEmulator", "LocalCA", "Reply", "SessionRecord"]
+__all__ = ["EmulatorConfig", "EmulatorThread", "LiveEmulator", "LocalCA", "Reply", "SessionRecord"]

@@ -1,6 +1,6 @@
 """The Live session's end of the trace: when the emulator received caller audio and sent replies.
 
-:class:`TracedLiveEmulator` is a :class:`~pipecat_gemini_live.emulator.LiveEmulator` whose
+:class:`TracedLiveEmulator` is a :class:`~gemini_live_emulator.LiveEmulator` whose
 connections are watched on the server side: every ``realtimeInput`` audio message it receives
 is marked ``live_in`` and every reply audio chunk it sends ``live_out`` on the trace in
 :attr:`TracedLiveEmulator.trace` (set it before each call; calls traced this way run one at a
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 
-from ..emulator import LiveEmulator, wire
+from gemini_live_emulator import LiveEmulator, wire
 from .trace import AudioPathTrace, pcm_seconds
 
 

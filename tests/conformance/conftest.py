@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from pipecat_gemini_live.emulator.threaded import EmulatorThread
+from gemini_live_emulator.threaded import EmulatorThread
 
 from ..envcache import ROOT, cached, run
 from .harness import CLIENTS_DIR, ClientRun, run_client, write_audio

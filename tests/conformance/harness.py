@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from pipecat_gemini_live.emulator import EmulatorConfig, SessionRecord
-from pipecat_gemini_live.emulator.threaded import EmulatorThread
+from gemini_live_emulator import EmulatorConfig, SessionRecord
+from gemini_live_emulator.threaded import EmulatorThread
 
 CLIENTS_DIR = Path(__file__).parent / "clients"
 DATA = Path(__file__).parent.parent / "data"

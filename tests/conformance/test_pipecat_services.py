@@ -18,7 +18,7 @@ from pipecat.adapters.llm.schemas.tools_schema import ToolsSchema
 from pipecat.services.google.gemini_live.llm import GeminiLiveLLMService as BuiltInService
 
 from pipecat_gemini_live import GeminiLiveLLMService as OurService
-from pipecat_gemini_live.emulator import EmulatorConfig, LiveEmulator
+from gemini_live_emulator import EmulatorConfig, LiveEmulator
 
 from ..conftest import build_call
 from .pipecat_calls import run_service_call

@@ -15,7 +15,7 @@ import json
 
 import pytest
 
-from pipecat_gemini_live.emulator import wire
+from gemini_live_emulator import wire
 
 from .harness import SPECS, Observed
 

@@ -37,5 +37,5 @@ def test_the_fixture_works_in_a_fresh_project(tmp_path):
     proc = run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project, timeout=300)
     assert "3 passed" in proc.stdout, proc.stdout[-3000:]
     # The plugin came from the installed package, not from this checkout.
-    where = run([python, "-c", "import pipecat_gemini_live_pytest as p; print(p.__file__)"], cwd=project)
+    where = run([python, "-c", "import gemini_live_emulator.pytest_plugin as p; print(p.__file__)"], cwd=project)
     assert str(VENV) in where.stdout

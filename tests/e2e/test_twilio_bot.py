@@ -26,7 +26,7 @@ from streamdouble.session import SessionConfig
 from twilio.request_validator import RequestValidator
 
 from bench.harness import place_call, post_webhook, serve, stream_token, ulaw_frames, webhook_form
-from pipecat_gemini_live.emulator import EmulatorConfig, LiveEmulator
+from gemini_live_emulator import EmulatorConfig, LiveEmulator
 from pipecat_gemini_live.report import caller_segments
 from pipecat_gemini_live.transports.wav import load_wav
 from pipelines.twilio_bot import TwilioBotConfig, TwilioCall, create_app

@@ -17,7 +17,7 @@ from pipecat.observers.base_observer import BaseObserver, FrameProcessed
 from pipecat.workers.runner import WorkerRunner
 
 from pipecat_gemini_live.bots import LiveBackend, PersonaBook, make_service, messages
-from pipecat_gemini_live.emulator import EmulatorConfig
+from gemini_live_emulator import EmulatorConfig
 from pipelines.daily_bot import ConfigError, DailyBotConfig, build_daily_bot, make_transport
 
 from ..conftest import speech

@@ -9,8 +9,8 @@ import pytest
 import websockets
 from google.genai.errors import APIError
 
-from pipecat_gemini_live.emulator import EmulatorConfig, LiveEmulator
-from pipecat_gemini_live.emulator.faults import Fault
+from gemini_live_emulator import EmulatorConfig, LiveEmulator
+from gemini_live_emulator.faults import Fault
 
 from .sdk_helpers import client_for, collect_turn, live_config, speak
 

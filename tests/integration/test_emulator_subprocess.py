@@ -1,4 +1,4 @@
-"""The emulator as a process: `python -m pipecat_gemini_live.emulator` prints what a client needs."""
+"""The emulator as a process: `python -m gemini_live_emulator` prints what a client needs."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from .sdk_helpers import collect_turn, live_config, speak, transcript
 
 async def test_subprocess_emulator_serves_the_sdk(tmp_path):
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "pipecat_gemini_live.emulator", "--port", "0", "--think-ms", "50",
+        sys.executable, "-m", "gemini_live_emulator", "--port", "0", "--think-ms", "50",
         "--ca-dir", str(tmp_path), "--pace", "4",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -43,7 +43,7 @@ async def test_subprocess_emulator_serves_the_sdk(tmp_path):
 
 async def test_subprocess_refuses_a_public_address():
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "pipecat_gemini_live.emulator", "--host", "0.0.0.0",
+        sys.executable, "-m", "gemini_live_emulator", "--host", "0.0.0.0",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )

@@ -13,7 +13,7 @@ import websockets
 from google import genai
 from google.genai.errors import APIError, ClientError
 
-from pipecat_gemini_live.emulator import EmulatorConfig, LiveEmulator
+from gemini_live_emulator import EmulatorConfig, LiveEmulator
 
 from .sdk_helpers import collect_turn, live_config, speak, transcript
 

@@ -6,7 +6,7 @@ import asyncio
 
 from google.genai import types
 
-from pipecat_gemini_live.emulator import EmulatorConfig, LiveEmulator
+from gemini_live_emulator import EmulatorConfig, LiveEmulator
 
 from .sdk_helpers import client_for, collect_turn, live_config, speak, transcript
 

@@ -10,7 +10,7 @@ from pipecat.adapters.llm.schemas.tools_schema import ToolsSchema
 from pipecat.services.llm_service import FunctionCallParams
 
 from pipecat_gemini_live import PersonaUpdateFrame
-from pipecat_gemini_live.emulator import EmulatorConfig, LiveEmulator
+from gemini_live_emulator import EmulatorConfig, LiveEmulator
 
 from ..conftest import build_call
 from .call_helpers import run_call

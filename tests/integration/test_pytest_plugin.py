@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipecat_gemini_live_pytest import emulator_config
+from gemini_live_emulator.pytest_plugin import emulator_config
 
 
 def test_markers_configure_the_emulator_closest_wins(pytester):

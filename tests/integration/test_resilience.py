@@ -7,7 +7,7 @@ import asyncio
 from pipecat.services.google.gemini_live.llm import ContextWindowCompressionParams, GeminiLiveLLMSettings
 
 from pipecat_gemini_live import LiveOptions, RetryPolicy
-from pipecat_gemini_live.emulator import EmulatorConfig, LiveEmulator
+from gemini_live_emulator import EmulatorConfig, LiveEmulator
 
 from ..conftest import build_call
 from .call_helpers import run_call

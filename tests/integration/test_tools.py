@@ -20,7 +20,7 @@ from pipecat.frames.frames import FunctionCallResultProperties, LLMSetToolsFrame
 from pipecat.services.llm_service import FunctionCallParams
 
 from pipecat_gemini_live import GeminiLiveLLMService, ScheduledResult
-from pipecat_gemini_live.emulator import EmulatorConfig, LiveEmulator
+from gemini_live_emulator import EmulatorConfig, LiveEmulator
 
 from ..conftest import build_call
 from .call_helpers import CallResult, run_call

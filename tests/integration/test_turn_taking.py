@@ -31,8 +31,8 @@ from pipecat.turns.user_turn_strategies import UserTurnStrategies
 from pipecat.workers.runner import WorkerRunner
 
 from pipecat_gemini_live import GeminiLiveLLMService, LiveOptions
-from pipecat_gemini_live.emulator import EmulatorConfig, LiveEmulator
-from pipecat_gemini_live.emulator.wire import get
+from gemini_live_emulator import EmulatorConfig, LiveEmulator
+from gemini_live_emulator.wire import get
 from pipecat_gemini_live.turn_taking import vad_preset
 
 from ..conftest import build_call, speech

@@ -18,7 +18,7 @@ import pytest
 import soundfile as sf
 
 from pipecat_gemini_live import LiveOptions
-from pipecat_gemini_live.emulator import EmulatorConfig, LiveEmulator
+from gemini_live_emulator import EmulatorConfig, LiveEmulator
 from pipecat_gemini_live.wav_call import WavCallOptions, run_wav_call
 
 from ..conftest import speech

@@ -3,7 +3,7 @@
 from google.genai.types import LiveServerMessage
 
 from pipecat_gemini_live import responses as r
-from pipecat_gemini_live.emulator import wire
+from gemini_live_emulator import wire
 
 
 def m(obj) -> LiveServerMessage:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipecat_gemini_live.emulator.tokens import TokenStore, constrain
-from pipecat_gemini_live.emulator.wire import ProtocolError
+from gemini_live_emulator.tokens import TokenStore, constrain
+from gemini_live_emulator.wire import ProtocolError
 
 
 class Clock:

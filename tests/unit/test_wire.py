@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from pipecat_gemini_live.emulator import wire
+from gemini_live_emulator import wire
 
 
 def msg(obj) -> str:

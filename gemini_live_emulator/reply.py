@@ -3,7 +3,7 @@
 A normal turn on the wire is: audio chunks (with ``outputTranscription`` pieces as the words
 are reached) -> ``generationComplete`` -> ``turnComplete`` + ``usageMetadata``. An interrupted
 one stops at the chunk being sent and is closed by the session with ``interrupted`` ->
-``turnComplete`` (no ``generationComplete``). Source: DESIGN.md section 4.
+``turnComplete`` (no ``generationComplete``). Source: docs/live-api.md.
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
 """pytest fixtures for testing any Gemini Live client against the local emulator.
 
 Installed with ``pipecat-gemini-live`` and loaded by pytest on its own (the ``pytest11`` entry
-point ``gemini_live``); nothing to import or configure. It is a package of its own so that
-loading it costs nothing: the emulator (and Pipecat, which the main package imports) is imported
-only when a test asks for a fixture. Three fixtures:
+point ``gemini_live``); nothing to import or configure. Loading it costs nothing: the emulator
+package imports its parts on first use, and the server is imported only when a test asks for a
+fixture. Three fixtures:
 
 ``live_emulator`` (async, needs pytest-asyncio)
-    A :class:`~pipecat_gemini_live.emulator.LiveEmulator` running on the test's event loop,
+    A :class:`~gemini_live_emulator.LiveEmulator` running on the test's event loop,
     configured by the test's ``gemini_live`` marker.
 ``live_emulator_factory`` (async, needs pytest-asyncio)
     ``await live_emulator_factory(**settings)`` starts one more emulator per call (several
@@ -15,7 +15,7 @@ only when a test asks for a fixture. Three fixtures:
     The same emulator, served from a background thread: for synchronous tests and clients in
     other processes (``emu.client_env()`` gives their environment).
 
-The marker takes any :class:`~pipecat_gemini_live.emulator.EmulatorConfig` field, plus
+The marker takes any :class:`~gemini_live_emulator.EmulatorConfig` field, plus
 ``behaviour`` as a shortcut for "every model follows this family's rules"::
 
     @pytest.mark.gemini_live(think_ms=50, scenario=['1:get_weather{"city": "Paris"}'],
@@ -30,7 +30,7 @@ The marker takes any :class:`~pipecat_gemini_live.emulator.EmulatorConfig` field
 
 What the emulator received is on the emulator: ``setups``, ``client_messages(i)``,
 ``tool_responses``, ``client_content``, ``close_codes``, and ``records`` (everything).
-See docs/emulator.md.
+See gemini_live_emulator/README.md.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from pipecat_gemini_live.emulator import EmulatorConfig
+    from gemini_live_emulator import EmulatorConfig
 
 MARKER = "gemini_live"
 
@@ -75,7 +75,7 @@ def emulator_config(**settings: Any) -> "EmulatorConfig":
         TypeError: For a setting that is not a field (a typo must not pass silently).
         pydantic.ValidationError: For a bad value.
     """
-    from pipecat_gemini_live.emulator import EmulatorConfig
+    from gemini_live_emulator import EmulatorConfig
 
     unknown = set(settings) - set(EmulatorConfig.model_fields) - {"behaviour"}
     if unknown:
@@ -110,7 +110,7 @@ def _need_asyncio() -> None:
 async def live_emulator(request: pytest.FixtureRequest):
     """A running emulator for this test, configured by its ``gemini_live`` marker."""
     _need_asyncio()
-    from pipecat_gemini_live.emulator import LiveEmulator
+    from gemini_live_emulator import LiveEmulator
 
     async with LiveEmulator(emulator_config(**_marker_settings(request))) as emu:
         yield emu
@@ -123,7 +123,7 @@ async def live_emulator_factory(request: pytest.FixtureRequest):
     Settings given to the call are laid over the test's ``gemini_live`` marker.
     """
     _need_asyncio()
-    from pipecat_gemini_live.emulator import LiveEmulator
+    from gemini_live_emulator import LiveEmulator
 
     base = _marker_settings(request)
     started: list[LiveEmulator] = []
@@ -143,7 +143,7 @@ async def live_emulator_factory(request: pytest.FixtureRequest):
 @pytest.fixture
 def live_emulator_thread(request: pytest.FixtureRequest):
     """An emulator served from a background thread, for sync tests and other processes."""
-    from pipecat_gemini_live.emulator.threaded import EmulatorThread
+    from gemini_live_emulator.threaded import EmulatorThread
 
     with EmulatorThread() as thread:
         yield thread.start(emulator_config(**_marker_settings(request)))

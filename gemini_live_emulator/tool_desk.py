@@ -4,7 +4,7 @@ Blocking calls (the default, and the only kind 3.1 accepts) stop the model until
 response has come back; ``NON_BLOCKING`` ones let it keep talking, and each response's
 ``scheduling`` says what to do with the result: ``INTERRUPT`` (say it now, cutting the current
 reply), ``WHEN_IDLE`` (say it after the current reply) or ``SILENT`` (take it in, mention it
-next time). ``willContinue`` marks an intermediate result. Source: DESIGN.md section 4 and the
+next time). ``willContinue`` marks an intermediate result. Source: docs/live-api.md and the
 Live API tools guide.
 """
 

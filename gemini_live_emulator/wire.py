@@ -9,7 +9,7 @@ the Python SDK is URL-safe, from other clients standard. Every lookup here accep
 
 Server messages are built as plain dicts with camelCase keys: the SDK's parser raises a
 ``TypeError`` on an unknown top-level key, so the emulator never sends one (errors are close
-codes only). Source: DESIGN.md section 4, checked against google-genai 2.34.
+codes only). Source: docs/live-api.md, checked against google-genai 2.34.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-# Close codes and the reasons the real service gives (DESIGN.md section 4).
+# Close codes and the reasons the real service gives (docs/live-api.md).
 CLOSE_NORMAL = 1000
 CLOSE_INVALID = 1007
 CLOSE_POLICY = 1008

@@ -1,7 +1,6 @@
 """The emulator's server: TLS WebSocket on loopback, path routing, API-key check.
 
-The unmodified google-genai SDK connects to it through public options only (DESIGN.md
-section 4)::
+The unmodified google-genai SDK connects to it through public options only (docs/live-api.md)::
 
     async with LiveEmulator() as emu:
         client = genai.Client(api_key=emu.api_key, http_options=emu.http_options())

@@ -1,6 +1,6 @@
 """Session resumption handles: what a handle restores, and when it is refused.
 
-Rules reproduced (DESIGN.md section 4 and field reports):
+Rules reproduced (docs/live-api.md and field reports):
 
 - A handle restores the conversation as it stood when the handle was issued (issued at setup
   and after every finished turn, while the session is resumable).

@@ -1,11 +1,11 @@
 """How each model family behaves on the server side, as the emulator reproduces it.
 
-This is the emulator's own table, kept apart from the client's :mod:`pipecat_gemini_live.models`
-on purpose: tests that prove the service never sends what a model forbids need a server that
-enforces the rule independently, not one that reads the client's beliefs.
+This is the emulator's own table, kept apart from any client's model table on purpose: tests
+that prove a client never sends what a model forbids need a server that enforces the rule
+independently, not one that reads the client's beliefs.
 
-Behaviours marked ``field report`` come from public issue threads rather than documentation
-(DESIGN.md section 5); the emulator docs list them as such.
+Behaviours marked ``field report`` come from public issue threads rather than documentation;
+the emulator's README lists them with their sources.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import Enum
 from fnmatch import fnmatchcase
 
-from ..models import bare_model_name, model_version
+from .names import bare_model_name, model_version
 
 
 class OnViolation(str, Enum):

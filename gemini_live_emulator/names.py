@@ -1,0 +1,24 @@
+"""Model names as the server reads them: ``models/`` prefix, case, version.
+
+The emulator keeps its own reading of model names rather than importing a client's: it stands
+for the server, which knows nothing of any client's tables.
+"""
+
+from __future__ import annotations
+
+import re
+
+_VERSION_RE = re.compile(r"gemini-(?:live-)?(\d+)(?:\.(\d+))?")
+
+
+def bare_model_name(model: str) -> str:
+    """``"models/gemini-3.1-flash-live-preview"`` -> ``"gemini-3.1-flash-live-preview"``."""
+    return model.strip().lower().removeprefix("models/")
+
+
+def model_version(model: str) -> tuple[int, int] | None:
+    """The ``(major, minor)`` version a Gemini model name carries, or None."""
+    m = _VERSION_RE.search(bare_model_name(model))
+    if not m:
+        return None
+    return int(m.group(1)), int(m.group(2) or 0)

@@ -117,7 +117,7 @@ class SessionGuard:
         else:
             return
         self._goaway = None
-        await svc.request_switch("goaway", resume=resume, force_new=True)
+        await svc.request_switch("goaway", resume=resume, force_new=True, gentle=True)
 
     async def _check_stall(self) -> None:
         svc = self.svc

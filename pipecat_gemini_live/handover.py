@@ -52,6 +52,9 @@ class SwitchRequest:
         seed: Give the current session the recorded history (initial context) where the
             profile allows; otherwise a new seeded session.
         respond: Have the model answer the seed's last user turn.
+        gentle: Move without cutting the reply in progress: the new session is made while the
+            old one keeps talking and listening, and takes over when the reply is over (a
+            goAway re-seed, a generation setting). A persona change is not gentle: it cuts.
         dead_session: Index of the session whose end asked for this reconnect (a reconnect is
             moot once the call has moved to another live session).
         label: A name for logs and reports (a persona name).
@@ -65,6 +68,7 @@ class SwitchRequest:
     force_new: bool = False
     seed: bool = False
     respond: bool = False
+    gentle: bool = False
     dead_session: int | None = None
     label: str | None = None
     requested_at: float = field(default_factory=time.monotonic)
@@ -150,6 +154,7 @@ class Handover:
             req.force_new = req.force_new or self._pending.force_new
             req.seed = req.seed or self._pending.seed
             req.respond = req.respond or self._pending.respond
+            req.gentle = req.gentle and self._pending.gentle
             req.requested_at = min(req.requested_at, self._pending.requested_at)
         self._pending = req
         if not self.busy:
@@ -228,15 +233,16 @@ class Handover:
             await self._update_in_place(old, req, record)
             return
 
-        # A goAway move made by re-seeding keeps the old session talking and listening until the
-        # new one is ready and the old reply is over: the caller hears no seam. Every other move
-        # holds the caller's audio from the start (it belongs to the new setup).
-        late_hold = alive and req.reason == "goaway" and not req.resume
+        # A gentle move (a goAway re-seed, a generation setting) keeps the old session talking and
+        # listening until the new one is ready and the old reply is over: the caller hears no
+        # seam. Every other move holds the caller's audio from the start (it belongs to the new
+        # setup).
+        late_hold = alive and req.gentle and not req.resume
         if not late_hold:
             await svc.caller.flush_batch()  # grouped audio goes to the session it was meant for
         self.holding = not late_hold
         try:
-            if alive and req.reason not in ("goaway", "start"):
+            if alive and not req.gentle and req.reason != "start":
                 if svc.options.cut_reply_on_switch:
                     # The rest of the old reply is dropped; if the switch fails the call simply
                     # stays on the old session, which is not muted.

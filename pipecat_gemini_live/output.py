@@ -100,27 +100,29 @@ class ServerEvents:
         self.translator = r.ResponseTranslator()
         self.replies: list[ReplyRecord] = []
         self._caller_text = ""
-        self._suppressing = False
+        self._suppressed: object | None = None
 
-    async def handle(self, message) -> None:
-        """Translate one server message and act on each event."""
-        if self._suppressing:
+    async def handle(self, message, session: object | None = None) -> None:
+        """Translate one server message from ``session`` and act on each event."""
+        if self._suppressed is not None and session is self._suppressed:
             message = self._suppress(message)
-            if message is None:
-                return
         for event in self.translator.translate(message):
             await self.apply(event)
 
-    def suppress_current_reply(self) -> None:
-        """Drop the rest of the reply being generated (a persona change cut it in-session)."""
-        self._suppressing = True
+    def suppress_reply_of(self, session: object) -> None:
+        """Drop the rest of the reply ``session`` is generating (a switch cut it).
+
+        Only that session's reply is dropped: a session that takes over answers in full, and
+        the suppression ends with the cut reply's ``turnComplete`` (or ``interrupted``).
+        """
+        self._suppressed = session
 
     def _suppress(self, message):
         sc = message.server_content
         if sc is None:
             return message
         if sc.turn_complete or sc.interrupted:
-            self._suppressing = False
+            self._suppressed = None
         # Only the reply's content goes; tool calls, goAway, usage and handles still count.
         trimmed = message.model_copy()
         trimmed.server_content = None

@@ -364,8 +364,9 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
             await self.broadcast_interruption()
 
     def suppress_current_reply(self) -> None:
-        """Drop what is left of the reply the server is generating (cut by an in-place switch)."""
-        self._events.suppress_current_reply()
+        """Drop what is left of the reply the current session is generating (cut by a switch)."""
+        if self._session is not None:
+            self._events.suppress_reply_of(self._session)
 
     @property
     def responding(self) -> bool:
@@ -494,8 +495,9 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         if changed.keys() & _SPEC_FIELDS:
             await self.request_switch("settings")
         elif set(changed) - _NON_SESSION_FIELDS:
-            # Generation fields (temperature, VAD...) exist only in the setup.
-            await self.request_switch("settings", force_new=True)
+            # Generation fields (temperature, VAD...) exist only in the setup; they are not a
+            # change of who is speaking, so the reply in progress is not cut for them.
+            await self.request_switch("settings", force_new=True, gentle=True)
         return changed
 
     async def request_switch(self, reason: str, label: str | None = None, **flags) -> None:
@@ -580,7 +582,7 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         if session is not self._session:
             return  # a session being set up, or one the call has left
         self.guard.saw_message()
-        await self._events.handle(message)
+        await self._events.handle(message, session)
 
     async def _on_session_end(self, session: LiveSession, end: SessionEnd) -> None:
         await self._call_event_handler("on_session_ended", session, end)

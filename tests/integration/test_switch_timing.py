@@ -1,0 +1,64 @@
+"""Switches at moments the other tests did not choose: during a reply, just before the caller speaks.
+
+Each test names the fault it pins down (found by trying the main job as a user would, and by the
+timeline explorer). What is checked comes from the emulator's records and the service's replies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from pipecat.frames.frames import LLMUpdateSettingsFrame
+
+from gemini_live_emulator import EmulatorConfig, LiveEmulator
+from pipecat_gemini_live import GeminiLiveLLMService, PersonaUpdateFrame
+
+from ..conftest import build_call
+from .call_helpers import run_call
+
+MODELS = ["gemini-2.5-flash-native-audio-preview-12-2025", "gemini-3.1-flash-live-preview", "gemini-3.8-live"]
+
+
+def answered(result) -> list:
+    return [r for r in result.service.replies if not r.interrupted]
+
+
+@pytest.mark.parametrize("model", MODELS)
+async def test_a_switch_that_cuts_a_reply_leaves_the_next_session_able_to_answer(tmp_path, model):
+    """The switch cut turn 1's reply; the caller's next turn must be answered by the new persona.
+
+    Once, the cut reply's suppression outlived the session it was for, and the new session's
+    whole first reply was dropped (the caller heard nothing until the next switch).
+    """
+    wav = build_call(tmp_path / "in.wav", [0.4, "cards_001.wav", 1.2, 0.8, "cards_003.wav", 3.0])
+    async with LiveEmulator(EmulatorConfig(think_ms=100, pace=1.0)) as emu:
+        # Turn 1 ends about 1.3 s in; its reply starts about 1.5 s and lasts several seconds.
+        result = await run_call(
+            emu, wav, tmp_path / "out.wav", model=model,
+            at=[(2.0, PersonaUpdateFrame(system_instruction="You are a pirate."))],
+        )
+        await emu.wait_closed(timeout=5)
+        records = list(emu.records)
+    replies = result.service.replies
+    assert replies[0].interrupted, "the switch cut the reply in progress"
+    (second,) = answered(result)
+    assert second.text.startswith("You are a pirate"), second.text
+    # What the caller heard is what the new session said on the wire.
+    assert any(r.text.startswith("You are a pirate") and not r.interrupted for r in records[-1].replies)
+
+
+@pytest.mark.parametrize("model", MODELS[:2])
+async def test_a_settings_change_mid_reply_does_not_cost_the_next_turn(tmp_path, model):
+    """``LLMUpdateSettingsFrame(temperature)`` as Pipecat's examples send it, during a reply."""
+    # Turn 1's reply (about 5 s) is over before turn 2 starts, so no barge-in cuts it.
+    wav = build_call(tmp_path / "in.wav", [0.4, "cards_001.wav", 7.0, "cards_003.wav", 3.0])
+    change = LLMUpdateSettingsFrame(delta=GeminiLiveLLMService.Settings(temperature=0.1))
+    async with LiveEmulator(EmulatorConfig(think_ms=100)) as emu:
+        result = await run_call(emu, wav, tmp_path / "out.wav", model=model, at=[(2.0, change)])
+        await emu.wait_closed(timeout=5)
+        records = list(emu.records)
+    # A generation setting is not a persona change: the reply in progress is not cut.
+    assert [r.interrupted for r in result.service.replies] == [False, False]
+    assert records[-1].setup["generationConfig"]["temperature"] == pytest.approx(0.1)
+    assert all(r.closed for r in records)

@@ -253,40 +253,51 @@ class Handover:
                     await self._wait_reply_done()
             handle = old.handle if (req.resume and old is not None and old.handle) else None
             new, method = await self._open(req, record, old if alive else None, handle)
-            respond = req.respond
-            held_from = req.requested_at
-            if late_hold:
-                await self._wait_reply_done(until_gone=old)
-                await svc.caller.flush_batch()
-                self.holding = True
-                held_from = time.monotonic()
-                # The old connection closed under a reply: the new session goes on with it.
-                respond = respond or (not old.ready and svc.cut_by_drop)
-            carried = 0
-            if method != "resume":
-                carried = await self._seed(new, profile, respond=respond)
-            if self._pending is not None and self._pending.spec != req.spec and req.reason != "reconnect":
-                await new.close(svc.options.close_timeout_s)
-                raise _Superseded()
-            # What the retired session got but never answered goes to the new one first: after a
-            # resume, everything since the handle's checkpoint; otherwise the caller's
-            # unanswered utterance (its start went to the old session).
-            tail = svc.caller.tail
-            replay = tail.since_checkpoint() if method == "resume" else tail.unanswered_utterance()
-            await svc.activate(new)
-            svc.caller.replay_first(replay)
-            record.in_frames_replayed = len(replay)
-            await svc.drain_hold(new)
-            self.holding = False
-            await svc.flush_notes()
-            record.history_turns_carried = carried
-            self._applied(record, req, new, method=method, gap_from=held_from)
+            try:
+                await self._take_over(req, record, old, new, method, late_hold=late_hold, profile=profile)
+            except BaseException:
+                # Superseded, failed or cancelled by a hang-up before the call moved onto it:
+                # the new connection must not outlive the switch.
+                if new is not svc.session:
+                    await asyncio.shield(new.discard(svc.options.close_timeout_s))
+                raise
         finally:
             # A queued request keeps the audio held for the switch that follows.
             if self._pending is None:
                 self.holding = False
         if old is not None and old is not new:
             svc.create_task(old.close(svc.options.close_timeout_s), f"close-session-{old.index}")
+
+    async def _take_over(self, req, record, old, new, method, *, late_hold, profile) -> None:
+        """Seed ``new``, make it the call's session, replay what it must hear."""
+        svc = self.svc
+        respond = req.respond
+        held_from = req.requested_at
+        if late_hold:
+            await self._wait_reply_done(until_gone=old)
+            await svc.caller.flush_batch()
+            self.holding = True
+            held_from = time.monotonic()
+            # The old connection closed under a reply: the new session goes on with it.
+            respond = respond or (not old.ready and svc.cut_by_drop)
+        carried = 0
+        if method != "resume":
+            carried = await self._seed(new, profile, respond=respond)
+        if self._pending is not None and self._pending.spec != req.spec and req.reason != "reconnect":
+            raise _Superseded()
+        # What the retired session got but never answered goes to the new one first: after a
+        # resume, everything since the handle's checkpoint; otherwise the caller's
+        # unanswered utterance (its start went to the old session).
+        tail = svc.caller.tail
+        replay = tail.since_checkpoint() if method == "resume" else tail.unanswered_utterance()
+        await svc.activate(new)
+        svc.caller.replay_first(replay)
+        record.in_frames_replayed = len(replay)
+        await svc.drain_hold(new)
+        self.holding = False
+        await svc.flush_notes()
+        record.history_turns_carried = carried
+        self._applied(record, req, new, method=method, gap_from=held_from)
 
     async def _update_in_place(self, session: LiveSession, req: SwitchRequest, record: SwitchRecord) -> None:
         svc = self.svc

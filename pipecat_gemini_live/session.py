@@ -164,6 +164,18 @@ class LiveSession:
         except (asyncio.TimeoutError, TimeoutError):
             await self.abort()
             raise SessionOpenError(None, f"no setupComplete within {timeout:.1f}s") from None
+        except BaseException:
+            # Whoever opened it gave up (a hang-up cancelled the switch). The connect goes on in
+            # its own task and would complete into a session nobody closes: end it here.
+            await asyncio.shield(self.discard())
+            raise
+
+    async def discard(self, timeout: float = 2.0) -> None:
+        """End the session whatever its state: closed with 1000 if it is up, else aborted."""
+        if self.state is SessionState.READY:
+            await self.close(timeout)
+        else:
+            await self.abort()
 
     async def _run(self) -> None:
         end: SessionEnd | None = None

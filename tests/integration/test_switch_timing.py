@@ -62,3 +62,30 @@ async def test_a_settings_change_mid_reply_does_not_cost_the_next_turn(tmp_path,
     assert [r.interrupted for r in result.service.replies] == [False, False]
     assert records[-1].setup["generationConfig"]["temperature"] == pytest.approx(0.1)
     assert all(r.closed for r in records)
+
+
+@pytest.mark.parametrize(
+    "fault, switch_at, hang_up",
+    [
+        ("slow_setup:3#0", None, "end"),  # the first session is still opening
+        ("slow_setup:3#1", 1.0, "cancel"),  # a persona switch's session is still opening
+    ],
+)
+async def test_a_hang_up_while_a_session_opens_leaves_no_connection_open(tmp_path, fault, switch_at, hang_up):
+    """The opening was cancelled by the hang-up, the connect completed anyway and nobody closed
+    it: a Live session (billed, against Gemini) that outlived its call."""
+    from pipecat.frames.frames import CancelFrame, EndFrame
+
+    wav = build_call(tmp_path / "in.wav", [0.4, "cards_001.wav", 3.0])
+    at = [] if switch_at is None else [(switch_at, PersonaUpdateFrame(system_instruction="You are a pirate."))]
+    at.append(((switch_at or 0.0) + 0.5, EndFrame() if hang_up == "end" else CancelFrame()))
+    async with LiveEmulator(EmulatorConfig(think_ms=100, faults=[fault])) as emu:
+        result = await run_call(emu, wav, tmp_path / "out.wav", model=MODELS[0], at=at)
+        # The slow setup completes 3 s after its connect; by then the connection must be gone.
+        await asyncio.sleep(3.5)
+        records = list(emu.records)
+        leftover = [t.get_name() for t in asyncio.all_tasks() if "live-session" in t.get_name() and not t.done()]
+    assert len(records) == (1 if switch_at is None else 2)
+    assert all(r.closed for r in records), [(r.index, r.closed) for r in records]
+    assert leftover == []
+    assert result.service.session is None

@@ -220,10 +220,55 @@ def known_profiles() -> tuple[ModelProfile, ...]:
 def profile_for(model: str) -> ModelProfile:
     """The profile for a model name; the conservative default when nothing matches.
 
+    Refusals learned in this process (:func:`learn_refusal`) are applied on top.
+
     Args:
         model: A Live model name, with or without the ``models/`` prefix.
     """
     for profile in known_profiles():
         if profile.matches(model):
-            return profile
-    return UNKNOWN_MODEL
+            return corrected(profile, model)
+    return corrected(UNKNOWN_MODEL, model)
+
+
+# What a 1007 close proved a model refuses, by the kind of message last sent before it.
+REFUSAL_CORRECTIONS: dict[str, dict[str, bool]] = {
+    "client_content": {"mid_session_client_content": False},
+    "context_update": {"context_update": False},
+    "tool_scheduling": {"non_blocking_tools": False},
+}
+
+_learned: dict[str, dict[str, bool]] = {}
+
+
+def learn_refusal(model: str, kind: str) -> dict[str, bool] | None:
+    """Remember, for this process, that ``model`` closed a session with 1007 after ``kind``.
+
+    The field reports behind the table drift (a model starts or stops taking a message), so a
+    refusal seen on the wire wins over the table for the rest of the process.
+
+    Args:
+        model: The model that refused.
+        kind: The kind of the last non-audio message sent (``client_content``,
+            ``context_update``, ``tool_scheduling``, ...).
+
+    Returns:
+        The capabilities turned off, or None when the kind maps to no profile capability
+        (nothing learned).
+    """
+    changes = REFUSAL_CORRECTIONS.get(kind)
+    if changes is None:
+        return None
+    _learned.setdefault(bare_model_name(model), {}).update(changes)
+    return changes
+
+
+def forget_refusals() -> None:
+    """Drop every refusal learned in this process (tests, or after upgrading a model)."""
+    _learned.clear()
+
+
+def corrected(profile: ModelProfile, model: str) -> ModelProfile:
+    """``profile`` with the refusals learned for ``model`` applied."""
+    changes = _learned.get(bare_model_name(model))
+    return profile.with_overrides(**changes) if changes else profile

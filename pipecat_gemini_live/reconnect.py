@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from tenacity import wait_exponential_jitter
 from websockets.exceptions import InvalidStatus
 
@@ -25,20 +25,35 @@ FATAL_CODES = {1002, 1003, 1007, 1008, 1009, 1010}
 class RetryPolicy(BaseModel):
     """Backoff for reconnecting and for the first connect.
 
+    An overloaded server answers 1011 for tens of seconds at a time, so the default keeps
+    trying for about 30 s (waits of 0.5, 1, 2, 4, 8, 8... s, each with up to ``jitter_s`` of
+    random extra) while the caller's audio is held (bounded by
+    ``LiveOptions.max_held_audio_s``), then gives up and the call ends with a reason.
+
     Attributes:
-        max_attempts: Attempts per outage before giving up (the first one included).
-        initial_delay_s: Wait before the second attempt (the first is immediate).
-        max_delay_s: Cap on one wait.
+        max_attempts: Attempts per outage before giving up (the first one included); None for
+            no count limit (``max_elapsed_s`` bounds it).
+        initial_delay_s: Wait before the second attempt (the first is immediate), seconds.
+        max_delay_s: Cap on one wait, seconds.
         jitter_s: Random extra added to each wait, up to this many seconds.
+        max_elapsed_s: Stop once the waits so far add up to this many seconds; None for no
+            time limit (``max_attempts`` bounds it).
     """
 
-    max_attempts: int = Field(default=6, ge=1)
-    initial_delay_s: float = Field(default=0.1, ge=0)
-    max_delay_s: float = Field(default=5.0, ge=0)
-    jitter_s: float = Field(default=0.1, ge=0)
+    max_attempts: int | None = Field(default=None, ge=1)
+    initial_delay_s: float = Field(default=0.5, ge=0)
+    max_delay_s: float = Field(default=8.0, ge=0)
+    jitter_s: float = Field(default=0.25, ge=0)
+    max_elapsed_s: float | None = Field(default=30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _bounded(self) -> "RetryPolicy":
+        if self.max_attempts is None and self.max_elapsed_s is None:
+            raise ValueError("set max_attempts or max_elapsed_s: retries must end")
+        return self
 
     def delays(self):
-        """Seconds to wait before attempts 2, 3, ... (exponential, capped, jittered)."""
+        """Seconds to wait before attempts 2, 3, ... (exponential, capped, jittered, bounded)."""
         wait = wait_exponential_jitter(
             initial=self.initial_delay_s, max=self.max_delay_s, jitter=self.jitter_s
         )
@@ -47,8 +62,15 @@ class RetryPolicy(BaseModel):
             def __init__(self, n):
                 self.attempt_number = n
 
-        for n in range(1, self.max_attempts):
-            yield wait(_State(n))
+        elapsed = 0.0
+        n = 1
+        while self.max_attempts is None or n < self.max_attempts:
+            delay = wait(_State(n))
+            if self.max_elapsed_s is not None and elapsed + delay > self.max_elapsed_s:
+                return
+            elapsed += delay
+            n += 1
+            yield delay
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,7 @@ from .guard import SessionGuard
 from .handover import Handover, SwitchRecord, SwitchRequest
 from .history import ConversationHistory
 from .live_config import SessionSpec, build_connect_config, resolve_language
-from .models import ModelProfile, profile_for
+from .models import ModelProfile, corrected, learn_refusal, profile_for
 from .options import LiveOptions
 from .output import ReplyRecord, ServerEvents
 from .reconnect import RetryPolicy, classify
@@ -214,6 +214,7 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         self.call_started_at: float | None = None
         self.call_clock = None
         self.cut_by_drop = False
+        self._refused: str | None = None  # the kind of message a first 1007 refused
 
         for name in ("on_session_started", "on_session_ended", "on_switch", "on_reply_finished"):
             self._register_event_handler(name)
@@ -266,7 +267,9 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
 
     def profile_for_model(self, model: str) -> ModelProfile:
         """The profile that governs ``model`` (the pinned one, when given)."""
-        return self._profile_override or profile_for(model)
+        if self._profile_override is not None:
+            return corrected(self._profile_override, model)
+        return profile_for(model)
 
     @property
     def context(self) -> LLMContext | None:
@@ -593,6 +596,9 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         cut = await self._events.cut()
         self.cut_by_drop = cut
         self.history.end_model_turn()
+        if end.code == 1007 and not self._refused:
+            await self._recover_from_refusal(session, end, cut)
+            return
         if not verdict.retry:
             self._session = None
             await self.push_error(
@@ -603,6 +609,28 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         # audio; a re-seeded one is asked to go on.
         await self.request_switch(
             "reconnect", resume=True, old_dead=True, respond=cut, dead_session=session.index
+        )
+
+    async def _recover_from_refusal(self, session: LiveSession, end: SessionEnd, cut: bool) -> None:
+        """A first 1007: the server refused something we sent. Move to a fresh session.
+
+        The new session is seeded with the history (text turns, which every model takes), the
+        kind of message refused is not sent to that model again in this process, and the
+        pipeline gets an ``ErrorFrame`` that says what was refused. A second 1007 in the call
+        ends it.
+        """
+        kind = session.last_sent_kind or "unknown"
+        self._refused = kind
+        learned = learn_refusal(session.model, kind)
+        if learned:
+            logger.warning(f"{self}: {session.model} refused {kind}; not sending it again ({learned})")
+        await self.push_error(
+            f"Gemini Live refused a request (1007 {end.reason!r}) after {kind}; the call moved to "
+            "a fresh session seeded with the conversation"
+            + (f", and {kind} will not be sent to this model again" if learned else "")
+        )
+        await self.request_switch(
+            "reconnect", old_dead=True, force_new=True, respond=cut, dead_session=session.index, label="1007"
         )
 
     async def report_switch(self, record: SwitchRecord) -> None:

@@ -126,6 +126,7 @@ class LiveSession:
         self.handle: str | None = None
         self.resumable = False
         self.realtime_input_sent = False
+        self.last_sent_kind: str | None = None  # the last non-audio message (what a 1007 refused)
         self.activity_open = False
         self.opened_at: float | None = None
         self.ended_at: float | None = None
@@ -252,24 +253,29 @@ class LiveSession:
 
     async def send_audio_stream_end(self) -> None:
         """``realtimeInput.audioStreamEnd``: the caller's audio stopped arriving."""
-        await self._live().send_realtime_input(audio_stream_end=True)
+        sdk = self._live()
+        self.last_sent_kind = "audio_stream_end"
+        await sdk.send_realtime_input(audio_stream_end=True)
 
     async def send_text(self, text: str) -> None:
         """``realtimeInput.text``."""
         sdk = self._live()
         self.realtime_input_sent = True
+        self.last_sent_kind = "realtime_text"
         await sdk.send_realtime_input(text=text)
 
     async def send_video(self, jpeg: bytes, mime_type: str = "image/jpeg") -> None:
         """``realtimeInput.video``: one encoded image."""
         sdk = self._live()
         self.realtime_input_sent = True
+        self.last_sent_kind = "video"
         await sdk.send_realtime_input(video=Blob(data=jpeg, mime_type=mime_type))
 
     async def send_activity(self, start: bool) -> None:
         """``realtimeInput.activityStart`` / ``activityEnd`` (manual turn detection)."""
         sdk = self._live()
         self.realtime_input_sent = True
+        self.last_sent_kind = "activity"
         if start:
             await sdk.send_realtime_input(activity_start={})
         else:
@@ -278,12 +284,19 @@ class LiveSession:
 
     async def send_client_content(self, turns: list[Content], turn_complete: bool) -> None:
         """``clientContent``: append turns to the history, optionally completing the turn."""
-        await self._live().send_client_content(turns=turns, turn_complete=turn_complete)
+        sdk = self._live()
+        self.last_sent_kind = "client_content"
+        await sdk.send_client_content(turns=turns, turn_complete=turn_complete)
 
     async def send_tool_response(self, responses: list[Any]) -> None:
         """``toolResponse`` with ``FunctionResponse`` entries."""
-        await self._live().send_tool_response(function_responses=responses)
+        sdk = self._live()
+        scheduled = any(getattr(r, "scheduling", None) is not None for r in responses)
+        self.last_sent_kind = "tool_scheduling" if scheduled else "tool_response"
+        await sdk.send_tool_response(function_responses=responses)
 
     async def send_context_update(self, *, system_instruction: str | None = None, tools: list | None = None) -> None:
         """``contextUpdate``: replace the system instruction and/or tools in-session."""
-        await self._live().send_context_update(system_instruction=system_instruction, tools=tools)
+        sdk = self._live()
+        self.last_sent_kind = "context_update"
+        await sdk.send_context_update(system_instruction=system_instruction, tools=tools)

@@ -23,7 +23,7 @@ from pathlib import Path
 from pipecat.adapters.llm.schemas.function_schema import FunctionSchema
 from pipecat.adapters.llm.schemas.tools_schema import ToolsSchema
 from pipecat.pipeline.pipeline import Pipeline
-from pipecat.pipeline.worker import PipelineParams, PipelineWorker
+from pipecat.pipeline.worker import PipelineParams, PipelineWorker, ProcessorUnusablePolicy
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.aggregators.llm_response_universal import (
     LLMContextAggregatorPair,
@@ -180,6 +180,9 @@ async def run_wav_call(
             params=PipelineParams(enable_metrics=True, enable_usage_metrics=True),
             idle_timeout_secs=None,
             enable_rtvi=False,
+            # A service that can no longer work (no session could be opened, a refusal) ends the
+            # call at once, as a caller would hang up on a dead line.
+            processor_unusable_policy=ProcessorUnusablePolicy.END,
         )
 
         @worker.event_handler("on_pipeline_error")

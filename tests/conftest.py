@@ -66,3 +66,12 @@ async def emulator():
     """An in-process emulator with a short think time, sending replies at 3x real time."""
     async with LiveEmulator(EmulatorConfig(think_ms=100, pace=3.0)) as emu:
         yield emu
+
+
+@pytest.fixture(autouse=True)
+def _forget_learned_refusals():
+    """A 1007 teaches the process what a model refuses; no test may inherit another's lesson."""
+    from pipecat_gemini_live.models import forget_refusals
+
+    yield
+    forget_refusals()

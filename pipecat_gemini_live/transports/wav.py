@@ -330,7 +330,9 @@ class WavOutputTransport(BaseOutputTransport):
         start_s = self.clock.at(self._next_play)
         duration = len(frame.audio) / 2 / max(1, frame.num_channels) / frame.sample_rate
         self.writer.bot(start_s, frame.audio)
-        if self.writes and start_s - self.writes[-1][1] < 0.001:
+        if not frame.audio.strip(b"\x00"):
+            pass  # digital silence (the transport's end-of-call padding) is not bot speech
+        elif self.writes and start_s - self.writes[-1][1] < 0.001:
             self.writes[-1] = (self.writes[-1][0], start_s + duration)
         else:
             self.writes.append((start_s, start_s + duration))

@@ -12,14 +12,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from loguru import logger
 from pipecat.frames.frames import LLMSetToolsFrame
 from pipecat.processors.aggregators.llm_context import LLMContext
+from pipecat.utils.types import is_given
 
+from .context_sync import ContextChange, ContextTracker, Turn
 from .frames import PersonaUpdateFrame
 from .live_config import resolve_language
 
 if TYPE_CHECKING:
     from .service import GeminiLiveLLMService
+
+# The user turn that opens a call whose first context holds only the instruction (a lone
+# system message, then ``LLMRunFrame``): the model greets the caller in its persona.
+OPENING_CUE = "(The call has started. Greet the caller.)"
 
 
 class ChangeRouter:
@@ -28,6 +35,7 @@ class ChangeRouter:
     def __init__(self, service: "GeminiLiveLLMService"):
         self.svc = service
         self.context: LLMContext | None = None
+        self.tracker = ContextTracker()
         self._context_system: str | None = None
 
     def _set_instruction(self, text: str) -> None:
@@ -58,43 +66,84 @@ class ChangeRouter:
             await svc.request_switch("tools")
 
     async def context_frame(self, context: LLMContext) -> None:
-        """Keep the pipeline's context; seed it only as the opening of a call not yet begun.
+        """A context from the aggregators (or the application): apply what is news in it.
 
-        Aggregators send the context back (upstream, after each bot turn) carrying the same
-        conversation the service already records from the server's transcripts, so only the
-        first context, before anyone has spoken, is seeded. A changed system message is a
-        persona change whenever it comes.
+        The first context sets the instruction (its leading ``system`` message, as Pipecat's
+        adapters read it) and opens the conversation: its messages are given to the session and,
+        with ``inference_on_context_initialization``, answered, so an ``LLMRunFrame`` after a
+        ``developer`` message makes the bot speak first. Later contexts mostly repeat what the
+        session already has (the aggregators write down what this service reported); only the
+        application's own messages are sent (:mod:`.context_sync`), and a rewritten history
+        (messages edited in code) moves the call to a session seeded with it.
         """
-        svc = self.svc
         first = self.context is None
         self.context = context
-        # The system message is read from the context itself: Gemini's adapter turns a lone
-        # system message into a user turn (a request needs one), which is not what it means here.
-        all_messages = context.get_messages()
-        context_system = system_text(all_messages)
-        if not first:
-            await self.system_message(context_system)
+        change = self.tracker.update(context.get_messages())
+        if first:
+            await self._first_context(context, change)
             return
-        self._context_system = context_system
-        if context_system and not svc._settings.system_instruction:
-            self._set_instruction(context_system)
-        rest = all_messages[1:] if context_system is not None else all_messages
-        messages = []
-        if rest:
-            opening = LLMContext(messages=list(rest))
-            params = await svc.get_llm_adapter().get_llm_invocation_params(opening, service_tools=svc._service_tools())
-            messages = params.get("messages") or []
-        if svc.replies or any(e.kind != "context" for e in svc.history.entries):
-            messages = []  # the call is under way: the server's transcripts are the record
-        for content in messages:
-            text = "".join(p.text or "" for p in (content.parts or []))
-            if content.role == "model":
-                svc.history.add_model(text, kind="context")
-            else:
-                svc.history.add_user(text, kind="context")
-        respond = bool(svc.inference_on_context_initialization and messages and messages[-1].role == "user")
-        if messages or (svc.session is not None and svc.current_spec() != svc.session.spec):
-            await svc.request_switch("context", seed=bool(messages), respond=respond)
+        await self.system_message(change.system)
+        if change.rewritten:
+            await self._rewritten(change)
+        elif change.turns:
+            await self.svc.content.deliver(change.turns, respond=change.ends_with_app_user_turn, kind="app")
+
+    async def _first_context(self, context: LLMContext, change: ContextChange) -> None:
+        svc = self.svc
+        self._context_system = change.system
+        spec_changed = is_given(context.tools)
+        if change.system and change.system != svc._settings.system_instruction:
+            if svc._settings.system_instruction:
+                svc.warn_once(
+                    "context-system",
+                    "the context's system message replaces the system_instruction given at init "
+                    "(as in Pipecat's adapters)",
+                )
+            self._set_instruction(change.system)
+            spec_changed = True
+        # A first context after the caller spoke repeats what the server already heard.
+        under_way = bool(svc.replies) or any(e.kind != "context" for e in svc.history.entries)
+        turns = [] if under_way else change.turns
+        respond = svc.inference_on_context_initialization and not under_way
+        if len(turns) > 1 or (turns and turns[-1].role != "user"):
+            # A conversation to carry (memory of earlier calls, a scripted opening): seed it.
+            for t in turns:
+                (svc.history.add_user if t.role == "user" else svc.history.add_model)(t.text, kind="context")
+            await svc.request_switch("context", seed=True, respond=respond and turns[-1].role == "user")
+            return
+        if spec_changed and (svc.session is None or svc.current_spec() != svc.session.spec):
+            await svc.request_switch("context")
+        if turns:
+            await svc.content.deliver(turns, respond=respond, kind="context")
+        elif respond and change.system is not None:
+            # A lone system message and an LLMRunFrame: Pipecat's built-in service sends that
+            # message as a user turn and the bot speaks first. Here it is the instruction, and
+            # a short cue has the bot speak first in it. (An empty first context opens no turn,
+            # in either service.)
+            await svc.content.deliver([Turn("user", OPENING_CUE)], respond=True, kind="opening")
+
+    async def _rewritten(self, change: ContextChange) -> None:
+        """The application replaced the history: the model's memory becomes the new history."""
+        svc = self.svc
+        logger.info(f"{svc}: the context's history was rewritten; moving to a session seeded with it")
+        svc.history.replace([(t.role, t.text) for t in change.turns], kind="context")
+        # Not answered: a rewrite (a summary replacing old turns) changes what the model
+        # remembers; the conversation goes on with the caller's next turn.
+        await svc.request_switch("context", seed=True, force_new=True)
+
+    async def messages_update(self, messages: list) -> None:
+        """``LLMMessagesUpdateFrame`` reaching the service itself (no aggregators): the
+        conversation is replaced, as a rewritten context is."""
+        context = LLMContext(messages=list(messages))
+        if self.context is None:
+            await self.context_frame(context)
+            return
+        self.context = context
+        self.tracker = ContextTracker()
+        change = self.tracker.update(context.get_messages())
+        await self.system_message(change.system)
+        change.rewritten = True
+        await self._rewritten(change)
 
     async def system_message(self, system: str | None) -> None:
         """A context or messages update whose system message changed is a persona change."""
@@ -103,17 +152,3 @@ class ChangeRouter:
         self._context_system = system
         self._set_instruction(system)
         await self.svc.request_switch("persona")
-
-
-def system_text(messages: list) -> str | None:
-    """The text of a leading ``system`` / ``developer`` message, if any."""
-    if not messages:
-        return None
-    first = messages[0]
-    if isinstance(first, dict) and first.get("role") in ("system", "developer"):
-        content = first.get("content")
-        if isinstance(content, str):
-            return content
-        if isinstance(content, list):
-            return "".join(p.get("text", "") for p in content if isinstance(p, dict))
-    return None

@@ -1,11 +1,14 @@
 """Typed and appended content for the Live session, in the form the model profile accepts.
 
 ``InputTextRawFrame`` goes in as ``realtimeInput.text`` (every model takes it, interleaved
-with audio). Appended messages (``LLMMessagesAppendFrame``) go in as ``clientContent`` turns
-where the profile takes ``clientContent`` mid-call, as realtime text where it does not (3.1
-closes a late ``clientContent`` with 1007). Notes (a tool result for a call made by a session
-the call has left) go the same way. Content that arrives while no session can take it waits
-for the next one.
+with audio). The application's messages (``LLMMessagesAppendFrame``, and what it adds to the
+pipeline's context: see :mod:`.context_sync`) go in as ``clientContent`` turns where the
+profile takes ``clientContent`` at that point of the session; otherwise (3.1 once realtime
+input has started: a late ``clientContent`` is closed with 1007) a user turn that asks for an
+answer goes in as realtime text, and what cannot go in now (a model turn, a user turn that must
+not be answered) is kept in the history, so the next session's seed carries it, with a warning.
+Notes (a tool result for a call made by a session the call has left) go the same way. Content
+that arrives while no session can take it waits for the next one.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from typing import TYPE_CHECKING
 from google.genai.types import Content, Part
 from loguru import logger
 from pipecat.frames.frames import LLMMessagesAppendFrame
-from pipecat.processors.aggregators.llm_context import standard_message_text
+
+from .context_sync import Turn, message_turn
+from .models import HistorySeeding
 
 if TYPE_CHECKING:
     from .service import GeminiLiveLLMService
@@ -27,6 +32,7 @@ class ContentInput:
     def __init__(self, service: "GeminiLiveLLMService"):
         self.svc = service
         self.notes: list[str] = []
+        self.pending: list[tuple[list[Turn], bool, str]] = []
 
     def _can_send(self) -> bool:
         s = self.svc.session
@@ -67,43 +73,62 @@ class ContentInput:
         notes, self.notes = self.notes, []
         for note in notes:
             await self.note(note)
+        pending, self.pending = self.pending, []
+        for turns, respond, kind in pending:
+            await self.deliver(turns, respond=respond, kind=kind)
 
     async def messages_append(self, frame: LLMMessagesAppendFrame) -> None:
-        """Appended user / assistant messages, answered unless ``run_llm`` is False."""
-        svc = self.svc
-        texts = [
-            (m.get("role"), standard_message_text(m))
-            for m in frame.messages
-            if isinstance(m, dict) and m.get("role") in ("user", "assistant")
-        ]
-        texts = [(role, text) for role, text in texts if text]
-        if not texts:
+        """``LLMMessagesAppendFrame`` reaching the service itself (a pipeline without
+        aggregators): its user / developer / assistant messages, answered unless ``run_llm``
+        is False."""
+        turns = [t for t in (message_turn(m) for m in frame.messages) if t is not None]
+        if not turns:
+            logger.warning(f"{self.svc}: LLMMessagesAppendFrame carried no text message; nothing sent")
             return
-        respond = frame.run_llm is not False
-        for role, text in texts:
-            if role == "assistant":
-                svc.history.add_model(text, kind="text")
-            else:
-                svc.history.add_user(text, kind="text")
+        await self.deliver(turns, respond=frame.run_llm is not False, kind="text")
+
+    async def deliver(self, turns: list[Turn], *, respond: bool, kind: str = "app") -> None:
+        """Give the session the application's turns; the model answers when ``respond`` and
+        the last turn is the user's. Kept for the next session while none can take them."""
+        if not turns:
+            return
         if not self._can_send():
-            if respond:
-                self.notes.extend(text for role, text in texts if role == "user")
+            self.pending.append((turns, respond, kind))
             return
+        svc = self.svc
+        session = svc.session
+        profile = svc.profile
+        respond = respond and turns[-1].role == "user"
+        in_session = profile.mid_session_client_content or (
+            profile.history_seeding is HistorySeeding.INITIAL_HISTORY and not session.realtime_input_sent
+        )
+        # What a 3.x model will answer: a realtime user turn (it waits for realtime input).
+        answer_as_text = respond and not profile.mid_session_client_content
+        content_turns = turns[:-1] if answer_as_text else turns
+        kept: list[Turn] = []
         try:
-            if svc.profile.mid_session_client_content:
-                turns = [
-                    Content(role="model" if role == "assistant" else "user", parts=[Part(text=text)])
-                    for role, text in texts
-                ]
-                if respond and turns[-1].role != "user":
-                    respond = False  # the model only answers a user turn
-                await svc.session.send_client_content(turns, turn_complete=respond)
+            if content_turns and in_session:
+                await session.send_client_content(
+                    [Content(role=t.role, parts=[Part(text=t.text)]) for t in content_turns],
+                    turn_complete=respond and not answer_as_text,
+                )
             else:
-                # Realtime text is the only way in mid-call; every piece of it is a user turn.
-                for role, text in texts:
-                    if role == "user":
-                        await svc.session.send_text(text)
+                kept = content_turns
+            if answer_as_text:
+                await session.send_text(turns[-1].text)
             if respond:
                 svc.guard.reply_owed()
         except Exception as e:
-            await svc.push_error(f"appended messages not sent to the Live session: {e}", exception=e)
+            await svc.push_error(f"messages not sent to the Live session: {e}", exception=e)
+            return
+        for t in turns:
+            if t.role == "user":
+                svc.history.add_user(t.text, kind=kind)
+            else:
+                svc.history.add_model(t.text, kind=kind)
+        if kept:
+            svc.warn_once(
+                f"kept-{kind}",
+                f"{profile.name} takes no clientContent once the call has started; "
+                f"{len(kept)} message(s) ({kind}) kept in the history for the next session's seed",
+            )

@@ -59,6 +59,12 @@ class ConversationHistory:
         if text:
             self.entries.append(HistoryEntry("model", text, kind))
 
+    def replace(self, turns: list[tuple[str, str]], kind: str = "context") -> None:
+        """Make ``turns`` (``(role, text)``, role ``"user"`` or ``"model"``) the whole history
+        (the application rewrote the conversation)."""
+        self._model_pieces = []
+        self.entries = [HistoryEntry(role, text.strip(), kind) for role, text in turns if text.strip()]
+
     def model_piece(self, text: str) -> None:
         """Accumulate the bot's output transcription as it streams."""
         self._model_pieces.append(text)
@@ -87,6 +93,8 @@ class ConversationHistory:
         self.end_model_turn()
         merged: list[HistoryEntry] = []
         for entry in self.entries:
+            if entry.kind == "opening":
+                continue  # a cue that opened the call, not something the caller said
             if merged and merged[-1].role == entry.role:
                 merged[-1] = HistoryEntry(entry.role, merged[-1].text + "\n" + entry.text, "merged")
             else:

@@ -184,6 +184,7 @@ class ServerEvents:
                 await svc.push_frame(LLMTextFrame(event.text))
         elif isinstance(event, r.CallerTranscript):
             svc.history.add_user(event.text)
+            svc.changes.tracker.pushed_transcript(event.text)
             self._caller_text = event.text
             await svc.push_frame(
                 TranscriptionFrame(text=event.text, user_id="", timestamp=time_now_iso8601()),
@@ -203,6 +204,7 @@ class ServerEvents:
                 reply = self.replies[-1]
                 reply.ended_at = time.monotonic()
                 reply.interrupted = event.interrupted
+                svc.changes.tracker.spoke(reply.text)
                 await svc.on_bot_stopped(reply)
         elif isinstance(event, r.Usage):
             await svc.start_llm_usage_metrics(token_usage(event.metadata))

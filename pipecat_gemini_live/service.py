@@ -66,7 +66,7 @@ from pipecat.utils.types import is_given
 
 from .audio_hold import AudioCounters
 from .caller_input import CallerInput
-from .changes import ChangeRouter, system_text
+from .changes import ChangeRouter
 from .content_input import ContentInput
 from .frames import PersonaUpdateFrame
 from .guard import SessionGuard
@@ -450,7 +450,7 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         elif isinstance(frame, LLMContextFrame):
             await self.changes.context_frame(frame.context)
         elif isinstance(frame, LLMMessagesUpdateFrame):
-            await self.changes.system_message(system_text(frame.messages))
+            await self.changes.messages_update(frame.messages)
             await self.push_frame(frame, direction)
         elif isinstance(frame, LLMMessagesAppendFrame):
             await self.content.messages_append(frame)

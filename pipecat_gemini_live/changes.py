@@ -135,9 +135,6 @@ class ChangeRouter:
         """``LLMMessagesUpdateFrame`` reaching the service itself (no aggregators): the
         conversation is replaced, as a rewritten context is."""
         context = LLMContext(messages=list(messages))
-        if self.context is None:
-            await self.context_frame(context)
-            return
         self.context = context
         self.tracker = ContextTracker()
         change = self.tracker.update(context.get_messages())

@@ -114,7 +114,11 @@ async def test_history_edited_in_code_moves_the_call_to_a_session_that_holds_it(
         call.context.set_messages([{"role": "user", "content": summary}])
         await call.worker.queue_frame(LLMContextFrame(context=call.context))
 
-    await run_parity_call(kind, emu, MODELS["3.8"], two_turns, tmp_path / "out.wav", at=[(4.0, summarise)])
+    from .harness import developer_greeting
+
+    await run_parity_call(
+        kind, emu, MODELS["3.8"], two_turns, tmp_path / "out.wav", on_start=[developer_greeting()], at=[(4.0, summarise)]
+    )
     await emu.wait_closed(timeout=5)
     records = list(emu.records)
     if kind == "builtin":

@@ -66,6 +66,11 @@ class SessionGuard:
         """The model owes an answer from now (a tool result or a typed turn went out)."""
         self._owed_since = time.monotonic()
 
+    @property
+    def owed(self) -> bool:
+        """Whether the model owes an answer (a tool result or a typed turn went out)."""
+        return self._owed_since is not None
+
     def reply_settled(self) -> None:
         """A reply started or a turn completed: nothing is owed."""
         self._owed_since = None

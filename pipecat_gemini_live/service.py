@@ -23,6 +23,7 @@ rate the server declares (24 kHz).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -418,6 +419,8 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
 
     async def process_frame(self, frame: Frame, direction: FrameDirection):
         """Route pipeline frames to the Live session; re-push what is not consumed."""
+        if isinstance(frame, EndFrame):
+            await self._let_the_last_reply_finish()
         await super().process_frame(frame, direction)
 
         if isinstance(frame, InputAudioRawFrame):
@@ -459,6 +462,18 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
             await self.changes.set_tools(frame)
         else:
             await self.push_frame(frame, direction)
+
+    async def _let_the_last_reply_finish(self) -> None:
+        """An ``EndFrame`` while the bot is speaking, or owes an answer (a tool that ends the
+        call returned its result, and the goodbye is still to come): hang up after that reply,
+        within ``LiveOptions.finish_reply_timeout_s``."""
+        session = self._session
+        if session is None or not session.ready or not (self.responding or self.guard.owed):
+            return
+        logger.debug(f"{self}: call ending; letting the last reply finish first")
+        deadline = time.monotonic() + self.options.finish_reply_timeout_s
+        while (self.responding or self.guard.owed) and session.ready and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
 
     # -- caller audio ------------------------------------------------------------------------
 

@@ -39,16 +39,22 @@ from pipecat.frames.frames import (
     FunctionCallCancelFrame,
     FunctionCallResultFrame,
     InputAudioRawFrame,
+    InputDTMFFrame,
     InputImageRawFrame,
     InputTextRawFrame,
     InterruptionFrame,
     LLMContextFrame,
     LLMMessagesAppendFrame,
+    LLMConfigureOutputFrame,
+    LLMMessagesTransformFrame,
     LLMMessagesUpdateFrame,
     LLMServiceMetadataFrame,
+    LLMSetToolChoiceFrame,
     LLMSetToolsFrame,
     SpeechControlParamsFrame,
     StartFrame,
+    STTMuteFrame,
+    TTSSpeakFrame,
     UserStartedSpeakingFrame,
     UserStoppedSpeakingFrame,
 )
@@ -69,6 +75,7 @@ from .audio_hold import AudioCounters
 from .caller_input import CallerInput
 from .changes import ChangeRouter
 from .content_input import ContentInput
+from .context_sync import Turn
 from .frames import PersonaUpdateFrame
 from .guard import SessionGuard
 from .handover import Handover, SwitchRecord, SwitchRequest
@@ -84,6 +91,15 @@ from .turn_taking import TurnSignals
 from .video_input import VideoInput
 
 DEFAULT_MODEL = "models/gemini-3.8-live"
+
+# Frames addressed to an LLM that a Live session has no way to honour, and why.
+_UNSERVED_WHY = {
+    TTSSpeakFrame: "the model speaks its own words; there is no text-to-speech input",
+    LLMSetToolChoiceFrame: "the Live API has no tool choice",
+    LLMConfigureOutputFrame: "the Live API's output is configured in the session setup",
+    LLMMessagesTransformFrame: "the session's history cannot be transformed in place",
+}
+_UNSERVED = tuple(_UNSERVED_WHY)
 
 # Settings that do not go into a session's setup: changing them needs no new session.
 _NON_SESSION_FIELDS = {"filter_incomplete_user_turns", "user_turn_completion_config", "extra"}
@@ -460,6 +476,23 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
             await self.push_frame(frame, direction)
         elif isinstance(frame, LLMSetToolsFrame):
             await self.changes.set_tools(frame)
+        elif isinstance(frame, InputDTMFFrame):
+            # A phone menu key: the model hears about it as the caller's text and answers it.
+            await self.content.deliver(
+                [Turn("user", f"(The caller pressed the {frame.button.value} key.)")], respond=True, kind="dtmf"
+            )
+            await self.push_frame(frame, direction)
+        elif isinstance(frame, STTMuteFrame):
+            # This service is the pipeline's speech recogniser: muting it stops the caller's audio.
+            self.caller.paused = frame.mute
+            await self.push_frame(frame, direction)
+        elif isinstance(frame, _UNSERVED) and direction == FrameDirection.DOWNSTREAM:
+            self.warn_once(
+                type(frame).__name__,
+                f"{type(frame).__name__} cannot be served by a Gemini Live session ({_UNSERVED_WHY[type(frame)]}); "
+                "passed on unchanged",
+            )
+            await self.push_frame(frame, direction)
         else:
             await self.push_frame(frame, direction)
 

@@ -39,9 +39,11 @@ async def test_an_append_mid_call_through_the_aggregators(emu, two_turns, tmp_pa
     records = list(emu.records)
     if kind == "builtin":
         # The built-in took no caller audio before this first context, and sends it whole: the
-        # append is answered, but the caller's first turn never reached the model.
+        # append is answered, but the caller's first turn (0.9 s of speech) never reached it.
         assert answered(records, JOKE)
+        assert not any("heard you for 0.9" in r.text for rec in records for r in rec.replies)
         return
+    assert any("heard you for 0.9" in r.text for rec in records for r in rec.replies)
     assert sent_to_server(records, JOKE) and answered(records, JOKE)
     assert all(r.server_close_code is None for r in records)  # no late clientContent on 3.1
     # The caller's own turns were answered too, and the joke was asked once.

@@ -26,6 +26,7 @@ from .resampler import AudioResampler, OutputResampler
 from .service import GeminiLiveLLMService
 from .tools import ScheduledResult
 from .turn_taking import vad_preset
+from .vertex import GeminiLiveVertexLLMService
 
 __all__ = [
     "GEMINI_2_5_NATIVE_AUDIO",
@@ -35,6 +36,7 @@ __all__ = [
     "AudioCounters",
     "AudioResampler",
     "GeminiLiveLLMService",
+    "GeminiLiveVertexLLMService",
     "HistorySeeding",
     "LiveOptions",
     "ModelProfile",

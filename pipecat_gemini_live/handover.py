@@ -1,6 +1,6 @@
 """Moving a call from one Live session to the next: persona change, goAway, reconnect, start.
 
-One mechanism for every move (DESIGN.md section 3):
+One mechanism for every move (docs/design.md, "A persona change" and "A goAway"):
 
 1. A change the model can take in-session (``contextUpdate`` where the profile allows it, and
    nothing setup-only changed) is applied in place.

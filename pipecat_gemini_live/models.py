@@ -4,7 +4,7 @@ Every model-dependent decision in this package (how to seed history, whether a p
 can be applied in-session, whether tools may be ``NON_BLOCKING``, where typed text goes) reads a
 :class:`ModelProfile`. There are no model-name checks anywhere else.
 
-The facts come from field reports collected in ``DESIGN.md`` section 5 (the Live API does not
+The facts come from field reports summarised in ``docs/design.md`` (the Live API does not
 document them model by model):
 
 - gemini-2.5 native-audio models take ``clientContent`` mid-session, but a seed must end with a

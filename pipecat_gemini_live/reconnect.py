@@ -1,6 +1,6 @@
 """Which session ends are worth retrying, and how long to wait between attempts.
 
-Close codes as users see them (DESIGN.md section 4):
+Close codes as users see them (docs/live-api.md):
 
 - 1000 from the server at the connection lifetime (about 10 min), 1001, 1006 (no close frame:
   a network drop), 1011 ("Internal error", "Deadline expired", quota), 1012-1014 and network

@@ -1,8 +1,8 @@
 """Frame resamplers: caller audio to the Live API's 16 kHz, and bot audio to the transport's rate.
 
 ``AudioResampler`` converts ``InputAudioRawFrame`` audio of any rate and channel count to one
-rate (16 kHz mono for the Live API). The Live API's native input rate is 16 kHz (DESIGN.md
-section 4); transports deliver 8 kHz (Twilio), 48 kHz (Daily, WebRTC) or whatever a file holds.
+rate (16 kHz mono for the Live API). The Live API's native input rate is 16 kHz
+(docs/live-api.md); transports deliver 8 kHz (Twilio), 48 kHz (Daily, WebRTC) or whatever a file holds.
 
 ``OutputResampler`` converts the bot's ``OutputAudioRawFrame`` audio (24 kHz from the Live API)
 to the output transport's rate before the transport sees it, so the transport's own resampler

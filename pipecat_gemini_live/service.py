@@ -148,7 +148,7 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
     def __init__(
         self,
         *,
-        api_key: str,
+        api_key: str | None,
         model: str | None = None,
         voice_id: str | None = None,
         system_instruction: str | None = None,
@@ -198,7 +198,8 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
             defaults.language = language_to_gemini_language(defaults.language)
         super().__init__(settings=defaults, **kwargs)
 
-        if not api_key:
+        if not api_key and type(self)._client_for_sessions is GeminiLiveLLMService._client_for_sessions:
+            # Only a subclass that brings its own client (Vertex AI) goes without a key.
             raise ValueError("api_key is required (a Google AI API key, or the emulator's key)")
         self._api_key = api_key
         self._http_options = http_options

@@ -3,8 +3,8 @@
 Why two engines. Pipecat's soxr stream resampler (``SOXRStreamAudioResampler``) is excellent
 audio but works in blocks: fed 20 ms telephone frames it emits 8 -> 16 kHz audio in ~95 ms
 blocks (VHQ) and 24 -> 8 kHz audio in 137.5 ms blocks, so the Live server hears the end of a
-caller's speech 60-80 ms late and the caller hears the first reply ~120 ms late (measured in
-DESIGN.md section 9; ``bench/telephony.py`` measures it again). soxr's lower presets hold less
+caller's speech 60-80 ms late and the caller hears the first reply ~120 ms late (measured
+by ``bench/telephony.py``). soxr's lower presets hold less
 but still tens of ms, except ``QQ``, which has no anti-alias filter (a 5 kHz tone comes out of
 a 24 -> 8 kHz ``QQ`` stream at full level, folded to 3 kHz).
 

@@ -1,7 +1,7 @@
 """Camera and screen images for the Live session: JPEG, at most 1 fps, at most 1024 px.
 
 The Live API takes video as a stream of still images (``realtimeInput.video``, ``image/jpeg``)
-at about one per second, no larger than 1024 pixels on a side (DESIGN.md section 4). Frames
+at about one per second, no larger than 1024 pixels on a side (docs/live-api.md). Frames
 arriving faster are skipped, larger ones are scaled down keeping their aspect ratio. Images are
 not held while the call moves between sessions: the next one, a second later, is fresher.
 """

@@ -1,6 +1,6 @@
 """A whole call from a WAV file: the main job's engine, also used by tests and benchmarks.
 
-The pipeline is the product's shape (DESIGN.md section 2)::
+The pipeline is the product's shape (docs/design.md)::
 
     WavInputTransport -> AudioResampler(16 kHz) -> user aggregator -> GeminiLiveLLMService
         -> WavOutputTransport -> assistant aggregator

@@ -110,3 +110,33 @@ async def test_a_frame_the_live_api_cannot_serve_is_named_in_the_log(emu, tmp_pa
         logger.remove(sink)
     warnings = [m for m in seen if "TTSSpeakFrame cannot be served" in m]
     assert len(warnings) == 1, seen
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_with_a_local_vad_in_the_user_aggregator(emu, two_turns, tmp_path, kind):
+    """Pipecat's examples offer a Silero VAD in the user aggregator for supplemental turn
+    frames (server VAD still decides): both services answer both turns."""
+    call = await run_parity_call(
+        kind, emu, MODELS["2.5"], two_turns, tmp_path / "out.wav", on_start=[developer_greeting()], local_vad=True
+    )
+    await emu.wait_closed(timeout=5)
+    (record,) = emu.records
+    assert sum("heard you" in r.text for r in record.replies) == 2, [r.text for r in record.replies]
+    assert call.errors == []
+
+
+async def test_muting_the_caller_stops_their_audio(emu, tmp_path):
+    """``STTMuteFrame(mute=True)``: this service is the pipeline's speech recogniser, so the
+    caller's audio stops reaching the session until it is unmuted."""
+    from pipecat.frames.frames import STTMuteFrame
+
+    wav = build_call(tmp_path / "in.wav", [0.4, "cards_001.wav", 2.0, "cards_003.wav", 3.0])
+    await run_parity_call(
+        "ours", emu, MODELS["2.5"], wav, tmp_path / "out.wav",
+        at=[(2.0, STTMuteFrame(mute=True)), (5.0, STTMuteFrame(mute=False))],
+    )
+    await emu.wait_closed(timeout=5)
+    (record,) = emu.records
+    # The second turn (about 3.3-4.7 s) fell in the muted stretch: it was never heard.
+    assert [r.text for r in record.replies if "heard you" in r.text] and len(record.replies) == 1
+    assert record.audio_bytes < (record.closed_at - record.opened_at - 2.5) * 32000

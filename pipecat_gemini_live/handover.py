@@ -97,6 +97,8 @@ class SwitchRecord:
         system_instruction: The instruction active afterwards.
         label: The request's label.
         session_index: Index of the session the call is on afterwards.
+        fallbacks: Models refused on the way (``"refused -> next"``), when ``fallback_models``
+            were used.
     """
 
     reason: str
@@ -114,6 +116,16 @@ class SwitchRecord:
     system_instruction: str | None = None
     label: str | None = None
     session_index: int | None = None
+    fallbacks: list[str] = field(default_factory=list)
+
+
+def model_unavailable(e: SessionOpenError) -> bool:
+    """Whether a refused connect says the model itself is unknown or not served (1008 "not
+    found" / "not supported", HTTP 404), as opposed to a bad key or a policy refusal."""
+    reason = (e.reason or "").lower()
+    if e.code == 1008:
+        return "not found" in reason or "not supported" in reason
+    return e.code is None and "http 404" in reason
 
 
 class _Superseded(Exception):
@@ -386,6 +398,15 @@ class Handover:
                     handle = None
                     continue
                 verdict = classify(e.code, e.reason)
+                fallback = svc.next_fallback_model(req.spec.model) if model_unavailable(e) else None
+                if fallback is not None:
+                    # The model is unknown or not available to this key: the next one in the
+                    # list is tried at once, with its own profile.
+                    logger.warning(f"{svc}: {req.spec.model} refused ({e}); falling back to {fallback}")
+                    record.fallbacks.append(f"{req.spec.model} -> {fallback}")
+                    req.spec = svc.use_model(fallback)
+                    handle = None
+                    continue
                 if not verdict.retry:
                     raise SwitchFailed(verdict.explanation, retryable=False) from e
                 delay = next(delays, None)

@@ -81,7 +81,7 @@ from .guard import SessionGuard
 from .handover import Handover, SwitchRecord, SwitchRequest
 from .history import ConversationHistory
 from .live_config import SessionSpec, build_connect_config, resolve_language
-from .models import ModelProfile, corrected, learn_refusal, profile_for
+from .models import ModelProfile, bare_model_name, corrected, learn_refusal, profile_for
 from .options import LiveOptions
 from .output import ReplyRecord, ServerEvents
 from .reconnect import RetryPolicy, classify
@@ -138,6 +138,10 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         profile: Pin a :class:`~.models.ModelProfile` instead of matching the model name.
         options: Call-survival options (:class:`~.options.LiveOptions`).
         retry: Reconnect backoff (:class:`~.reconnect.RetryPolicy`).
+        fallback_models: Models to try, in order, when a connect is refused because the model
+            is unknown or not available to the key (1008 "not found"); each brings its own
+            profile, and the move is recorded on the switch (``SwitchRecord.fallbacks``) and
+            the session (``session.reason``).
         **kwargs: Passed to Pipecat's ``LLMService``.
     """
 
@@ -162,6 +166,7 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         profile: ModelProfile | None = None,
         options: LiveOptions | None = None,
         retry: RetryPolicy | None = None,
+        fallback_models: list[str] | None = None,
         **kwargs,
     ):
         defaults = GeminiLiveLLMSettings(
@@ -208,6 +213,7 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         self.options = options or LiveOptions()
         self.retry = retry or RetryPolicy()
         self._tools_from_init = self._normalise_tools(tools)
+        self.fallback_models = list(fallback_models or [])
         self._inference_on_context_initialization = inference_on_context_initialization
 
         self.audio_out_frames = 0
@@ -232,6 +238,7 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         self.call_started_at: float | None = None
         self.call_clock = None
         self.cut_by_drop = False
+        self._fell_back = False
         self._refused: str | None = None  # the kind of message a first 1007 refused
 
         for name in ("on_session_started", "on_session_ended", "on_switch", "on_reply_finished"):
@@ -341,6 +348,19 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
             tools=list(gemini_tools) if gemini_tools else None,
         )
 
+    def next_fallback_model(self, refused: str) -> str | None:
+        """The model to try after ``refused`` was refused, or None when none is left."""
+        names = [bare_model_name(m) for m in self.fallback_models]
+        current = bare_model_name(refused)
+        position = names.index(current) + 1 if current in names else 0
+        return self.fallback_models[position] if position < len(names) else None
+
+    def use_model(self, model: str) -> SessionSpec:
+        """Make ``model`` the call's model (a fallback); returns the setup it calls for."""
+        self._settings.model = model
+        self._fell_back = True
+        return self.current_spec()
+
     def new_session(self, spec: SessionSpec, *, reason: str, resumption_handle: str | None = None) -> LiveSession:
         """A session for ``spec``, built but not opened."""
         profile = self.profile_for_model(spec.model)
@@ -353,6 +373,8 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
             default_compression=self.options.context_compression,
             barge_in=self.options.barge_in,
         )
+        if self._fell_back and self._session is None and reason == "start":
+            reason = f"start (fallback to {spec.model})"
         session = LiveSession(
             client=self._client_for_sessions(),
             model=spec.model,

@@ -40,6 +40,11 @@ class LiveOptions(BaseModel):
         audio_stream_end_after_s: With server-side VAD, send ``audioStreamEnd`` when caller
             audio stops arriving for this long (a muted mic, a paused or dropped track), so the
             server ends the turn; None never does.
+        output_cushion_ms: The largest playout cushion for reply audio, ms: each reply's first
+            audio is held until this much of it is in hand, so a server that streams slower
+            than real time does not make the player run dry mid-reply. Adaptive: it starts at
+            0 and grows only after an underrun (:mod:`~.playout`); the latency it adds is
+            counted (``service.output_cushion.added_latency_s``). None: off.
     """
 
     connect_timeout_s: float = Field(default=10.0, gt=0)
@@ -53,3 +58,4 @@ class LiveOptions(BaseModel):
     context_compression: bool = True
     barge_in: bool = True
     audio_stream_end_after_s: float | None = Field(default=1.0, gt=0)
+    output_cushion_ms: float | None = Field(default=None, ge=0, le=5000)

@@ -35,6 +35,7 @@ from pipecat.processors.frame_processor import FrameDirection
 from pipecat.utils.time import time_now_iso8601
 
 from . import responses as r
+from .playout import PlayoutCushion
 
 if TYPE_CHECKING:
     from .service import GeminiLiveLLMService
@@ -101,6 +102,10 @@ class ServerEvents:
         self.replies: list[ReplyRecord] = []
         self._caller_text = ""
         self._suppressed: object | None = None
+        cushion_ms = service.options.output_cushion_ms or 0
+        self.cushion: PlayoutCushion[TTSAudioRawFrame] | None = (
+            PlayoutCushion(max_s=cushion_ms / 1000.0) if cushion_ms > 0 else None
+        )
 
     async def handle(self, message, session: object | None = None) -> None:
         """Translate one server message from ``session`` and act on each event."""
@@ -134,6 +139,8 @@ class ServerEvents:
         A cut reply stays in the history as far as it was transcribed.
         """
         was = self.translator.responding
+        if self.cushion is not None:
+            self.cushion.drop()
         for event in self.translator.reset():
             await self.apply(event)
         return was
@@ -143,12 +150,25 @@ class ServerEvents:
         if self.translator.responding:
             await self.cut()
 
+    async def _flush_cushion(self) -> None:
+        if self.cushion is not None:
+            for ready in self.cushion.flush(time.monotonic()):
+                await self.svc.push_frame(ready)
+
     async def apply(self, event: r.Event) -> None:
         """Push the frames (or make the calls) one event means."""
         svc = self.svc
         if isinstance(event, r.BotAudio):
             svc.audio_out_frames += 1
-            await svc.push_frame(TTSAudioRawFrame(audio=event.audio, sample_rate=event.sample_rate, num_channels=1))
+            frame = TTSAudioRawFrame(audio=event.audio, sample_rate=event.sample_rate, num_channels=1)
+            if self.cushion is None:
+                await svc.push_frame(frame)
+            else:
+                duration = len(event.audio) / 2 / event.sample_rate
+                for ready in self.cushion.feed(frame, duration, time.monotonic()):
+                    await svc.push_frame(ready)
+        elif isinstance(event, r.GenerationDone):
+            await self._flush_cushion()
         elif isinstance(event, r.BotTranscript):
             svc.history.model_piece(event.text)
             if self.replies:
@@ -171,6 +191,8 @@ class ServerEvents:
                 )
             )
             self._caller_text = ""
+            if self.cushion is not None:
+                self.cushion.start_reply(time.monotonic())
             await svc.on_bot_started()
             await svc.push_frame(TTSStartedFrame())
             await svc.push_frame(LLMFullResponseStartFrame())
@@ -196,6 +218,10 @@ class ServerEvents:
                 await svc.broadcast_interruption()
             await svc.turns.caller_started()
         elif isinstance(event, r.BotStopped):
+            if event.interrupted and self.cushion is not None:
+                self.cushion.drop()
+            else:
+                await self._flush_cushion()
             svc.history.end_model_turn()
             await svc.push_frame(TTSStoppedFrame())
             if not event.interrupted:

@@ -412,6 +412,12 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
             self._events.suppress_reply_of(self._session)
 
     @property
+    def output_cushion(self):
+        """The reply audio playout cushion (:class:`~.playout.PlayoutCushion`), or None when
+        ``LiveOptions.output_cushion_ms`` is off."""
+        return self._events.cushion
+
+    @property
     def responding(self) -> bool:
         """Whether a reply is being played."""
         return self._events.translator.responding

@@ -20,6 +20,7 @@ from loguru import logger
 from pipecat.frames.frames import LLMMessagesAppendFrame
 
 from .context_sync import Turn, message_turn
+from .history import CONTINUE_MARKER
 from .models import HistorySeeding
 
 if TYPE_CHECKING:
@@ -105,6 +106,10 @@ class ContentInput:
         # What a 3.x model will answer: a realtime user turn (it waits for realtime input).
         answer_as_text = respond and not profile.mid_session_client_content
         content_turns = turns[:-1] if answer_as_text else turns
+        if content_turns and content_turns[-1].role != "user" and profile.seed_must_end_with_user:
+            # This model refuses clientContent that ends with a model turn (1007); the same
+            # marker a seed ends with keeps it a user turn, unanswered.
+            content_turns = [*content_turns, Turn("user", CONTINUE_MARKER)]
         kept: list[Turn] = []
         try:
             if content_turns and in_session:

@@ -143,3 +143,19 @@ async def test_messages_update_without_aggregators_replaces_the_conversation(emu
     assert records[-1].setup["systemInstruction"]["parts"][0]["text"] == "You are a tour guide."
     assert any(t["text"] == "I am in Rome." for c in records[-1].client_content for t in c["turns"])
     assert call.service.replies[-1].text.startswith("You are a tour guide")
+
+
+async def test_an_appended_assistant_message_reaches_a_2_5_session_without_a_1007(emu, two_turns, tmp_path):
+    """2.5 refuses clientContent ending with a model turn: ours closes it with the seed's
+    user-side marker, unanswered."""
+    from .harness import developer_greeting
+
+    said = LLMMessagesAppendFrame(messages=[{"role": "assistant", "content": "I already booked your table."}], run_llm=False)
+    await run_parity_call(
+        "ours", emu, MODELS["2.5"], two_turns, tmp_path / "out.wav", on_start=[developer_greeting()], at=[(3.0, said)]
+    )
+    await emu.wait_closed(timeout=5)
+    (record,) = emu.records
+    assert record.server_close_code is None
+    (entry,) = [c for c in record.client_content if c["turns"][0]["text"] == "I already booked your table."]
+    assert [t["role"] for t in entry["turns"]] == ["model", "user"] and entry["turnComplete"] is False

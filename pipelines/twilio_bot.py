@@ -42,7 +42,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs
 
-from fastapi import FastAPI, Request, WebSocket
+from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import PlainTextResponse, Response
 from loguru import logger
 from pipecat.pipeline.pipeline import Pipeline
@@ -263,6 +263,9 @@ def create_app(
             else:
                 logger.warning(f"twilio-bot: media stream refused: {e.reason}")
                 await _close(websocket, e.code, e.reason)
+            return
+        except (OSError, WebSocketDisconnect) as e:
+            logger.info(f"twilio-bot: media stream left before it was admitted ({type(e).__name__})")
             return
         finally:
             gate.started()

@@ -103,7 +103,8 @@ async def bot():
     """A signing bot on a known loopback port, run with its WebSocket limits; its calls; the logs."""
     calls: list[TwilioCall] = []
     port = free_port()
-    config = signed_bot(port, max_pending_streams=4, max_streams=8)
+    # Hang-ups (the bot ending a call) go to a closed loopback port, never to Twilio.
+    config = signed_bot(port, max_pending_streams=4, max_streams=8, twilio_api_base_url="http://127.0.0.1:9")
     with Logs() as logs:
         async with LiveEmulator(EmulatorConfig(think_ms=50)) as emu:
             app = create_app(config, emulator=emu, on_call=calls.append)

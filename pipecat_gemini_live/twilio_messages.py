@@ -16,6 +16,8 @@ deviation into a one-line reason.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from typing import Literal
 
@@ -104,3 +106,68 @@ def parse_opening(raw: str) -> StartMessage | None:
     if not start.stream_sid:
         raise OpeningRefused("start without a streamSid")
     return start
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    # 20 ms of 8 kHz mu-law is 160 bytes (216 in base64); allow a second's worth.
+    payload: str = Field(max_length=12_000)
+
+
+class MediaMessage(BaseModel):
+    """A ``media`` message: base64 mu-law audio for the call."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    event: Literal["media"]
+    media: _Payload
+
+
+class _Digit(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    digit: str = Field(max_length=1)
+
+
+class DtmfMessage(BaseModel):
+    """A ``dtmf`` message: one key the caller pressed."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    event: Literal["dtmf"]
+    dtmf: _Digit
+
+
+def check_call_message(raw: str | bytes) -> str | None:
+    """Check a message of an admitted stream before Pipecat's serializer reads it.
+
+    Args:
+        raw: The WebSocket message.
+
+    Returns:
+        None when the message is one Twilio could send (``media`` and ``dtmf`` with the right
+        shapes, valid base64; other events pass, the serializer ignores them), else the reason
+        it is not.
+    """
+    try:
+        message = json.loads(raw, parse_constant=_no_constants)
+    except (ValueError, RecursionError):
+        return "not JSON"
+    if not isinstance(message, dict):
+        return "not a JSON object"
+    event = message.get("event")
+    model = {"media": MediaMessage, "dtmf": DtmfMessage}.get(event) if isinstance(event, str) else None
+    if model is None:
+        return None
+    try:
+        parsed = model.model_validate(message)
+    except ValidationError as e:
+        first = e.errors()[0]
+        return f"malformed {event}: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+    if isinstance(parsed, MediaMessage):
+        try:
+            base64.b64decode(parsed.media.payload, validate=True)
+        except (binascii.Error, ValueError):
+            return "malformed media: payload is not base64"
+    return None

@@ -16,7 +16,7 @@ Two routes:
   issued for that call, for a call with no other live stream here; otherwise the socket is
   closed with 1008 and the reason. Each admitted call runs its own pipeline::
 
-      FastAPIWebsocketTransport(TwilioFrameSerializer) -> AudioResampler(8 -> 16 kHz, sinc_medium)
+      FastAPIWebsocketTransport(CheckedTwilioSerializer) -> AudioResampler(8 -> 16 kHz, sinc_medium)
           -> user aggregator -> GeminiLiveLLMService -> OutputResampler(24 -> 8 kHz)
           -> transport.output() -> assistant aggregator
 
@@ -53,7 +53,6 @@ from pipecat.processors.aggregators.llm_response_universal import (
     LLMUserAggregatorParams,
 )
 from pipecat.serializers.base_serializer import FrameSerializer
-from pipecat.serializers.twilio import TwilioFrameSerializer
 from pipecat.transports.websocket.fastapi import FastAPIWebsocketTransport
 from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies
 from pipecat.workers.runner import WorkerRunner
@@ -62,6 +61,7 @@ from twilio.twiml.voice_response import Connect, Stream, VoiceResponse
 from pipecat_gemini_live import GeminiLiveLLMService
 from gemini_live_emulator import EmulatorConfig, LiveEmulator
 from pipecat_gemini_live.telephony import TelephonyAudio
+from pipecat_gemini_live.twilio_serializer import CheckedTwilioSerializer
 from pipecat_gemini_live.bots.admission import RequestRefused, read_capped_body
 from pipecat_gemini_live.twilio_calls import (
     MESSAGE_TOO_BIG,
@@ -296,7 +296,7 @@ def create_app(
     def _build_call(websocket: WebSocket, start: StreamStart) -> TwilioCall:
         audio = config.audio
         hang_up = bool(config.auth_token and start.account_sid and start.call_sid)
-        serializer: FrameSerializer = TwilioFrameSerializer(
+        serializer: FrameSerializer = CheckedTwilioSerializer(
             stream_sid=start.stream_sid,
             call_sid=start.call_sid,
             account_sid=start.account_sid,

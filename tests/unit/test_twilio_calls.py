@@ -169,3 +169,38 @@ def test_the_stream_gate_caps_pending_and_total_sockets_and_one_stream_per_call(
     gate.ended("CA1")
     gate.admit("CA1")  # a call whose stream ended may stream again (its token decides)
     assert (gate.pending, gate.live) == (0, 2)
+
+
+@pytest.mark.parametrize(
+    "raw,reason",
+    [
+        ('{"event": "media", "media": 5}', "malformed media: media"),
+        ('{"event": "media", "media": {"payload": "!!"}}', "not base64"),
+        ('{"event": "media", "media": {"payload": 7}}', "media.payload"),
+        ('{"event": "dtmf", "dtmf": []}', "malformed dtmf"),
+        ("[1]", "not a JSON object"),
+        ('{"event": "media", "media": {"payload": NaN}}', "not JSON"),
+    ],
+)
+async def test_malformed_call_messages_are_dropped_not_raised(raw, reason):
+    from pipecat_gemini_live.twilio_messages import check_call_message
+    from pipecat_gemini_live.twilio_serializer import CheckedTwilioSerializer
+
+    assert reason in check_call_message(raw)
+    serializer = CheckedTwilioSerializer(
+        stream_sid="MZ1", params=CheckedTwilioSerializer.InputParams(auto_hang_up=False)
+    )
+    # Pipecat's own serializer raises on these (AttributeError, binascii.Error) in the receive loop.
+    assert await serializer.deserialize(raw) is None and serializer.dropped == 1
+
+
+def test_twilios_own_call_messages_pass():
+    from pipecat_gemini_live.twilio_messages import check_call_message
+
+    for raw in (
+        json.dumps({"event": "media", "streamSid": "MZ1", "media": {"track": "inbound", "payload": "/w=="}}),
+        json.dumps({"event": "dtmf", "dtmf": {"track": "inbound_track", "digit": "5"}}),
+        json.dumps({"event": "mark", "mark": {"name": "x"}}),
+        json.dumps({"event": "stop", "stop": {"callSid": "CA1"}}),
+    ):
+        assert check_call_message(raw) is None, raw

@@ -123,7 +123,8 @@ class TwilioBotConfig:
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> TwilioBotConfig:
         """Settings from ``GOOGLE_API_KEY`` (or ``GEMINI_API_KEY``), ``TWILIO_AUTH_TOKEN``,
-        ``PUBLIC_URL``, ``GEMINI_MODEL``, ``SYSTEM_INSTRUCTION`` and ``STREAM_TOKEN_SECRET``."""
+        ``PUBLIC_URL``, ``GEMINI_MODEL``, ``SYSTEM_INSTRUCTION``, ``STREAM_TOKEN_SECRET``,
+        ``TWILIO_API_BASE_URL``, ``MAX_STREAMS`` and ``MAX_PENDING_STREAMS``."""
         env = dict(os.environ if env is None else env)
         return cls(
             api_key=env.get("GOOGLE_API_KEY") or env.get("GEMINI_API_KEY") or None,
@@ -132,6 +133,7 @@ class TwilioBotConfig:
             model=env.get("GEMINI_MODEL") or DEFAULT_MODEL,
             system_instruction=env.get("SYSTEM_INSTRUCTION") or DEFAULT_INSTRUCTION,
             stream_token_secret=env.get("STREAM_TOKEN_SECRET") or None,
+            twilio_api_base_url=env.get("TWILIO_API_BASE_URL") or None,
             max_streams=int(env.get("MAX_STREAMS") or 100),
             max_pending_streams=int(env.get("MAX_PENDING_STREAMS") or 16),
         )
@@ -205,6 +207,11 @@ def create_app(
     async def _refused(request: Request, e: RequestRefused) -> Response:
         logger.warning(f"twilio-bot: {request.url.path} refused ({e.status}): {e.reason}")
         return PlainTextResponse(f"{e.reason}\n", status_code=e.status)
+
+    @app.get("/healthz")
+    async def healthz() -> dict:
+        """For load balancers and container health checks: up, and how busy."""
+        return {"status": "ok", "streams": gate.live, "pending": gate.pending, "max_streams": gate.max_streams}
 
     @app.post("/twiml")
     async def twiml(request: Request) -> Response:
@@ -404,16 +411,36 @@ def main(argv: list[str] | None = None) -> None:
         "--host", default="127.0.0.1", help="address to listen on (behind a tunnel or proxy)"
     )
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument(
+        "--forwarded-allow-ips",
+        default=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        help="proxies whose X-Forwarded-Proto/For uvicorn trusts (comma-separated; default 127.0.0.1)",
+    )
     p.add_argument("--verbose", action="store_true", help="debug logs")
     args = p.parse_args(argv)
     logger.remove()
     logger.add(sys.stderr, level="DEBUG" if args.verbose else "INFO")
+    config = TwilioBotConfig.from_env()
+    if config.auth_token is None and args.host not in ("127.0.0.1", "::1", "localhost"):
+        print(
+            f"error: listening on {args.host} (not loopback) needs TWILIO_AUTH_TOKEN and PUBLIC_URL: "
+            "without them anyone who reaches the port can start calls on your Live API key",
+            file=sys.stderr,
+        )
+        sys.exit(2)
     try:
-        app = create_app()
+        app = create_app(config)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info", **uvicorn_options())
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        forwarded_allow_ips=args.forwarded_allow_ips,
+        **uvicorn_options(),
+    )
 
 
 if __name__ == "__main__":

@@ -138,8 +138,8 @@ def rss_mb() -> float:
         return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
 
 
-async def good_call(http: httpx.AsyncClient, **headers) -> None:
-    """A real peer gets an answer, connects and hears bot-ready; then hangs up."""
+async def good_call(http: httpx.AsyncClient, hold_s: float = 0.0, **headers) -> None:
+    """A real peer gets an answer, connects and hears bot-ready; stays ``hold_s``; hangs up."""
     peer = Peer()
     try:
         answer = await http.post("/api/offer", json=await peer.offer(), headers=headers)
@@ -151,6 +151,8 @@ async def good_call(http: httpx.AsyncClient, **headers) -> None:
             return peer.of("bot-ready")
 
         await until(ready, 15, "bot-ready")
+        await asyncio.sleep(hold_s)
+        assert (await http.get("/api/status")).json()["active_calls"] >= 1, "a connected call was ended"
     finally:
         await peer.pc.close()
 
@@ -218,7 +220,9 @@ async def test_concurrent_offers_respect_the_limit_and_unconnected_calls_end():
 
         await until(idle, 20, "the unconnected calls to end")
         assert calls.never_connected == 3
-        await good_call(http)
+        # A peer that does connect keeps its call past the connect timeout.
+        await good_call(http, hold_s=3.0)
+        assert calls.never_connected == 3
 
 
 @pytest.mark.timeout(60)

@@ -40,29 +40,20 @@ import sys
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import PlainTextResponse, Response
 from loguru import logger
-from pipecat.pipeline.pipeline import Pipeline
-from pipecat.pipeline.worker import PipelineParams, PipelineWorker, ProcessorUnusablePolicy
-from pipecat.processors.aggregators.llm_context import LLMContext
-from pipecat.processors.aggregators.llm_response_universal import (
-    LLMContextAggregatorPair,
-    LLMUserAggregatorParams,
-)
 from pipecat.serializers.base_serializer import FrameSerializer
-from pipecat.transports.websocket.fastapi import FastAPIWebsocketTransport
-from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies
-from pipecat.workers.runner import WorkerRunner
 from twilio.twiml.voice_response import Connect, Stream, VoiceResponse
 
-from pipecat_gemini_live import GeminiLiveLLMService
 from gemini_live_emulator import EmulatorConfig, LiveEmulator
-from pipecat_gemini_live.telephony import TelephonyAudio
-from pipecat_gemini_live.twilio_serializer import CheckedTwilioSerializer
 from pipecat_gemini_live.bots.admission import RequestRefused, read_capped_body
+from pipecat_gemini_live.bots.backend import LiveBackend
+from pipecat_gemini_live.bots.twilio_call import TwilioCall, build_twilio_call, run_twilio_call
+from pipecat_gemini_live.telephony import TelephonyAudio
 from pipecat_gemini_live.twilio_calls import (
     MESSAGE_TOO_BIG,
     TOKEN_PARAMETER,
@@ -137,18 +128,6 @@ class TwilioBotConfig:
             max_streams=int(env.get("MAX_STREAMS") or 100),
             max_pending_streams=int(env.get("MAX_PENDING_STREAMS") or 16),
         )
-
-
-@dataclass
-class TwilioCall:
-    """One admitted call's pieces (handed to ``on_call`` before the call runs)."""
-
-    start: StreamStart
-    transport: FastAPIWebsocketTransport
-    serializer: FrameSerializer
-    service: GeminiLiveLLMService
-    processors: list
-    worker: PipelineWorker
 
 
 def create_app(
@@ -282,66 +261,29 @@ def create_app(
             gate.ended(start.call_sid)
 
     async def _run_call(websocket: WebSocket, start: StreamStart) -> None:
-        call = _build_call(websocket, start)
-        if on_call is not None:
-            on_call(call)
-
-        @call.transport.event_handler("on_client_disconnected")
-        async def _gone(_transport, _ws):
-            await call.worker.cancel()
-
-        state["workers"].add(call.worker)
-        logger.info(f"twilio-bot: call {start.call_sid} streaming ({start.stream_sid})")
-        try:
-            runner = WorkerRunner(handle_sigint=False)
-            await runner.add_workers(call.worker)
-            await runner.run()
-        finally:
-            state["workers"].discard(call.worker)
-            logger.info(f"twilio-bot: call {start.call_sid} ended")
-
-    def _build_call(websocket: WebSocket, start: StreamStart) -> TwilioCall:
-        audio = config.audio
-        hang_up = bool(config.auth_token and start.account_sid and start.call_sid)
-        serializer: FrameSerializer = CheckedTwilioSerializer(
-            stream_sid=start.stream_sid,
-            call_sid=start.call_sid,
-            account_sid=start.account_sid,
-            auth_token=config.auth_token if hang_up else None,
-            base_url=config.twilio_api_base_url,
-            params=audio.serializer_params(auto_hang_up=hang_up),
-        )
-        if wrap_serializer is not None:
-            serializer = wrap_serializer(serializer)
-        transport = FastAPIWebsocketTransport(websocket, audio.transport_params(serializer))
         if config.api_key is not None:
-            api_key, http_options = config.api_key, None
+            service_kwargs = {"api_key": config.api_key, "http_options": None}
         else:
             emu = state["emulator"]
-            api_key, http_options = emu.api_key, emu.http_options()
-        service = GeminiLiveLLMService(
-            api_key=api_key,
-            http_options=http_options,
+            service_kwargs = {"api_key": emu.api_key, "http_options": emu.http_options()}
+        call = build_twilio_call(
+            websocket,
+            start,
+            service_kwargs=service_kwargs,
             model=config.model,
             system_instruction=config.system_instruction,
+            audio=config.audio,
+            auth_token=config.auth_token,
+            twilio_api_base_url=config.twilio_api_base_url,
+            wrap_serializer=wrap_serializer,
         )
-        user, assistant = LLMContextAggregatorPair(
-            LLMContext(),
-            # The Live API detects turns itself; the default strategies would load a local
-            # smart-turn model (tens of ms and ~10 MiB per call) that a realtime service never uses.
-            user_params=LLMUserAggregatorParams(user_turn_strategies=ExternalUserTurnStrategies()),
-        )
-        processors = audio.pipeline_processors(transport, service, user=user, assistant=assistant)
-        worker = PipelineWorker(
-            Pipeline(processors),
-            params=PipelineParams(enable_metrics=True, enable_usage_metrics=True),
-            idle_timeout_secs=None,
-            enable_rtvi=False,
-            # A service that can no longer answer (key refused, unknown model) ends the call,
-            # which hangs it up through Twilio's API, rather than leaving the caller in silence.
-            processor_unusable_policy=ProcessorUnusablePolicy.END,
-        )
-        return TwilioCall(start, transport, serializer, service, processors, worker)
+        if on_call is not None:
+            on_call(call)
+        state["workers"].add(call.worker)
+        try:
+            await run_twilio_call(call)
+        finally:
+            state["workers"].discard(call.worker)
 
     return app
 
@@ -398,6 +340,44 @@ def uvicorn_options() -> dict:
     Twilio's messages are under 1 KiB, so no WebSocket message may be larger than 64 KiB, and at
     most 8 wait per socket (uvicorn's defaults are 16 MiB and 32)."""
     return {"ws_max_size": MAX_FRAME_BYTES, "ws_max_queue": 8}
+
+
+_runner_backend: LiveBackend | None = None
+
+
+async def bot(runner_args: Any) -> None:
+    """Entry for Pipecat's runner and Pipecat Cloud: one call on a media stream they accepted.
+
+    ``runner_args`` is Pipecat's ``WebSocketRunnerArguments``. The platform answered the
+    webhook, so there is no stream token to ask for; the ``start`` message is still read and
+    validated like the app's (1008 with the reason), and the call runs the same pipeline.
+    Settings come from the environment (:meth:`TwilioBotConfig.from_env`); without
+    ``GOOGLE_API_KEY`` one embedded emulator serves every call of the process.
+    """
+    global _runner_backend
+    config = TwilioBotConfig.from_env()
+    websocket = runner_args.websocket
+    try:
+        start = await read_stream_start(lambda: _receive_opening(websocket))
+        check_media_format(start.media_format)
+    except StreamRefused as e:
+        logger.warning(f"twilio-bot: media stream refused: {e.reason}")
+        if not e.disconnected:
+            await _close(websocket, e.code, e.reason)
+        return
+    if _runner_backend is None:
+        _runner_backend = await LiveBackend(config.api_key).start()
+    call = build_twilio_call(
+        websocket,
+        start,
+        service_kwargs=_runner_backend.service_kwargs(),
+        model=config.model,
+        system_instruction=config.system_instruction,
+        audio=config.audio,
+        auth_token=config.auth_token,
+        twilio_api_base_url=config.twilio_api_base_url,
+    )
+    await run_twilio_call(call, handle_sigint=getattr(runner_args, "handle_sigint", False))
 
 
 def main(argv: list[str] | None = None) -> None:

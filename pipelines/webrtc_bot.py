@@ -44,9 +44,27 @@ from pipecat.transports.smallwebrtc.transport import SmallWebRTCTransport
 from pipecat.workers.runner import WorkerRunner
 
 from pipecat_gemini_live import GeminiLiveLLMService
-from pipecat_gemini_live.bots import DEFAULT_MODEL, BotCall, LiveBackend, PersonaBook, build_bot_call, make_service
-from pipecat_gemini_live.bots.admission import CallSlot, CallSlots, RequestRefused, bearer_ok, read_capped_body
-from pipecat_gemini_live.bots.webrtc_offer import MAX_OFFER_BYTES, OfferBody, parse_offer, parse_patch
+from pipecat_gemini_live.bots import (
+    DEFAULT_MODEL,
+    BotCall,
+    LiveBackend,
+    PersonaBook,
+    build_bot_call,
+    make_service,
+)
+from pipecat_gemini_live.bots.admission import (
+    CallSlot,
+    CallSlots,
+    RequestRefused,
+    bearer_ok,
+    read_capped_body,
+)
+from pipecat_gemini_live.bots.webrtc_offer import (
+    MAX_OFFER_BYTES,
+    OfferBody,
+    parse_offer,
+    parse_patch,
+)
 
 PAGE_DIR = Path(__file__).parent / "webrtc_page"
 
@@ -330,6 +348,30 @@ def create_app(
 
 
 AUTH_TOKEN_ENV = "WEBRTC_AUTH_TOKEN"
+_runner_backend: LiveBackend | None = None
+
+
+async def bot(runner_args) -> None:
+    """Entry for Pipecat's runner and Pipecat Cloud: one call on a peer connection they made.
+
+    ``runner_args`` is Pipecat's ``SmallWebRTCRunnerArguments`` (its ``webrtc_connection``
+    already answered by the platform's signalling, which then owns the offer checks and limits
+    that :func:`create_app` applies). The call is the same pipeline as the app's, with the
+    default personas; ``GEMINI_MODEL`` picks the model, and without ``GOOGLE_API_KEY`` one
+    embedded emulator serves every call of the process.
+    """
+    global _runner_backend
+    if _runner_backend is None:
+        _runner_backend = await LiveBackend.from_env().start()
+    personas = PersonaBook()
+    transport = SmallWebRTCTransport(
+        runner_args.webrtc_connection, params=TransportParams(audio_in_enabled=True, audio_out_enabled=True)
+    )
+    service = make_service(_runner_backend, personas, model=os.environ.get("GEMINI_MODEL") or DEFAULT_MODEL)
+    call = build_webrtc_bot(transport, service, personas)
+    runner = WorkerRunner(handle_sigint=getattr(runner_args, "handle_sigint", False))
+    await runner.add_workers(call.worker)
+    await runner.run()
 
 
 def app_from_env() -> FastAPI:

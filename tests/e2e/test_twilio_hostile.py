@@ -19,7 +19,15 @@ from streamdouble.protocol import StreamIdentity
 from streamdouble.session import SessionConfig
 from twilio.request_validator import RequestValidator
 
-from bench.harness import free_port, place_call, post_webhook, serve, stream_target, stream_token, webhook_form
+from bench.harness import (
+    free_port,
+    place_call,
+    post_webhook,
+    serve,
+    stream_target,
+    stream_token,
+    webhook_form,
+)
 from gemini_live_emulator import EmulatorConfig, LiveEmulator
 from pipelines.twilio_bot import TwilioBotConfig, TwilioCall, create_app, uvicorn_options
 

@@ -22,17 +22,17 @@ DOCKERFILE = (ROOT / "deploy" / "Dockerfile").read_text()
 
 
 def test_the_image_copies_what_exists_and_runs_as_a_user():
-    for line in re.findall(r"^COPY (.+)$", DOCKERFILE, re.M):
+    for line in re.findall(r"^COPY (.+)$", DOCKERFILE, re.MULTILINE):
         for src in line.split()[:-1]:
             assert (ROOT / src).exists(), src
-    users = re.findall(r"^USER (\S+)$", DOCKERFILE, re.M)
+    users = re.findall(r"^USER (\S+)$", DOCKERFILE, re.MULTILINE)
     assert users and users[-1] not in ("root", "0")
-    cmd = re.search(r'^CMD \["python", "([^"]+)"', DOCKERFILE, re.M).group(1)
+    cmd = re.search(r'^CMD \["python", "([^"]+)"', DOCKERFILE, re.MULTILINE).group(1)
     assert (ROOT / cmd).is_file()
 
 
 async def test_the_health_check_asks_an_endpoint_the_bot_serves():
-    assert "/healthz" in re.search(r"^HEALTHCHECK .*(?:\n .*)*", DOCKERFILE, re.M).group(0)
+    assert "/healthz" in re.search(r"^HEALTHCHECK .*(?:\n .*)*", DOCKERFILE, re.MULTILINE).group(0)
     app = create_app(TwilioBotConfig())
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bot") as http:
         r = await http.get("/healthz")

@@ -116,6 +116,7 @@ async def bot():
     with Logs() as logs:
         async with LiveEmulator(EmulatorConfig(think_ms=50)) as emu:
             app = create_app(config, emulator=emu, on_call=calls.append)
+            app.state.test_logs = logs
             async with serve(app, port=port, **uvicorn_options()) as served:
                 yield served, calls, app, emu
         logs.assert_clean()
@@ -216,6 +217,7 @@ async def test_media_stream_frames_and_sockets_are_capped_before_start(bot):
 )
 async def test_malformed_starts_close_1008_with_a_reason(bot, start, field):
     served, calls, app, _ = bot
+    logs = app.state.test_logs
     identity = StreamIdentity()
     answer = await post_webhook(served, identity.call_sid, auth_token=AUTH_TOKEN)
     url, token = stream_target(answer.text), stream_token(answer.text)
@@ -231,6 +233,8 @@ async def test_malformed_starts_close_1008_with_a_reason(bot, start, field):
         if app.state.gate.pending == 0:
             break
         await asyncio.sleep(0.05)
+    left = [line for line in logs.lines if "media stream left before it was admitted" in line]
+    assert len(left) == 1 and "Traceback" not in left[0]
     assert calls == [] and app.state.gate.pending == 0
     await good_call(served, calls)
 

@@ -12,6 +12,13 @@ takes trickled ICE candidates. Each new peer connection gets its own pipeline::
         -> TranscriptMessenger -> GeminiLiveLLMService -> TranscriptMessenger
         -> SmallWebRTCTransport.output() -> assistant aggregator
 
+Signalling is checked before any peer connection, pipeline or Live session exists: a bearer
+token when ``WEBRTC_AUTH_TOKEN`` is set, a body of at most 64 KiB, a JSON offer whose SDP has an
+audio section with ICE credentials and a DTLS fingerprint, a ``pc_id`` only for one of this
+server's calls, and a call slot taken atomically (HTTP 401/413/400/404/503 with the reason). A
+call whose peer never connects is ended after ``connect_timeout_s``. ``bot(runner_args)`` is the
+entry for Pipecat's runner and Pipecat Cloud.
+
 Without ``GOOGLE_API_KEY`` every call talks to one embedded Live API emulator started with the
 app. Browsers allow the microphone on ``http://localhost`` / ``127.0.0.1`` only; serve it over
 HTTPS (a reverse proxy) to reach it from another machine.

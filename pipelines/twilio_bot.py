@@ -27,8 +27,11 @@ Two routes:
 Environment: ``GOOGLE_API_KEY`` (Gemini; without it the embedded Live API emulator answers),
 ``TWILIO_AUTH_TOKEN`` (signature checks; and when the bot ends a call itself, e.g. because the
 Live service refused it, the hang-up through Twilio's REST API), ``STREAM_TOKEN_SECRET`` (the
-stream tokens' key for several workers; derived from the auth token when unset), ``PUBLIC_URL`` (e.g. ``https://abc.ngrok.app``: the address Twilio uses, for the
-signature and the stream URL), ``GEMINI_MODEL``, ``SYSTEM_INSTRUCTION``. Secrets are never logged.
+stream tokens' key for several workers and instances; derived from the auth token when unset),
+``PUBLIC_URL`` (e.g. ``https://abc.ngrok.app``: the address Twilio uses, for the signature and
+the stream URL; required with ``TWILIO_AUTH_TOKEN``), ``FORWARDED_ALLOW_IPS``, ``MAX_STREAMS``,
+``MAX_PENDING_STREAMS``, ``TWILIO_API_BASE_URL``, ``GEMINI_MODEL``, ``SYSTEM_INSTRUCTION``.
+Secrets are never logged. ``bot(runner_args)`` is the entry for Pipecat's runner and Pipecat Cloud.
 """
 
 from __future__ import annotations

@@ -91,6 +91,11 @@ class ThreadedServer:
             time.sleep(0.1)
 
 
+# What an exception nobody handled leaves in the logs: a traceback, Pipecat's transport receive
+# loop catching one, asyncio finding one in a dead task.
+UNHANDLED = ("Traceback", "exception receiving data", "Task exception was never retrieved", "Exception in ASGI")
+
+
 class CapturedLogs:
     """Every loguru line (with its traceback, if any) and uvicorn's warnings and errors."""
 
@@ -117,7 +122,7 @@ class CapturedLogs:
     def unhandled(self) -> list[str]:
         """Lines and records that show an exception nobody handled."""
         with self._lock:
-            bad = [line for line in self.lines if "Traceback" in line]
+            bad = [line for line in self.lines if any(sign in line for sign in UNHANDLED)]
         bad += [r.getMessage() for r in self.records if r.levelno >= logging.ERROR or r.exc_info]
         return bad
 

@@ -64,8 +64,10 @@ class CallTokens:
     A token is ``expiry (8 bytes) | nonce (12) | HMAC-SHA256(key, expiry | nonce | CallSid)[:16]``,
     URL-safe base64: any process holding the key can check it, so the webhook and the media
     stream of one call may land on different uvicorn workers. It is bound to its call, expires
-    after ``ttl_s`` (wall clock, shared by the workers), and is good once per process (a replay
-    on another worker within ``ttl_s`` would only open a second stream for the same call).
+    after ``ttl_s`` (wall clock, shared by the workers), and is good once per process. Replayed
+    webhooks mint fresh tokens (Twilio's signature has no nonce); what keeps them from running
+    streams at once is :class:`StreamGate`'s one live stream per CallSid, on the instance the
+    stream path ``/media-stream/<CallSid>`` is routed to.
 
     Args:
         key: The HMAC key shared by every worker; a random one (this process only) when None.

@@ -86,10 +86,18 @@ def good_call(bot: Bot) -> None:
 
 
 def _send_all(ws, messages) -> int | None:
-    """Send ``messages``; return the server's close code, or None if it kept the socket open."""
+    """Send ``messages``; return the server's close code, or None if it kept the socket open.
+
+    After each message the client looks for the server's answer first: writing into a socket
+    the server has closed gets a TCP reset, which can swallow the close frame before it is read.
+    """
     try:
         for m in messages:
             ws.send(m)
+            try:
+                ws.recv(timeout=0.1)
+            except TimeoutError:
+                pass
         ws.recv(timeout=1.0)
     except TimeoutError:
         return None

@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test test-slow bench bench-switch bench-telephony bench-telephony-cpu bench-resamplers install clean
+.PHONY: demo test test-slow fuzz bench bench-switch bench-telephony bench-telephony-cpu bench-resamplers install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,14 +20,21 @@ demo: $(STAMP)
 	$(BIN)/python pipelines/wav_call.py --input pipelines/audio/caller_3turns_16k.wav \
 		--output out/call.wav --report out/report.json --stereo
 
-# The browser test drives Debian's Chromium; install it (apt, as root) when it is missing. If it
-# cannot be had, the test says why and skips.
+# The browser test drives Debian's Chromium and the scale-out test Debian's HAProxy; install them
+# (apt, as root) when they are missing. If they cannot be had, the tests say why and skip.
 test: $(STAMP)
 	-$(BIN)/python -m tests.e2e.browser_setup >/dev/null
+	-$(BIN)/python -m tests.e2e.lb_setup >/dev/null
 	$(BIN)/python -m pytest
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow
+
+# Opt-in long fuzz run of the bots' network entry points (tests/fuzz; `make test` runs the same
+# tests with a few dozen fixed seeds). FUZZ_EXAMPLES examples per test, random seeds, loopback only.
+FUZZ_EXAMPLES ?= 2000
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/fuzz -n 2 -s -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import audioop
 import re
+import socket
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -41,10 +42,17 @@ class Served:
 
 
 @asynccontextmanager
-async def serve(app, *, timeout_s: float = 10.0) -> AsyncIterator[Served]:
-    """Run ``app`` under uvicorn on a free loopback port for the duration of the block."""
+async def serve(app, *, port: int = 0, timeout_s: float = 10.0, **options) -> AsyncIterator[Served]:
+    """Run ``app`` under uvicorn on loopback for the duration of the block.
+
+    Args:
+        app: The ASGI app.
+        port: The port (0: a free one).
+        timeout_s: How long to wait for uvicorn to start, seconds.
+        **options: More ``uvicorn.Config`` settings (``ws_max_size``...).
+    """
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", **options)
     )
     task = asyncio.create_task(server.serve())
     deadline = time.monotonic() + timeout_s
@@ -92,6 +100,21 @@ async def post_webhook(
         )
     async with httpx.AsyncClient() as client:
         return await client.post(served.base_url + "/twiml", data=form, headers=headers)
+
+
+def free_port() -> int:
+    """A loopback TCP port nothing listens on now (for an app that must know its URL up front)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def stream_target(twiml: str) -> str:
+    """The ``<Stream url=...>`` of a ``<Connect><Stream>`` answer."""
+    m = re.search(r'<Stream url="([^"]+)"', twiml)
+    if m is None:
+        raise ValueError(f"no stream URL in TwiML: {twiml!r}")
+    return m.group(1)
 
 
 def stream_token(twiml: str) -> str:
@@ -146,19 +169,21 @@ async def place_call(
         httpx.HTTPStatusError: The webhook refused the call.
     """
     identity = identity or StreamIdentity()
+    url = served.stream_url
     if token == "from-webhook":
         answer = await post_webhook(
             served, identity.call_sid, auth_token=auth_token, account_sid=identity.account_sid
         )
         answer.raise_for_status()
         token = stream_token(answer.text)
+        url = stream_target(answer.text)  # where Twilio would connect
     config = config or SessionConfig()
     params = dict(config.custom_parameters)
     if token is not None:
         params["token"] = token
     config = replace(config, custom_parameters=params)
     session = Session(
-        served.stream_url,
+        url,
         frames,
         scenario=scenario,
         config=config,

@@ -21,22 +21,36 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
 import secrets
 import time
 from dataclasses import dataclass
 
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 
+from .twilio_messages import MediaFormat, OpeningRefused, parse_opening
+
 TOKEN_PARAMETER = "token"
 
 
-class StreamRefused(Exception):
-    """A media stream that is not let in; ``reason`` says why (never the token itself)."""
+POLICY_VIOLATION = 1008
+MESSAGE_TOO_BIG = 1009
+TRY_AGAIN_LATER = 1013
 
-    def __init__(self, reason: str):
+
+class StreamRefused(Exception):
+    """A media stream that is not let in; ``reason`` says why (never the token itself).
+
+    Args:
+        reason: One line for the close frame and the log.
+        code: The WebSocket close code: 1008 (policy), 1009 (message too big), 1013 (busy).
+        disconnected: The client already left, so there is nobody to send a close frame to.
+    """
+
+    def __init__(self, reason: str, *, code: int = POLICY_VIOLATION, disconnected: bool = False):
         super().__init__(reason)
         self.reason = reason
+        self.code = code
+        self.disconnected = disconnected
 
 
 _NONCE = 12
@@ -50,8 +64,10 @@ class CallTokens:
     A token is ``expiry (8 bytes) | nonce (12) | HMAC-SHA256(key, expiry | nonce | CallSid)[:16]``,
     URL-safe base64: any process holding the key can check it, so the webhook and the media
     stream of one call may land on different uvicorn workers. It is bound to its call, expires
-    after ``ttl_s`` (wall clock, shared by the workers), and is good once per process (a replay
-    on another worker within ``ttl_s`` would only open a second stream for the same call).
+    after ``ttl_s`` (wall clock, shared by the workers), and is good once per process. Replayed
+    webhooks mint fresh tokens (Twilio's signature has no nonce); what keeps them from running
+    streams at once is :class:`StreamGate`'s one live stream per CallSid, on the instance the
+    stream path ``/media-stream/<CallSid>`` is routed to.
 
     Args:
         key: The HMAC key shared by every worker; a random one (this process only) when None.
@@ -146,25 +162,41 @@ class StreamStart:
         call_sid: ``CA...``: the call (for the token check and the hang-up).
         account_sid: ``AC...``: the account (for the hang-up).
         parameters: The TwiML ``<Parameter>`` values (``customParameters``).
-        media_format: ``mediaFormat`` (``audio/x-mulaw``, 8000 Hz, 1 channel).
+        media_format: ``mediaFormat`` (None when absent: Twilio's default, mu-law 8000 Hz mono).
     """
 
     stream_sid: str
-    call_sid: str | None
+    call_sid: str
     account_sid: str | None
     parameters: dict[str, str]
-    media_format: dict
+    media_format: MediaFormat | None = None
+
+
+def check_media_format(media_format: MediaFormat | None) -> None:
+    """Refuse a stream that does not carry Twilio's 8000 Hz mono mu-law (the serializer's format).
+
+    Raises:
+        StreamRefused: Another encoding, rate or channel count (1008).
+    """
+    if media_format is None:
+        return
+    if (media_format.encoding, media_format.sampleRate, media_format.channels) != ("audio/x-mulaw", 8000, 1):
+        raise StreamRefused(
+            f"unsupported media format {media_format.encoding[:32]} {media_format.sampleRate} Hz "
+            f"x{media_format.channels} (want audio/x-mulaw 8000 Hz mono)"
+        )
 
 
 async def read_stream_start(
     receive_text, *, timeout_s: float = 10.0, max_messages: int = 4
 ) -> StreamStart:
-    """Read a Twilio media stream up to its ``start`` message.
+    """Read a Twilio media stream up to its ``start`` message (validated: :mod:`.twilio_messages`).
 
     Twilio sends ``connected`` and then ``start`` before any ``media``.
 
     Args:
-        receive_text: ``async () -> str`` (a Starlette ``WebSocket.receive_text``).
+        receive_text: ``async () -> str`` (it may raise :class:`StreamRefused` itself, e.g. for
+            a frame over the size allowed before ``start`` or a client that left).
         timeout_s: How long to wait for ``start``, seconds.
         max_messages: Messages to read at most before giving up.
 
@@ -175,32 +207,19 @@ async def read_stream_start(
 
     async def _read() -> StreamStart:
         for _ in range(max_messages):
-            raw = await receive_text()
             try:
-                message = json.loads(raw)
-            except ValueError:
-                raise StreamRefused("a message before start was not JSON") from None
-            if not isinstance(message, dict):
-                raise StreamRefused("a message before start was not a JSON object")
-            event = message.get("event")
-            if event == "connected":
+                message = parse_opening(await receive_text())
+            except OpeningRefused as e:
+                raise StreamRefused(str(e)) from None
+            if message is None:
                 continue
-            if event != "start":
-                raise StreamRefused(f"expected start, got {event!r}")
-            start = message.get("start")
-            if not isinstance(start, dict) or not (
-                start.get("streamSid") or message.get("streamSid")
-            ):
-                raise StreamRefused("start without a streamSid")
-            params = start.get("customParameters") or {}
+            body = message.start
             return StreamStart(
-                stream_sid=start.get("streamSid") or message["streamSid"],
-                call_sid=start.get("callSid"),
-                account_sid=start.get("accountSid"),
-                parameters={str(k): str(v) for k, v in params.items()}
-                if isinstance(params, dict)
-                else {},
-                media_format=start.get("mediaFormat") or {},
+                stream_sid=message.stream_sid or "",
+                call_sid=body.callSid,
+                account_sid=body.accountSid,
+                parameters=dict(body.customParameters),
+                media_format=body.mediaFormat,
             )
         raise StreamRefused(f"no start within the first {max_messages} messages")
 
@@ -208,3 +227,65 @@ async def read_stream_start(
         return await asyncio.wait_for(_read(), timeout_s)
     except TimeoutError:
         raise StreamRefused(f"no start within {timeout_s:.0f}s") from None
+
+
+class StreamGate:
+    """Limits on a process's media-stream sockets, each taken and released without awaiting.
+
+    - ``max_pending``: sockets accepted but not yet past their ``start`` message (anyone can
+      open one; each costs a task and its buffers until ``start`` or the timeout).
+    - ``max_streams``: sockets at once, pending and admitted together.
+    - One live stream per CallSid: Twilio opens one stream per ``<Connect><Stream>``, so a
+      second stream for a call that is still streaming comes from a replayed webhook (whose
+      signature carries no nonce) and is refused.
+
+    Args:
+        max_pending: Sockets before ``start``, at most.
+        max_streams: Sockets in all, at most.
+
+    Raises:
+        ValueError: A limit below 1.
+    """
+
+    def __init__(self, *, max_pending: int = 16, max_streams: int = 100):
+        if max_pending < 1 or max_streams < 1:
+            raise ValueError(f"stream limits must be at least 1, got {max_pending}, {max_streams}")
+        self.max_pending = max_pending
+        self.max_streams = max_streams
+        self.pending = 0
+        self._live: set[str] = set()
+
+    @property
+    def live(self) -> int:
+        """Admitted streams now."""
+        return len(self._live)
+
+    def arrive(self) -> None:
+        """A socket opened: count it as pending.
+
+        Raises:
+            StreamRefused: 1013 when either limit is reached.
+        """
+        if self.pending >= self.max_pending:
+            raise StreamRefused(f"over {self.max_pending} streams waiting for start", code=TRY_AGAIN_LATER)
+        if self.pending + len(self._live) >= self.max_streams:
+            raise StreamRefused(f"this server is at its limit of {self.max_streams} streams", code=TRY_AGAIN_LATER)
+        self.pending += 1
+
+    def started(self) -> None:
+        """The pending socket got past its opening (admitted or refused)."""
+        self.pending -= 1
+
+    def admit(self, call_sid: str) -> None:
+        """Let a started stream in as its call's one live stream.
+
+        Raises:
+            StreamRefused: 1008 when the call already has a live stream here.
+        """
+        if call_sid in self._live:
+            raise StreamRefused("this call already has a live stream")
+        self._live.add(call_sid)
+
+    def ended(self, call_sid: str) -> None:
+        """An admitted stream ended."""
+        self._live.discard(call_sid)

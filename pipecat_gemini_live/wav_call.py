@@ -38,7 +38,7 @@ from .frames import PersonaUpdateFrame
 from .report import CallReporter
 from .resampler import AudioResampler
 from .service import GeminiLiveLLMService
-from .transports.wav import WavTransport
+from .transports.wav import WavTransport, check_writable
 
 DEFAULT_INSTRUCTION = "You are a helpful assistant. Answer briefly and kindly."
 
@@ -136,7 +136,12 @@ async def run_wav_call(
 
     Raises:
         WavInputError: The input file cannot be played (raised before anything starts).
+        WavOutputError: The output WAV or the report cannot be written (checked before
+            anything starts, so a call is never run for nothing).
     """
+    check_writable(opts.output, "output")
+    if opts.report is not None:
+        check_writable(opts.report, "report")
     transport = WavTransport(
         opts.input, opts.output, output_sample_rate=opts.output_sample_rate, stereo=opts.stereo, speed=opts.speed,
         tail_quiet_s=3.0 / opts.speed,

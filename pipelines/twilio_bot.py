@@ -5,14 +5,18 @@
 Two routes:
 
 - ``POST /twiml``: the webhook Twilio calls when a call comes in ("A call comes in" on the
-  phone number). Answers ``<Connect><Stream url="wss://HOST/media-stream">`` with a fresh
-  per-call token as a ``<Parameter>``. With ``TWILIO_AUTH_TOKEN`` set it first checks
-  ``X-Twilio-Signature`` and answers 403 to unsigned or forged requests.
-- ``WS /media-stream``: the call's audio (8 kHz mu-law both ways). A stream is admitted only if
-  its ``start`` message carries a token the webhook issued for that call; otherwise it is
-  closed with 1008. Each admitted call runs its own pipeline::
+  phone number). Reads at most 16 KiB (413 beyond), checks ``X-Twilio-Signature`` against
+  ``PUBLIC_URL`` when ``TWILIO_AUTH_TOKEN`` is set (403), and answers
+  ``<Connect><Stream url="wss://HOST/media-stream/CALLSID">`` with a fresh per-call token as a
+  ``<Parameter>``.
+- ``WS /media-stream[/CALLSID]``: the call's audio (8 kHz mu-law both ways). At most
+  ``max_pending_streams`` sockets may wait for their ``start`` and ``max_streams`` be open at
+  once (HTTP 403 beyond); messages before ``start`` are capped at 4 KiB (1009). The ``start``
+  is validated (:mod:`pipecat_gemini_live.twilio_messages`) and must carry a token the webhook
+  issued for that call, for a call with no other live stream here; otherwise the socket is
+  closed with 1008 and the reason. Each admitted call runs its own pipeline::
 
-      FastAPIWebsocketTransport(TwilioFrameSerializer) -> AudioResampler(8 -> 16 kHz, sinc_medium)
+      FastAPIWebsocketTransport(CheckedTwilioSerializer) -> AudioResampler(8 -> 16 kHz, sinc_medium)
           -> user aggregator -> GeminiLiveLLMService -> OutputResampler(24 -> 8 kHz)
           -> transport.output() -> assistant aggregator
 
@@ -23,45 +27,44 @@ Two routes:
 Environment: ``GOOGLE_API_KEY`` (Gemini; without it the embedded Live API emulator answers),
 ``TWILIO_AUTH_TOKEN`` (signature checks; and when the bot ends a call itself, e.g. because the
 Live service refused it, the hang-up through Twilio's REST API), ``STREAM_TOKEN_SECRET`` (the
-stream tokens' key for several workers; derived from the auth token when unset), ``PUBLIC_URL`` (e.g. ``https://abc.ngrok.app``: the address Twilio uses, for the
-signature and the stream URL), ``GEMINI_MODEL``, ``SYSTEM_INSTRUCTION``. Secrets are never logged.
+stream tokens' key for several workers and instances; derived from the auth token when unset),
+``PUBLIC_URL`` (e.g. ``https://abc.ngrok.app``: the address Twilio uses, for the signature and
+the stream URL; required with ``TWILIO_AUTH_TOKEN``), ``FORWARDED_ALLOW_IPS``, ``MAX_STREAMS``,
+``MAX_PENDING_STREAMS``, ``TWILIO_API_BASE_URL``, ``GEMINI_MODEL``, ``SYSTEM_INSTRUCTION``.
+Secrets are never logged. ``bot(runner_args)`` is the entry for Pipecat's runner and Pipecat Cloud.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qs
 
-from fastapi import FastAPI, Request, WebSocket
+from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import PlainTextResponse, Response
 from loguru import logger
-from pipecat.pipeline.pipeline import Pipeline
-from pipecat.pipeline.worker import PipelineParams, PipelineWorker, ProcessorUnusablePolicy
-from pipecat.processors.aggregators.llm_context import LLMContext
-from pipecat.processors.aggregators.llm_response_universal import (
-    LLMContextAggregatorPair,
-    LLMUserAggregatorParams,
-)
 from pipecat.serializers.base_serializer import FrameSerializer
-from pipecat.serializers.twilio import TwilioFrameSerializer
-from pipecat.transports.websocket.fastapi import FastAPIWebsocketTransport
-from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies
-from pipecat.workers.runner import WorkerRunner
 from twilio.twiml.voice_response import Connect, Stream, VoiceResponse
 
-from pipecat_gemini_live import GeminiLiveLLMService
 from gemini_live_emulator import EmulatorConfig, LiveEmulator
+from pipecat_gemini_live.bots.admission import RequestRefused, read_capped_body
+from pipecat_gemini_live.bots.backend import LiveBackend
+from pipecat_gemini_live.bots.twilio_call import TwilioCall, build_twilio_call, run_twilio_call
 from pipecat_gemini_live.telephony import TelephonyAudio
 from pipecat_gemini_live.twilio_calls import (
+    MESSAGE_TOO_BIG,
     TOKEN_PARAMETER,
     CallTokens,
+    StreamGate,
     StreamRefused,
     StreamStart,
+    check_media_format,
     read_stream_start,
     signature_ok,
     token_key,
@@ -70,7 +73,12 @@ from pipecat_gemini_live.twilio_calls import (
 DEFAULT_MODEL = "gemini-2.5-flash-native-audio-preview-09-2025"
 DEFAULT_INSTRUCTION = "You are a friendly phone assistant. Answer briefly and kindly."
 STREAM_PATH = "/media-stream"
-POLICY_VIOLATION = 1008
+# Twilio's webhook form is about 1-2 KB; nothing legitimate comes near 16 KiB.
+MAX_WEBHOOK_BYTES = 16 * 1024
+# `connected` and `start` are a few hundred bytes; media, mark and stop stay under 1 KiB.
+MAX_OPENING_BYTES = 4 * 1024
+MAX_FRAME_BYTES = 64 * 1024
+CALL_SID = re.compile(r"CA[0-9a-fA-F]{32}")
 
 
 @dataclass
@@ -90,6 +98,8 @@ class TwilioBotConfig:
         stream_token_secret: Key material for the per-call stream tokens, shared by all workers
             (None: derived from ``auth_token``; without either, each process has its own key).
         think_ms: Emulator only: delay before each reply, ms.
+        max_streams: Media-stream sockets at once (``MAX_STREAMS``); more get HTTP 403.
+        max_pending_streams: Sockets not yet past ``start`` (``MAX_PENDING_STREAMS``).
     """
 
     api_key: str | None = field(default=None, repr=False)
@@ -101,11 +111,14 @@ class TwilioBotConfig:
     twilio_api_base_url: str | None = None
     stream_token_secret: str | None = field(default=None, repr=False)
     think_ms: int = 200
+    max_streams: int = 100
+    max_pending_streams: int = 16
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> TwilioBotConfig:
         """Settings from ``GOOGLE_API_KEY`` (or ``GEMINI_API_KEY``), ``TWILIO_AUTH_TOKEN``,
-        ``PUBLIC_URL``, ``GEMINI_MODEL``, ``SYSTEM_INSTRUCTION`` and ``STREAM_TOKEN_SECRET``."""
+        ``PUBLIC_URL``, ``GEMINI_MODEL``, ``SYSTEM_INSTRUCTION``, ``STREAM_TOKEN_SECRET``,
+        ``TWILIO_API_BASE_URL``, ``MAX_STREAMS`` and ``MAX_PENDING_STREAMS``."""
         env = dict(os.environ if env is None else env)
         return cls(
             api_key=env.get("GOOGLE_API_KEY") or env.get("GEMINI_API_KEY") or None,
@@ -114,19 +127,10 @@ class TwilioBotConfig:
             model=env.get("GEMINI_MODEL") or DEFAULT_MODEL,
             system_instruction=env.get("SYSTEM_INSTRUCTION") or DEFAULT_INSTRUCTION,
             stream_token_secret=env.get("STREAM_TOKEN_SECRET") or None,
+            twilio_api_base_url=env.get("TWILIO_API_BASE_URL") or None,
+            max_streams=int(env.get("MAX_STREAMS") or 100),
+            max_pending_streams=int(env.get("MAX_PENDING_STREAMS") or 16),
         )
-
-
-@dataclass
-class TwilioCall:
-    """One admitted call's pieces (handed to ``on_call`` before the call runs)."""
-
-    start: StreamStart
-    transport: FastAPIWebsocketTransport
-    serializer: FrameSerializer
-    service: GeminiLiveLLMService
-    processors: list
-    worker: PipelineWorker
 
 
 def create_app(
@@ -146,8 +150,14 @@ def create_app(
         on_call: Called with each call's pieces before it runs (tests, benchmarks).
     """
     config = config or TwilioBotConfig.from_env()
+    if config.auth_token and not config.public_url:
+        raise ValueError(
+            "PUBLIC_URL is required with TWILIO_AUTH_TOKEN: the signature covers the URL Twilio "
+            "used, and Host / X-Forwarded-* headers are the client's to choose"
+        )
     key = token_key(config.stream_token_secret, config.auth_token)
     tokens = CallTokens(key)
+    gate = StreamGate(max_pending=config.max_pending_streams, max_streams=config.max_streams)
     state: dict = {"emulator": emulator, "workers": set()}
 
     @asynccontextmanager
@@ -173,23 +183,34 @@ def create_app(
 
     app = FastAPI(title="Gemini Live Twilio bot", lifespan=lifespan)
     app.state.tokens = tokens
+    app.state.gate = gate
+
+    @app.exception_handler(RequestRefused)
+    async def _refused(request: Request, e: RequestRefused) -> Response:
+        logger.warning(f"twilio-bot: {request.url.path} refused ({e.status}): {e.reason}")
+        return PlainTextResponse(f"{e.reason}\n", status_code=e.status)
+
+    @app.get("/healthz")
+    async def healthz() -> dict:
+        """For load balancers and container health checks: up, and how busy."""
+        return {"status": "ok", "streams": gate.live, "pending": gate.pending, "max_streams": gate.max_streams}
 
     @app.post("/twiml")
     async def twiml(request: Request) -> Response:
-        params = parse_qs((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
+        body = await read_capped_body(request, MAX_WEBHOOK_BYTES)
+        params = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
         if config.auth_token is not None:
             url = request_url(request, config.public_url)
             signature = request.headers.get("x-twilio-signature")
             settings = request.headers.get("x-twilio-webhooks-signature-settings")
             if not signature_ok(config.auth_token, url, params, signature, settings):
-                logger.warning("twilio-bot: webhook refused: missing or wrong X-Twilio-Signature")
-                return PlainTextResponse(
-                    "Forbidden: bad or missing X-Twilio-Signature\n", status_code=403
-                )
+                raise RequestRefused(403, "Forbidden: bad or missing X-Twilio-Signature")
         call_sid = (params.get("CallSid") or [""])[0]
         if not call_sid:
-            return PlainTextResponse("Bad request: no CallSid\n", status_code=400)
-        stream = Stream(url=stream_url(request, config.public_url))
+            raise RequestRefused(400, "Bad request: no CallSid")
+        if not CALL_SID.fullmatch(call_sid):
+            raise RequestRefused(400, "Bad request: malformed CallSid")
+        stream = Stream(url=stream_url(request, config.public_url, call_sid))
         stream.parameter(name=TOKEN_PARAMETER, value=tokens.issue(call_sid))
         connect = Connect()
         connect.append(stream)
@@ -200,122 +221,166 @@ def create_app(
 
     @app.websocket(STREAM_PATH)
     async def media_stream(websocket: WebSocket) -> None:
-        await websocket.accept()
+        await _stream(websocket, None)
+
+    @app.websocket(STREAM_PATH + "/{call_sid}")
+    async def media_stream_of(websocket: WebSocket, call_sid: str) -> None:
+        await _stream(websocket, call_sid)
+
+    async def _stream(websocket: WebSocket, path_call_sid: str | None) -> None:
         try:
-            start = await read_stream_start(lambda: _receive_text(websocket))
+            gate.arrive()
+        except StreamRefused as e:
+            # Refused before the handshake completes: the client gets HTTP 403, costing one socket.
+            logger.warning(f"twilio-bot: media stream refused: {e.reason}")
+            await websocket.close(code=e.code)
+            return
+        try:
+            await websocket.accept()
+            start = await read_stream_start(lambda: _receive_opening(websocket))
+            if path_call_sid is not None and path_call_sid != start.call_sid:
+                raise StreamRefused("the start message names another call than the stream URL")
             if not tokens.redeem(start.parameters.get(TOKEN_PARAMETER), start.call_sid):
                 raise StreamRefused(
                     "no valid per-call token (streams must come from this app's webhook)"
                 )
-            _check_media_format(start.media_format)
+            check_media_format(start.media_format)
+            gate.admit(start.call_sid)
         except StreamRefused as e:
-            logger.warning(f"twilio-bot: media stream refused: {e.reason}")
-            await websocket.close(code=POLICY_VIOLATION, reason=e.reason[:120])
+            if e.disconnected:
+                logger.info(f"twilio-bot: media stream left before it was admitted: {e.reason}")
+            else:
+                logger.warning(f"twilio-bot: media stream refused: {e.reason}")
+                await _close(websocket, e.code, e.reason)
             return
-        await _run_call(websocket, start)
+        except (OSError, WebSocketDisconnect) as e:
+            logger.info(f"twilio-bot: media stream left before it was admitted ({type(e).__name__})")
+            return
+        finally:
+            gate.started()
+        try:
+            await _run_call(websocket, start)
+        finally:
+            gate.ended(start.call_sid)
 
     async def _run_call(websocket: WebSocket, start: StreamStart) -> None:
-        call = _build_call(websocket, start)
-        if on_call is not None:
-            on_call(call)
-
-        @call.transport.event_handler("on_client_disconnected")
-        async def _gone(_transport, _ws):
-            await call.worker.cancel()
-
-        state["workers"].add(call.worker)
-        logger.info(f"twilio-bot: call {start.call_sid} streaming ({start.stream_sid})")
-        try:
-            runner = WorkerRunner(handle_sigint=False)
-            await runner.add_workers(call.worker)
-            await runner.run()
-        finally:
-            state["workers"].discard(call.worker)
-            logger.info(f"twilio-bot: call {start.call_sid} ended")
-
-    def _build_call(websocket: WebSocket, start: StreamStart) -> TwilioCall:
-        audio = config.audio
-        hang_up = bool(config.auth_token and start.account_sid and start.call_sid)
-        serializer: FrameSerializer = TwilioFrameSerializer(
-            stream_sid=start.stream_sid,
-            call_sid=start.call_sid,
-            account_sid=start.account_sid,
-            auth_token=config.auth_token if hang_up else None,
-            base_url=config.twilio_api_base_url,
-            params=audio.serializer_params(auto_hang_up=hang_up),
-        )
-        if wrap_serializer is not None:
-            serializer = wrap_serializer(serializer)
-        transport = FastAPIWebsocketTransport(websocket, audio.transport_params(serializer))
         if config.api_key is not None:
-            api_key, http_options = config.api_key, None
+            service_kwargs = {"api_key": config.api_key, "http_options": None}
         else:
             emu = state["emulator"]
-            api_key, http_options = emu.api_key, emu.http_options()
-        service = GeminiLiveLLMService(
-            api_key=api_key,
-            http_options=http_options,
+            service_kwargs = {"api_key": emu.api_key, "http_options": emu.http_options()}
+        call = build_twilio_call(
+            websocket,
+            start,
+            service_kwargs=service_kwargs,
             model=config.model,
             system_instruction=config.system_instruction,
+            audio=config.audio,
+            auth_token=config.auth_token,
+            twilio_api_base_url=config.twilio_api_base_url,
+            wrap_serializer=wrap_serializer,
         )
-        user, assistant = LLMContextAggregatorPair(
-            LLMContext(),
-            # The Live API detects turns itself; the default strategies would load a local
-            # smart-turn model (tens of ms and ~10 MiB per call) that a realtime service never uses.
-            user_params=LLMUserAggregatorParams(user_turn_strategies=ExternalUserTurnStrategies()),
-        )
-        processors = audio.pipeline_processors(transport, service, user=user, assistant=assistant)
-        worker = PipelineWorker(
-            Pipeline(processors),
-            params=PipelineParams(enable_metrics=True, enable_usage_metrics=True),
-            idle_timeout_secs=None,
-            enable_rtvi=False,
-            # A service that can no longer answer (key refused, unknown model) ends the call,
-            # which hangs it up through Twilio's API, rather than leaving the caller in silence.
-            processor_unusable_policy=ProcessorUnusablePolicy.END,
-        )
-        return TwilioCall(start, transport, serializer, service, processors, worker)
+        if on_call is not None:
+            on_call(call)
+        state["workers"].add(call.worker)
+        try:
+            await run_twilio_call(call)
+        finally:
+            state["workers"].discard(call.worker)
 
     return app
 
 
-async def _receive_text(websocket: WebSocket) -> str:
+async def _receive_opening(websocket: WebSocket) -> str:
+    """One message of a stream's opening, refused when over :data:`MAX_OPENING_BYTES`."""
     message = await websocket.receive()
     if message["type"] == "websocket.disconnect":
-        raise StreamRefused("the stream closed before its start message")
-    if message.get("text") is not None:
-        return message["text"]
-    return (message.get("bytes") or b"").decode("utf-8", "replace")
+        raise StreamRefused("the stream closed before its start message", disconnected=True)
+    data = message.get("text")
+    if data is None:
+        data = (message.get("bytes") or b"").decode("utf-8", "replace")
+    if len(data) > MAX_OPENING_BYTES:
+        raise StreamRefused(f"a message before start was over {MAX_OPENING_BYTES} bytes", code=MESSAGE_TOO_BIG)
+    return data
 
 
-def _check_media_format(media_format: dict) -> None:
-    encoding = media_format.get("encoding", "audio/x-mulaw")
-    rate = int(media_format.get("sampleRate", 8000) or 8000)
-    channels = int(media_format.get("channels", 1) or 1)
-    if encoding != "audio/x-mulaw" or rate != 8000 or channels != 1:
-        raise StreamRefused(
-            f"unsupported media format {encoding} {rate} Hz x{channels} (want audio/x-mulaw 8000 Hz mono)"
-        )
+async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    """Close with a reason; a client that already left is not an error."""
+    try:
+        await websocket.close(code=code, reason=reason[:120])
+    except (RuntimeError, OSError):
+        pass
 
 
 def request_url(request: Request, public_url: str | None) -> str:
-    """The URL Twilio requested: ``public_url`` + path and query, else from the proxy headers."""
+    """The URL Twilio requested: ``public_url`` + path and query.
+
+    Without ``public_url`` (development, no signature check): the request's scheme (uvicorn
+    takes ``X-Forwarded-Proto`` from the proxies in its ``forwarded_allow_ips`` only) and its
+    ``Host`` header. ``X-Forwarded-Host`` is never read: anyone can send it.
+    """
     path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     if public_url:
         return public_url.rstrip("/") + path
-    proto = request.headers.get("x-forwarded-proto") or request.url.scheme
-    host = (
-        request.headers.get("x-forwarded-host") or request.headers.get("host") or request.url.netloc
-    )
-    return f"{proto}://{host}{path}"
+    host = request.headers.get("host") or request.url.netloc
+    return f"{request.url.scheme}://{host}{path}"
 
 
-def stream_url(request: Request, public_url: str | None) -> str:
-    """``wss://HOST/media-stream`` (``ws://`` when the app is reached over plain HTTP)."""
+def stream_url(request: Request, public_url: str | None, call_sid: str) -> str:
+    """``wss://HOST/media-stream/CALLSID`` (``ws://`` when the app is reached over plain HTTP).
+
+    The CallSid in the path lets a load balancer send every stream of one call to the same
+    instance (hash on the path), where the one-live-stream-per-call rule is kept.
+    """
     base = request_url(request, public_url)
     scheme, _, rest = base.partition("://")
     host = rest.split("/", 1)[0]
-    return f"{'wss' if scheme == 'https' else 'ws'}://{host}{STREAM_PATH}"
+    return f"{'wss' if scheme == 'https' else 'ws'}://{host}{STREAM_PATH}/{call_sid}"
+
+
+def uvicorn_options() -> dict:
+    """uvicorn settings the bot is meant to run with (``--ws-max-size 65536 --ws-max-queue 8``):
+    Twilio's messages are under 1 KiB, so no WebSocket message may be larger than 64 KiB, and at
+    most 8 wait per socket (uvicorn's defaults are 16 MiB and 32)."""
+    return {"ws_max_size": MAX_FRAME_BYTES, "ws_max_queue": 8}
+
+
+_runner_backend: LiveBackend | None = None
+
+
+async def bot(runner_args: Any) -> None:
+    """Entry for Pipecat's runner and Pipecat Cloud: one call on a media stream they accepted.
+
+    ``runner_args`` is Pipecat's ``WebSocketRunnerArguments``. The platform answered the
+    webhook, so there is no stream token to ask for; the ``start`` message is still read and
+    validated like the app's (1008 with the reason), and the call runs the same pipeline.
+    Settings come from the environment (:meth:`TwilioBotConfig.from_env`); without
+    ``GOOGLE_API_KEY`` one embedded emulator serves every call of the process.
+    """
+    global _runner_backend
+    config = TwilioBotConfig.from_env()
+    websocket = runner_args.websocket
+    try:
+        start = await read_stream_start(lambda: _receive_opening(websocket))
+        check_media_format(start.media_format)
+    except StreamRefused as e:
+        logger.warning(f"twilio-bot: media stream refused: {e.reason}")
+        if not e.disconnected:
+            await _close(websocket, e.code, e.reason)
+        return
+    if _runner_backend is None:
+        _runner_backend = await LiveBackend(config.api_key).start()
+    call = build_twilio_call(
+        websocket,
+        start,
+        service_kwargs=_runner_backend.service_kwargs(),
+        model=config.model,
+        system_instruction=config.system_instruction,
+        audio=config.audio,
+        auth_token=config.auth_token,
+        twilio_api_base_url=config.twilio_api_base_url,
+    )
+    await run_twilio_call(call, handle_sigint=getattr(runner_args, "handle_sigint", False))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -329,11 +394,36 @@ def main(argv: list[str] | None = None) -> None:
         "--host", default="127.0.0.1", help="address to listen on (behind a tunnel or proxy)"
     )
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument(
+        "--forwarded-allow-ips",
+        default=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        help="proxies whose X-Forwarded-Proto/For uvicorn trusts (comma-separated; default 127.0.0.1)",
+    )
     p.add_argument("--verbose", action="store_true", help="debug logs")
     args = p.parse_args(argv)
     logger.remove()
     logger.add(sys.stderr, level="DEBUG" if args.verbose else "INFO")
-    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="info")
+    config = TwilioBotConfig.from_env()
+    if config.auth_token is None and args.host not in ("127.0.0.1", "::1", "localhost"):
+        print(
+            f"error: listening on {args.host} (not loopback) needs TWILIO_AUTH_TOKEN and PUBLIC_URL: "
+            "without them anyone who reaches the port can start calls on your Live API key",
+            file=sys.stderr,
+        )
+        sys.exit(2)
+    try:
+        app = create_app(config)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        forwarded_allow_ips=args.forwarded_allow_ips,
+        **uvicorn_options(),
+    )
 
 
 if __name__ == "__main__":

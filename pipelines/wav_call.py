@@ -18,7 +18,7 @@ from pathlib import Path
 from loguru import logger
 
 from gemini_live_emulator.faults import Fault
-from pipecat_gemini_live.transports.wav import WavInputError
+from pipecat_gemini_live.transports.wav import WavInputError, WavOutputError
 from pipecat_gemini_live.wav_call import (
     DEFAULT_INSTRUCTION,
     PersonaChange,
@@ -106,9 +106,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Calling {opts.model} on the {opts.backend} with {args.input} ...")
     try:
         report = asyncio.run(run_wav_call(opts))
-    except WavInputError as e:
+    except (WavInputError, WavOutputError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    if not report["turns"]:
+        print(
+            f"error: no caller speech found in {args.input} (silence, or too quiet to hear): nothing was asked",
+            file=sys.stderr,
+        )
+        return 1
     answered = sum(1 for t in report["turns"] if t["bot_audio_start_s"] is not None)
     print(f"Done: {answered} of {len(report['turns'])} caller turns answered.")
     for turn in report["turns"]:

@@ -39,6 +39,7 @@ from pipecat.transports.base_input import BaseInputTransport
 from pipecat.transports.base_output import BaseOutputTransport
 from pipecat.transports.base_transport import BaseTransport, TransportParams
 
+from .output_path import WavOutputError, check_writable  # noqa: F401  (re-exported for the job)
 from .timeline import TimelineWavWriter
 
 
@@ -97,8 +98,14 @@ class WavAudio:
         return self.samples.mean(axis=1).astype(np.int16)
 
 
+MIN_SAMPLE_RATE = 4000
+MAX_SAMPLE_RATE = 192_000
+MAX_CHANNELS = 8
+_FLOAT_SUBTYPES = {"FLOAT", "DOUBLE"}
+
+
 def load_wav(path: str | Path) -> WavAudio:
-    """Decode a WAV file to int16 samples.
+    """Decode a WAV file to int16 samples (PCM of any width, G.711, or float scaled from +-1.0).
 
     Args:
         path: The file.
@@ -107,7 +114,8 @@ def load_wav(path: str | Path) -> WavAudio:
         The decoded audio.
 
     Raises:
-        WavInputError: Missing file, not a WAV, no audio frames, or undecodable data.
+        WavInputError: Missing file, not a WAV, a sample rate outside 4-192 kHz, over 8
+            channels, no audio frames, or undecodable data.
     """
     p = Path(path)
     if not p.is_file():
@@ -116,7 +124,19 @@ def load_wav(path: str | Path) -> WavAudio:
         info = sf.info(str(p))
         if info.format != "WAV":
             raise WavInputError(f"{p}: not a WAV file (libsndfile sees {info.format_info})")
-        samples = sf.read(str(p), dtype="int16", always_2d=True)[0]
+        if not MIN_SAMPLE_RATE <= info.samplerate <= MAX_SAMPLE_RATE:
+            raise WavInputError(
+                f"{p}: a sample rate of {info.samplerate} Hz is not audio a call can carry "
+                f"(expected {MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz)"
+            )
+        if info.channels > MAX_CHANNELS:
+            raise WavInputError(f"{p}: {info.channels} channels (at most {MAX_CHANNELS})")
+        if info.subtype in _FLOAT_SUBTYPES:
+            # libsndfile converts floats to int16 without scaling (0.5 -> 0): read floats, scale.
+            floats = sf.read(str(p), dtype="float32", always_2d=True)[0]
+            samples = np.clip(np.round(floats * 32767.0), -32768, 32767).astype(np.int16)
+        else:
+            samples = sf.read(str(p), dtype="int16", always_2d=True)[0]
     except WavInputError:
         raise
     except Exception as e:  # soundfile.LibsndfileError, RuntimeError, ...

@@ -53,10 +53,17 @@ function waitForIceGathering(pc, timeoutMs) {
   });
 }
 
+// A server started with WEBRTC_AUTH_TOKEN wants it as a bearer token; the page is opened as
+// /#token=... so the token stays in the browser (fragments are never sent to the server).
+function authHeaders() {
+  const token = new URLSearchParams(location.hash.slice(1)).get("token");
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+
 async function postOffer(pc) {
   const response = await fetch("/api/offer", {
     method: "POST",
-    headers: { "Content-Type": "application/json" },
+    headers: { "Content-Type": "application/json", ...authHeaders() },
     body: JSON.stringify({ sdp: pc.localDescription.sdp, type: pc.localDescription.type, pc_id: call.pcId }),
   });
   if (!response.ok) {

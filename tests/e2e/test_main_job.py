@@ -113,3 +113,69 @@ async def test_truncated_wav_is_played_as_far_as_it_goes(tmp_path):
     # The cut utterance is a turn like any other: the line goes quiet and the bot answers.
     assert len(report["turns"]) == 2 and all(t["bot_audio_start_s"] is not None for t in report["turns"])
     assert report["errors"] == []
+
+
+@pytest.mark.parametrize("where", ["proc", "directory", "under a file"])
+def test_unwritable_output_is_refused_before_the_call(tmp_path, where):
+    (tmp_path / "afile").write_text("x")
+    output = {"proc": "/proc/out.wav", "directory": str(tmp_path), "under a file": str(tmp_path / "afile" / "o.wav")}[
+        where
+    ]
+    # Before the fix the job waited for ever (the output was opened when bot audio came); a
+    # refusal comes before the emulator or any call starts, in a few seconds.
+    proc = run_cli("--input", str(CALLER_16K), "--output", output, timeout=30)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert f"output {output}" in proc.stderr and ("cannot be written" in proc.stderr or "is a directory" in proc.stderr)
+    assert "Traceback" not in proc.stderr and "turn 1" not in proc.stdout
+
+
+def test_unwritable_report_is_refused_before_the_call(tmp_path):
+    proc = run_cli("--input", str(CALLER_16K), "--output", str(tmp_path / "o.wav"), "--report", "/proc/r.json", timeout=30)
+    assert proc.returncode == 2 and "report /proc/r.json: cannot be written" in proc.stderr
+    assert "Traceback" not in proc.stderr and "turn 1" not in proc.stdout
+
+
+def _with_rate(path, rate: int):
+    data = bytearray(path.read_bytes())
+    assert data[:4] == b"RIFF" and data[12:16] == b"fmt "
+    block_align = int.from_bytes(data[32:34], "little")
+    data[24:28] = rate.to_bytes(4, "little")
+    data[28:32] = (rate * block_align % (1 << 32)).to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("rate", [1, 2_000_000_000])
+def test_absurd_sample_rates_are_refused(tmp_path, rate):
+    wav = build_call(tmp_path / "in.wav", [0.3, "cards_001.wav", 1.0])
+    _with_rate(wav, rate)
+    proc = run_cli("--input", str(wav), "--output", str(tmp_path / "o.wav"), timeout=30)
+    assert proc.returncode == 2 and f"sample rate of {rate} Hz" in proc.stderr, proc.stderr
+
+
+def test_float_wav_is_scaled_not_silenced(tmp_path):
+    from pipecat_gemini_live.transports.wav import load_wav
+
+    pcm = build_call(tmp_path / "in.wav", [0.3, "cards_001.wav", 0.5])
+    ref = load_wav(pcm)
+    for subtype in ("FLOAT", "DOUBLE"):
+        path = tmp_path / f"{subtype}.wav"
+        sf.write(str(path), ref.samples.astype(np.float64) / 32768.0, ref.sample_rate, subtype=subtype)
+        got = load_wav(path)
+        assert got.samples.dtype == np.int16 and got.samples.shape == ref.samples.shape
+        assert np.abs(got.samples.astype(int) - ref.samples.astype(int)).max() <= 1
+    # Out-of-range floats are clipped, not wrapped.
+    loud = tmp_path / "loud.wav"
+    sf.write(str(loud), np.array([2.0, -2.0, 0.25], dtype=np.float32), 16000, subtype="FLOAT")
+    assert load_wav(loud).samples[:, 0].tolist() == [32767, -32768, 8192]
+
+
+@pytest.mark.timeout(90)
+def test_a_float_call_is_answered_and_a_silent_one_fails(tmp_path):
+    pcm = build_call(tmp_path / "in.wav", [0.3, "cards_001.wav", 3.0])
+    audio, rate = sf.read(str(pcm), dtype="float32")
+    sf.write(str(tmp_path / "f.wav"), audio, rate, subtype="FLOAT")
+    proc = run_cli("--input", str(tmp_path / "f.wav"), "--output", str(tmp_path / "o.wav"), "--think-ms", "100")
+    assert proc.returncode == 0 and "1 of 1 caller turns answered" in proc.stdout, proc.stdout + proc.stderr
+    sf.write(str(tmp_path / "quiet.wav"), np.zeros(16000 * 2, dtype=np.int16), 16000, subtype="PCM_16")
+    proc = run_cli("--input", str(tmp_path / "quiet.wav"), "--output", str(tmp_path / "q.wav"))
+    assert proc.returncode == 1 and "no caller speech found" in proc.stderr, proc.stdout + proc.stderr

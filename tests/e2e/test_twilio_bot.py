@@ -25,7 +25,15 @@ from streamdouble.scenario import Expect, Say, Scenario, Wait, WaitFor
 from streamdouble.session import SessionConfig
 from twilio.request_validator import RequestValidator
 
-from bench.harness import place_call, post_webhook, serve, stream_token, ulaw_frames, webhook_form
+from bench.harness import (
+    free_port,
+    place_call,
+    post_webhook,
+    serve,
+    stream_token,
+    ulaw_frames,
+    webhook_form,
+)
 from gemini_live_emulator import EmulatorConfig, LiveEmulator
 from pipecat_gemini_live.report import caller_segments
 from pipecat_gemini_live.transports.wav import load_wav
@@ -83,8 +91,11 @@ async def test_a_signed_call_is_answered_on_every_turn(tmp_path):
     try:
         config = EmulatorConfig(think_ms=100, words_per_minute=400)
         async with LiveEmulator(config) as emu:
-            bot = TwilioBotConfig(auth_token=AUTH_TOKEN, system_instruction="Be brief.")
-            async with serve(create_app(bot, emulator=emu, on_call=calls.append)) as served:
+            port = free_port()
+            bot = TwilioBotConfig(
+                auth_token=AUTH_TOKEN, public_url=f"http://127.0.0.1:{port}", system_instruction="Be brief."
+            )
+            async with serve(create_app(bot, emulator=emu, on_call=calls.append), port=port) as served:
                 answer = await post_webhook(
                     served,
                     identity.call_sid,
@@ -137,10 +148,14 @@ async def test_a_call_the_service_cannot_answer_is_hung_up_through_twilios_api(t
     identity = StreamIdentity()
     async with LiveEmulator() as emu, serve(fake_twilio_rest(hangups)) as twilio_api:
         # The emulator refuses an unknown model (close 1008), as Google's endpoint does.
+        port = free_port()
         bot = TwilioBotConfig(
-            auth_token=AUTH_TOKEN, twilio_api_base_url=twilio_api.base_url, model="no-such-model"
+            auth_token=AUTH_TOKEN,
+            public_url=f"http://127.0.0.1:{port}",
+            twilio_api_base_url=twilio_api.base_url,
+            model="no-such-model",
         )
-        async with serve(create_app(bot, emulator=emu, on_call=calls.append)) as served:
+        async with serve(create_app(bot, emulator=emu, on_call=calls.append), port=port) as served:
             started = time.monotonic()
             result = await place_call(
                 served,
@@ -211,7 +226,10 @@ async def test_the_webhook_refuses_unsigned_and_forged_requests():
         ) as client:
             return await client.post(url, data=form, headers=headers)
 
-    app = create_app(TwilioBotConfig(auth_token=AUTH_TOKEN))
+    # Signatures cover the public URL; a signing app must be told it, not guess it from headers.
+    with pytest.raises(ValueError, match="PUBLIC_URL is required"):
+        create_app(TwilioBotConfig(auth_token=AUTH_TOKEN))
+    app = create_app(TwilioBotConfig(auth_token=AUTH_TOKEN, public_url="http://127.0.0.1:8000"))
     url = "http://127.0.0.1:8000/twiml"
     form = webhook_form("CA" + "1" * 32)
     good = RequestValidator(AUTH_TOKEN).compute_signature(url, form)
@@ -224,7 +242,7 @@ async def test_the_webhook_refuses_unsigned_and_forged_requests():
     ).status_code == 403  # tampered
     ok = await post(app, "/twiml", form, good)
     assert ok.status_code == 200 and ok.headers["content-type"].startswith("application/xml")
-    assert '<Connect><Stream url="ws://127.0.0.1:8000/media-stream">' in ok.text
+    assert f'<Connect><Stream url="ws://127.0.0.1:8000/media-stream/{form["CallSid"]}">' in ok.text
     assert len(stream_token(ok.text)) >= 40
     no_call = {k: v for k, v in form.items() if k != "CallSid"}
     assert (
@@ -238,7 +256,7 @@ async def test_the_webhook_refuses_unsigned_and_forged_requests():
     )
     signed = RequestValidator(AUTH_TOKEN).compute_signature("https://bot.example.com/twiml", form)
     answer = await post(public, "/twiml", form, signed)
-    assert answer.status_code == 200 and 'url="wss://bot.example.com/media-stream"' in answer.text
+    assert answer.status_code == 200 and 'url="wss://bot.example.com/media-stream/CA' in answer.text
     assert (await post(public, "/twiml", form, good)).status_code == 403
 
 

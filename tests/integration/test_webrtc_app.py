@@ -9,6 +9,7 @@ import asyncio
 import json
 import socket
 import time
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
@@ -54,10 +55,10 @@ class Peer:
         return [m for m in self.received if m.get("label") == messages.MESSAGE_LABEL and m.get("type") == kind]
 
 
-@pytest.fixture
-async def served():
+@asynccontextmanager
+async def serving(**kwargs):
     backend = LiveBackend(None, emulator_config=EmulatorConfig(think_ms=100))
-    app = create_app(backend, max_calls=1)
+    app = create_app(backend, **kwargs)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     task = asyncio.create_task(server.serve())
@@ -66,6 +67,12 @@ async def served():
         yield app, backend, http
     server.should_exit = True
     await asyncio.wait_for(task, 15)
+
+
+@pytest.fixture
+async def served():
+    async with serving(max_calls=1) as s:
+        yield s
 
 
 @pytest.mark.timeout(60)
@@ -124,3 +131,108 @@ async def test_call_over_webrtc_then_hang_up(served):
     records = backend.emulator.records
     assert records and all(r.client_close_code == 1000 for r in records), [r.client_close_code for r in records]
     assert records[-1].setup["systemInstruction"]["parts"][0]["text"].startswith("You are a polite hotel concierge")
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
+
+
+async def good_call(http: httpx.AsyncClient, hold_s: float = 0.0, **headers) -> None:
+    """A real peer gets an answer, connects and hears bot-ready; stays ``hold_s``; hangs up."""
+    peer = Peer()
+    try:
+        answer = await http.post("/api/offer", json=await peer.offer(), headers=headers)
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        await peer.pc.setRemoteDescription(RTCSessionDescription(sdp=body["sdp"], type=body["type"]))
+
+        async def ready():
+            return peer.of("bot-ready")
+
+        await until(ready, 15, "bot-ready")
+        await asyncio.sleep(hold_s)
+        assert (await http.get("/api/status")).json()["active_calls"] >= 1, "a connected call was ended"
+    finally:
+        await peer.pc.close()
+
+
+@pytest.mark.timeout(90)
+async def test_garbage_offers_are_refused_before_any_call_starts():
+    async with serving(max_calls=1) as (app, backend, http):
+        calls = app.state.calls
+        refusals = {
+            "v=0 garbage": await http.post("/api/offer", json={"sdp": "v=0\r\ngarbage", "type": "offer"}),
+            "empty sdp": await http.post("/api/offer", json={"sdp": "", "type": "offer"}),
+            "empty body": await http.post("/api/offer", content=b""),
+            "not json": await http.post("/api/offer", content=b"{sdp"),
+            "a list": await http.post("/api/offer", json=[1]),
+            "sdp not text": await http.post("/api/offer", json={"sdp": 5, "type": "offer"}),
+            "no ice": await http.post(
+                "/api/offer", json={"sdp": "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n", "type": "offer"}
+            ),
+        }
+        for name, r in refusals.items():
+            assert r.status_code == 400, (name, r.status_code, r.text)
+            assert r.json()["detail"], name
+        assert "no audio section" in refusals["v=0 garbage"].json()["detail"]
+        # Unknown pc_id: no new connection is built for it (Pipecat would), and no slot is used.
+        peer = Peer()
+        unknown = await http.post("/api/offer", json={**(await peer.offer()), "pc_id": "SmallWebRTCConnection#0-x"})
+        assert unknown.status_code == 404 and "unknown pc_id" in unknown.text
+        await peer.pc.close()
+        patch = await http.patch("/api/offer", json={"pc_id": "nope", "candidates": []})
+        assert patch.status_code == 404
+        # Oversized offers are refused before they are read: declared, and streamed without a length.
+        before = rss_mb()
+        big = await http.post("/api/offer", content=b"x" * (8 << 20), headers={"content-type": "application/json"})
+        assert big.status_code == 413
+
+        async def chunks():
+            for _ in range(64):
+                yield b"y" * (1 << 20)
+
+        streamed = await http.post("/api/offer", content=chunks())
+        assert streamed.status_code == 413
+        assert rss_mb() - before < 60, "an oversized offer was buffered"
+        # None of it started a pipeline or a Live session; the one slot is free for a real call.
+        assert calls.started == 0 and calls.active == 0 and backend.emulator.records == []
+        await good_call(http)
+        assert calls.started == 1
+
+
+@pytest.mark.timeout(90)
+async def test_concurrent_offers_respect_the_limit_and_unconnected_calls_end():
+    async with serving(max_calls=3, connect_timeout_s=2.0) as (app, backend, http):
+        calls = app.state.calls
+        peers = [Peer() for _ in range(8)]
+        offers = [await p.offer() for p in peers]
+        # Eight offers at once against three slots: exactly three admitted.
+        answers = await asyncio.gather(*(http.post("/api/offer", json=o) for o in offers))
+        codes = sorted(a.status_code for a in answers)
+        assert codes == [200] * 3 + [503] * 5, codes
+        # Their peers never connect (the answers are never applied): the calls end and free the slots.
+        for p in peers:
+            await p.pc.close()
+
+        async def idle():
+            return (await http.get("/api/status")).json()["active_calls"] == 0
+
+        await until(idle, 20, "the unconnected calls to end")
+        assert calls.never_connected == 3
+        # A peer that does connect keeps its call past the connect timeout.
+        await good_call(http, hold_s=3.0)
+        assert calls.never_connected == 3
+
+
+@pytest.mark.timeout(60)
+async def test_a_configured_token_is_required():
+    async with serving(max_calls=1, auth_token="s3cret-webrtc-token") as (app, backend, http):
+        peer = Peer()
+        offer = await peer.offer()
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic s3cret-webrtc-token"}):
+            r = await http.post("/api/offer", json=offer, headers=headers)
+            assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer", headers
+        await peer.pc.close()
+        assert app.state.calls.started == 0
+        await good_call(http, Authorization="Bearer s3cret-webrtc-token")

@@ -8,11 +8,14 @@ from twilio.request_validator import RequestValidator
 
 from pipecat_gemini_live.twilio_calls import (
     CallTokens,
+    StreamGate,
     StreamRefused,
+    check_media_format,
     read_stream_start,
     signature_ok,
     token_key,
 )
+from pipecat_gemini_live.twilio_messages import MediaFormat
 
 URL = "https://bot.example.com/twiml"
 FORM = {"CallSid": "CA1", "AccountSid": "AC1", "From": "+15550001111"}  # as Twilio signs it
@@ -89,7 +92,7 @@ async def test_start_is_read_after_connected():
         feed(json.dumps({"event": "connected", "protocol": "Call"}), start_message())
     )
     assert (start.stream_sid, start.call_sid, start.account_sid) == ("MZ1", "CA1", "AC1")
-    assert start.parameters == {"token": "t"} and start.media_format["sampleRate"] == 8000
+    assert start.parameters == {"token": "t"} and start.media_format.sampleRate == 8000
 
 
 @pytest.mark.parametrize(
@@ -98,7 +101,7 @@ async def test_start_is_read_after_connected():
         (["not json"], "not JSON"),
         (["[1, 2]"], "not a JSON object"),
         ([json.dumps({"event": "media", "media": {"payload": ""}})], "expected start, got 'media'"),
-        ([start_message(streamSid="")], "without a streamSid"),
+        ([start_message(streamSid="")], "streamSid"),
         ([json.dumps({"event": "connected"})] * 4, "no start within the first 4 messages"),
     ],
 )
@@ -110,3 +113,94 @@ async def test_bad_openings_are_refused_with_a_reason(messages, match):
 async def test_a_silent_stream_times_out():
     with pytest.raises(StreamRefused, match="no start within"):
         await read_stream_start(feed(), timeout_s=0.05)
+
+
+@pytest.mark.parametrize(
+    "raw,where",
+    [
+        (start_message(mediaFormat={"encoding": "audio/x-mulaw", "sampleRate": "abc", "channels": 1}), "sampleRate"),
+        (start_message(mediaFormat={"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": [1]}), "channels"),
+        (start_message(mediaFormat={"encoding": "audio/x-mulaw", "sampleRate": 0, "channels": 1}), "sampleRate"),
+        (start_message(mediaFormat="x"), "mediaFormat"),
+        (start_message(callSid=123), "callSid"),
+        (start_message(customParameters={"token": 5}), "customParameters"),
+        (start_message(customParameters=[1]), "customParameters"),
+        (start_message(callSid="CA1\n\rinjected"), "callSid"),
+        # Python's json module reads Infinity / NaN; Twilio never sends them.
+        (start_message().replace('"sampleRate": 8000', '"sampleRate": Infinity'), "not JSON"),
+        (json.dumps({"event": "start", "start": "x"}), "start"),
+        (json.dumps({"event": ["start"]}), "expected start, got 'list'"),
+        ("[" * 100_000 + "]" * 100_000, "not JSON"),
+    ],
+)
+async def test_malformed_starts_are_refused_with_the_field_named(raw, where):
+    with pytest.raises(StreamRefused, match=where) as refused:
+        await read_stream_start(feed(raw))
+    assert refused.value.code == 1008 and len(refused.value.reason) < 200
+
+
+def test_only_twilios_media_format_is_accepted():
+    check_media_format(None)  # Twilio's default
+    check_media_format(MediaFormat(encoding="audio/x-mulaw", sampleRate=8000, channels=1))
+    for fmt in (("audio/x-l16", 8000, 1), ("audio/x-mulaw", 16000, 1), ("audio/x-mulaw", 8000, 2)):
+        with pytest.raises(StreamRefused, match="unsupported media format"):
+            check_media_format(MediaFormat(encoding=fmt[0], sampleRate=fmt[1], channels=fmt[2]))
+
+
+def test_the_stream_gate_caps_pending_and_total_sockets_and_one_stream_per_call():
+    gate = StreamGate(max_pending=2, max_streams=3)
+    gate.arrive()
+    gate.arrive()
+    with pytest.raises(StreamRefused, match="waiting for start") as busy:
+        gate.arrive()
+    assert busy.value.code == 1013
+    gate.started()
+    gate.admit("CA1")
+    with pytest.raises(StreamRefused, match="already has a live stream"):
+        gate.admit("CA1")
+    gate.started()  # the refused duplicate leaves the pending count
+    gate.arrive()
+    gate.started()
+    gate.admit("CA2")
+    gate.arrive()  # three sockets: CA1, CA2 live, one pending
+    with pytest.raises(StreamRefused, match="limit of 3 streams"):
+        gate.arrive()
+    gate.started()
+    gate.ended("CA1")
+    gate.admit("CA1")  # a call whose stream ended may stream again (its token decides)
+    assert (gate.pending, gate.live) == (0, 2)
+
+
+@pytest.mark.parametrize(
+    "raw,reason",
+    [
+        ('{"event": "media", "media": 5}', "malformed media: media"),
+        ('{"event": "media", "media": {"payload": "!!"}}', "not base64"),
+        ('{"event": "media", "media": {"payload": 7}}', "media.payload"),
+        ('{"event": "dtmf", "dtmf": []}', "malformed dtmf"),
+        ("[1]", "not a JSON object"),
+        ('{"event": "media", "media": {"payload": NaN}}', "not JSON"),
+    ],
+)
+async def test_malformed_call_messages_are_dropped_not_raised(raw, reason):
+    from pipecat_gemini_live.twilio_messages import check_call_message
+    from pipecat_gemini_live.twilio_serializer import CheckedTwilioSerializer
+
+    assert reason in check_call_message(raw)
+    serializer = CheckedTwilioSerializer(
+        stream_sid="MZ1", params=CheckedTwilioSerializer.InputParams(auto_hang_up=False)
+    )
+    # Pipecat's own serializer raises on these (AttributeError, binascii.Error) in the receive loop.
+    assert await serializer.deserialize(raw) is None and serializer.dropped == 1
+
+
+def test_twilios_own_call_messages_pass():
+    from pipecat_gemini_live.twilio_messages import check_call_message
+
+    for raw in (
+        json.dumps({"event": "media", "streamSid": "MZ1", "media": {"track": "inbound", "payload": "/w=="}}),
+        json.dumps({"event": "dtmf", "dtmf": {"track": "inbound_track", "digit": "5"}}),
+        json.dumps({"event": "mark", "mark": {"name": "x"}}),
+        json.dumps({"event": "stop", "stop": {"callSid": "CA1"}}),
+    ):
+        assert check_call_message(raw) is None, raw

@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test test-slow bench bench-switch bench-telephony bench-telephony-cpu bench-resamplers install clean
+.PHONY: demo test test-slow explore bench bench-switch bench-telephony bench-telephony-cpu bench-resamplers install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,13 @@ test: $(STAMP)
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow
+
+# Opt-in: random call timelines against the emulator for EXPLORE_MINUTES (default 30), every
+# failure shrunk to its smallest timeline and printed (tests/explorer). EXPLORE_SEED picks the
+# first seed, so two runs can cover different ground.
+EXPLORE_MINUTES ?= 30
+explore: $(STAMP)
+	EXPLORE_MINUTES=$(EXPLORE_MINUTES) $(BIN)/python -m tests.explorer.explore
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -1,0 +1,99 @@
+"""The explorer's hypothesis plumbing, shared by the seeded `make test` set and `make explore`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import seed as with_seed
+
+from .driver import DURATIONS, run_timeline
+from .invariants import check
+from .timeline import Timeline, describe, timelines
+
+RUNS = {"timelines": 0}
+PROGRESS = {"on": False}
+
+
+def run_and_check(tl: Timeline) -> None:
+    """One timeline, judged; on failure the schedule is part of the message."""
+    RUNS["timelines"] += 1
+    with tempfile.TemporaryDirectory(prefix="explore-") as tmp:
+        obs = asyncio.run(run_timeline(tl, Path(tmp)))
+    try:
+        check(obs)
+    except AssertionError as e:
+        if PROGRESS["on"]:
+            print(f"  #{RUNS['timelines']} {type(e).__name__}: {str(e)[:160]}", flush=True)
+        e.args = (f"{e.args[0]}\n{describe(tl, DURATIONS)}\n{tl!r}",)
+        raise
+    if PROGRESS["on"]:
+        print(f"  #{RUNS['timelines']} ok ({tl.model}, {len(tl.speech)} turns, {len(tl.events)} events, faults {list(tl.faults)})", flush=True)
+
+
+def seeded(seed: int, examples: int, *, shrink: bool = False):
+    """A hypothesis test over ``examples`` timelines from ``seed`` (deterministic, no database)."""
+    phases = [Phase.explicit, Phase.generate] + ([Phase.shrink] if shrink else [])
+
+    @with_seed(seed)
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        phases=phases,
+        suppress_health_check=list(HealthCheck),
+        print_blob=False,
+    )
+    @given(timelines())
+    def explore(tl):
+        run_and_check(tl)
+
+    return explore
+
+
+def explore_for(minutes: float, first_seed: int = 0, batch: int = 10) -> list[str]:
+    """Run batches of random timelines (shrinking failures) until ``minutes`` are spent.
+
+    Returns the failures, each with its shrunk timeline.
+    """
+    failures: list[str] = []
+    deadline = time.monotonic() + minutes * 60
+    s = first_seed
+    while time.monotonic() < deadline:
+        try:
+            seeded(s, batch, shrink=True)()
+        except BaseException as e:  # hypothesis raises the shrunk failure (or a group of them)
+            if isinstance(e, KeyboardInterrupt):
+                raise
+            errors = e.exceptions if isinstance(e, BaseExceptionGroup) else [e]
+            for err in errors:
+                failures.append(f"seed {s}: {type(err).__name__}: {err}")
+                print(f"\n=== FAILURE (seed {s}) ===\n{type(err).__name__}: {err}\n", flush=True)
+        s += 1
+        print(f"[explore] seeds {first_seed}..{s - 1} done, {RUNS['timelines']} timelines run, "
+              f"{len(failures)} failures", flush=True)
+    return failures
+
+
+def main() -> int:
+    from loguru import logger
+
+    logger.remove()  # the service's own log would bury the report; errors still show
+    logger.add(sys.stderr, level=os.environ.get("EXPLORE_LOG_LEVEL", "ERROR"))
+    PROGRESS["on"] = True
+    minutes = float(os.environ.get("EXPLORE_MINUTES", "30"))
+    first = int(os.environ.get("EXPLORE_SEED", "1000"))
+    failures = explore_for(minutes, first)
+    print(f"\n[explore] {RUNS['timelines']} timelines run in {minutes:g} min; {len(failures)} failures")
+    for f in failures:
+        print("\n---\n" + f)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -17,6 +17,8 @@ apart):
 - caller audio lost is within ``LiveOptions.max_held_audio_s``;
 - every tool call is answered: by id, by being withdrawn (``toolCallCancellation``), as a note
   to a later session when its own one is gone, or the call ended before the handler finished;
+- a call ended by an error ends promptly (the pipeline stops; the caller is not left on a dead
+  line until the recording runs out);
 - every connection is closed within a bounded wait after the pipeline ends, no task of the
   service is left running, and the call itself ends;
 - each turn the report counts as answered was answered on the wire.
@@ -31,6 +33,7 @@ from pipecat_gemini_live import LiveOptions, RetryPolicy
 
 ANSWER = "I heard you for"
 BASE_LATENCY_S = 3.0  # end of speech -> answer, call time: VAD silence, think, a setup or two
+LINGER_S = 3.0  # a call-ending error -> the pipeline stopped, call time
 
 
 @dataclass
@@ -122,6 +125,10 @@ class UnheardAnswer(InvariantViolation):
     pass
 
 
+class DeadCallLingers(InvariantViolation):
+    pass
+
+
 class WrongPersona(InvariantViolation):
     pass
 
@@ -196,10 +203,17 @@ def persona_at(personas: list[tuple[float, str]], t: float) -> str:
     return current
 
 
+OUTAGE_S = 25.0  # a server refusing every connect for this long (call time) may end the call
+
+
 def justified_fatal(obs: Observation) -> bool:
-    """Whether the faults that fired may end the call: a second 1007, or a 1008."""
+    """Whether the faults that fired may end the call: a second 1007, a 1008, or connects
+    refused with 1011 for about half a minute of backoff."""
     codes = [r.server_close_code for r in obs.records]
-    return codes.count(1007) >= 2 or 1008 in codes
+    if codes.count(1007) >= 2 or 1008 in codes:
+        return True
+    failed = [r for r in obs.records if r.server_close_code == 1011 and not r.replies]
+    return len(failed) >= 2 and (failed[-1].opened_at - failed[0].opened_at) * obs.speed >= OUTAGE_S
 
 
 def cutoff(obs: Observation) -> float:
@@ -281,6 +295,11 @@ def check_call_end(obs: Observation) -> None:
     if ending and not justified_fatal(obs):
         codes = [(r.index, r.close_code) for r in obs.records]
         raise UnjustifiedCallEnd(f"the call was ended at {ending[0][0]:.2f} s by {ending[0][1]!r}; close codes {codes}")
+    if ending and obs.end_s - ending[0][0] > LINGER_S:
+        raise DeadCallLingers(
+            f"the service could no longer work from {ending[0][0]:.2f} s ({ending[0][1][:80]!r}) "
+            f"but the call went on until {obs.end_s:.2f} s"
+        )
 
 
 def check_audio(obs: Observation) -> None:

@@ -124,8 +124,11 @@ def test_a_fatal_error_the_faults_do_not_justify_fails():
     obs.errors = [(5.0, "Gemini Live session ended: the model rejected a request (1007)", True)]
     with pytest.raises(inv.UnjustifiedCallEnd, match="1007"):
         inv.check(obs)
-    # A second 1007 in the call may end it.
+    # A second 1007 in the call may end it, and the call then ends promptly.
     obs.records = [record(0, code=None, server_close_code=1007), record(1, code=None, server_close_code=1007)]
+    with pytest.raises(inv.DeadCallLingers, match="went on until 16.00 s"):
+        inv.check(obs)
+    obs.end_s = 6.0
     inv.check(obs)
 
 

@@ -18,6 +18,11 @@ from .timeline import Timeline, describe, timelines
 
 RUNS = {"timelines": 0}
 PROGRESS = {"on": False}
+# `make explore` reports the first failure of each kind (violation class) shrunk, and only counts
+# its repeats: shrinking takes minutes, and a fault that sits on a common path (a switch during a
+# reply) would otherwise eat the whole budget. EXPLORE_DEDUPE=0 shrinks every failure.
+SEEN: dict[str, int] = {}
+DEDUPE = {"on": False}
 
 
 def run_and_check(tl: Timeline) -> None:
@@ -28,6 +33,12 @@ def run_and_check(tl: Timeline) -> None:
     try:
         check(obs)
     except AssertionError as e:
+        kind = type(e).__name__
+        if DEDUPE["on"] and kind in SEEN:
+            SEEN[kind] += 1
+            if PROGRESS["on"]:
+                print(f"  #{RUNS['timelines']} {kind} again (already reported): {str(e)[:120]}", flush=True)
+            return
         if PROGRESS["on"]:
             print(f"  #{RUNS['timelines']} {type(e).__name__}: {str(e)[:160]}", flush=True)
         e.args = (f"{e.args[0]}\n{describe(tl, DURATIONS)}\n{tl!r}",)
@@ -72,6 +83,7 @@ def explore_for(minutes: float, first_seed: int = 0, batch: int = 10) -> list[st
                 raise
             errors = e.exceptions if isinstance(e, BaseExceptionGroup) else [e]
             for err in errors:
+                SEEN.setdefault(type(err).__name__, 0)
                 failures.append(f"seed {s}: {type(err).__name__}: {err}")
                 print(f"\n=== FAILURE (seed {s}) ===\n{type(err).__name__}: {err}\n", flush=True)
         s += 1
@@ -86,10 +98,18 @@ def main() -> int:
     logger.remove()  # the service's own log would bury the report; errors still show
     logger.add(sys.stderr, level=os.environ.get("EXPLORE_LOG_LEVEL", "ERROR"))
     PROGRESS["on"] = True
+    DEDUPE["on"] = os.environ.get("EXPLORE_DEDUPE", "1") != "0"
+    # Hypothesis shrinks a failure for up to 5 minutes; each try here is a call of several
+    # seconds, so the budget is shortened (an internal knob of hypothesis's engine).
+    from hypothesis.internal.conjecture import engine
+
+    engine.MAX_SHRINKING_SECONDS = int(os.environ.get("EXPLORE_SHRINK_SECONDS", "150"))
     minutes = float(os.environ.get("EXPLORE_MINUTES", "30"))
     first = int(os.environ.get("EXPLORE_SEED", "1000"))
     failures = explore_for(minutes, first)
     print(f"\n[explore] {RUNS['timelines']} timelines run in {minutes:g} min; {len(failures)} failures")
+    for kind, again in SEEN.items():
+        print(f"[explore] {kind}: reported once, seen {again} more time(s)")
     for f in failures:
         print("\n---\n" + f)
     return 1 if failures else 0

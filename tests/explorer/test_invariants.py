@@ -94,9 +94,12 @@ def test_an_answer_the_caller_never_heard_fails():
     obs.heard = obs.heard[:1]  # answered on the wire, but the service never played it
     with pytest.raises(inv.UnheardAnswer, match=r"caller turn \[1\]"):
         inv.check(obs)
-    obs.heard.append(HeardReply(1, 9.15))  # a reply from another session does not count
+    other = "You are a test assistant. I heard you for 7.0 seconds."
+    obs.heard.append(HeardReply(0, 9.15, text=other))  # another reply played then does not count
     with pytest.raises(inv.UnheardAnswer):
         inv.check(obs)
+    obs.heard[-1] = HeardReply(2, 9.15, text=obs.wire_replies[1].text[:30], interrupted=True)
+    inv.check(obs)  # the start of it was played (session numbers may differ between the sides)
 
 
 def test_an_answer_in_the_wrong_persona_fails():

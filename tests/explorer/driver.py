@@ -49,12 +49,15 @@ WEATHER = FunctionSchema(name="get_weather", description="The weather in a city"
 
 
 def scaled_options(speed: float) -> tuple[LiveOptions, RetryPolicy]:
-    """The service's own defaults with every wall-clock duration divided by ``speed``."""
+    """The service's own defaults with every wall-clock duration divided by ``speed`` (the
+    quiet-input end floored at 0.6 s)."""
     base, retry = LiveOptions(), RetryPolicy()
     opts = base.model_copy(
         update={
             "stall_timeout_s": base.stall_timeout_s / speed if base.stall_timeout_s else None,
-            "audio_stream_end_after_s": base.audio_stream_end_after_s / speed if base.audio_stream_end_after_s else None,
+            # Floored: a busy machine delays frames by a few hundred ms, which must not read as
+            # a muted mic (it would end the caller's turn mid-sentence).
+            "audio_stream_end_after_s": max(0.6, base.audio_stream_end_after_s / speed) if base.audio_stream_end_after_s else None,
             "finish_reply_timeout_s": base.finish_reply_timeout_s / speed,
         }
     )

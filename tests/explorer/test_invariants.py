@@ -204,5 +204,5 @@ def test_the_budget_grows_with_each_disruption():
     quiet = inv.latency_budget(TL)
     stalled = inv.latency_budget(dataclasses.replace(TL, faults=("stall:8@reply",)))
     switched = inv.latency_budget(dataclasses.replace(TL, events=(Event("persona", 0, 1.0, 1),)))
-    assert quiet == inv.BASE_LATENCY_S
+    assert quiet == inv.BASE_LATENCY_S + inv.WALL_SLACK_S
     assert stalled > quiet + 8 and switched > quiet

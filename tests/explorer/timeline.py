@@ -112,7 +112,7 @@ def _tenths(lo: float, hi: float):
     return st.integers(int(round(lo * 10)), int(round(hi * 10))).map(lambda x: x / 10)
 
 
-_gap = st.one_of(_tenths(0.3, 1.5), _tenths(2.5, 6.0))  # barge-in / merge range, or a pause
+_gap = st.one_of(_tenths(0.3, 1.5), _tenths(2.5, 9.0))  # barge-in / merge range, or a pause
 _offset = st.one_of(
     _tenths(-1.5, 0.0),  # during the utterance's end / just before the next one
     _tenths(0.0, 1.5),  # right after it: the end-of-turn window, the reply's start
@@ -131,7 +131,7 @@ def events(draw, n_turns: int):
     elif kind == "tools":
         arg = draw(st.integers(0, 1))
     elif kind == "mute":
-        arg = draw(_tenths(0.3, 3.0))
+        arg = draw(_tenths(0.3, 6.0))
     return Event(kind, turn, offset, arg)
 
 

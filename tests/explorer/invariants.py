@@ -256,6 +256,19 @@ def turns(obs: Observation, budget: float) -> list[list[int]]:
     return groups
 
 
+def busy_until(obs: Observation, end: float, first: WireReply | None, budget: float) -> float:
+    """When the model was free to answer a turn that ended at ``end``: replies it was still
+    streaming (a long answer, an answer queued before this one) come first."""
+    pace = getattr(obs.timeline, "pace", 1.0) or 1.0
+    busy = end
+    for r in obs.wire_replies:
+        if r is first:
+            break
+        if r.at_s <= busy + budget:
+            busy = max(busy, r.at_s + r.audio_s / pace)
+    return busy
+
+
 def check_turns(obs: Observation, budget: float) -> None:
     answers = [r for r in obs.wire_replies if r.is_answer]
     stop = cutoff(obs)
@@ -267,11 +280,12 @@ def check_turns(obs: Observation, budget: float) -> None:
         nxt = obs.utterances[groups[k + 1][0]][0] if k + 1 < len(groups) else float("inf")
         mine = [r for r in answers if end - 0.1 < r.at_s <= nxt + 0.3]
         first = mine[0] if mine else None
-        if first is None or first.at_s > end + budget:
-            if end + budget <= stop:
+        due = busy_until(obs, end, first, budget) + budget
+        if first is None or first.at_s > due:
+            if due <= stop:
                 late = f"answered only at {first.at_s:.2f} s" if first else "never answered"
                 raise UnansweredTurn(
-                    f"caller turn {g} ({start:.2f}-{end:.2f} s) {late}; budget {budget:.1f} s; "
+                    f"caller turn {g} ({start:.2f}-{end:.2f} s) {late}; due by {due:.2f} s; "
                     f"answers on the wire: {[(round(r.at_s, 2), r.session, r.persona) for r in answers]}"
                 )
             continue
@@ -290,12 +304,18 @@ def check_turns(obs: Observation, budget: float) -> None:
                 f"caller turn {g} ({start:.2f}-{end:.2f} s) answered at {first.at_s:.2f} s by "
                 f"{first.persona!r} on session {first.session}; persona in force: {sorted(allowed)}"
             )
+        # The model answers each turn its VAD closed, one after another (a caller who spoke on
+        # while a tool call was pending gets one answer per sentence): answers that heard
+        # different lengths of speech answer different sentences. The same length twice, both
+        # spoken to the end, is one sentence answered twice.
         complete = [r for r in mine if r.complete]
-        if len(complete) > 1:
-            raise DuplicateAnswer(
-                f"caller turn {g} ({start:.2f}-{end:.2f} s) answered {len(complete)} times: "
-                f"{[(round(r.at_s, 2), r.session, r.text) for r in complete]}"
-            )
+        for i, a in enumerate(complete):
+            twin = next((b for b in complete[i + 1 :] if abs(b.heard_s - a.heard_s) <= 0.15), None)
+            if twin is not None:
+                raise DuplicateAnswer(
+                    f"caller turn {g} ({start:.2f}-{end:.2f} s) answered twice: "
+                    f"{[(round(r.at_s, 2), r.session, r.text) for r in (a, twin)]}"
+                )
 
 
 def check_call_end(obs: Observation) -> None:

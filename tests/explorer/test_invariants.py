@@ -206,3 +206,31 @@ def test_the_budget_grows_with_each_disruption():
     switched = inv.latency_budget(dataclasses.replace(TL, events=(Event("persona", 0, 1.0, 1),)))
     assert quiet == inv.BASE_LATENCY_S + inv.WALL_SLACK_S
     assert stalled > quiet + 8 and switched > quiet
+
+
+def test_sentences_answered_one_after_another_are_not_duplicates():
+    # The caller spoke three sentences while a tool call was pending; the model answers each.
+    obs = whole()
+    obs.utterances = [(1.0, 2.4), (3.0, 3.9), (4.5, 8.4)]
+    obs.wire_replies = [answer(9.0, heard=1.4, audio_s=9.0), answer(17.7, heard=0.9), answer(22.0, heard=3.9)]
+    obs.heard = [HeardReply(0, r.at_s + 0.05, r.text) for r in obs.wire_replies]
+    obs.end_s, obs.report_turns = 30.0, []
+    inv.check(obs)
+    # ... but the same sentence spoken to the end twice is a duplicate.
+    obs.wire_replies[2] = answer(22.0, heard=0.9)
+    obs.heard[2] = HeardReply(0, 22.05, obs.wire_replies[2].text)
+    with pytest.raises(inv.DuplicateAnswer):
+        inv.check(obs)
+
+
+def test_a_turn_is_due_only_once_the_reply_before_it_has_been_sent():
+    obs = whole()
+    obs.wire_replies[0] = answer(2.6, audio_s=9.0)  # still streaming until 11.6 s
+    obs.wire_replies[1] = answer(12.0)
+    obs.heard = [HeardReply(0, 2.65), HeardReply(0, 12.05)]
+    obs.report_turns = []
+    inv.check(obs)
+    obs.wire_replies[1] = answer(11.6 + inv.latency_budget(TL) + 0.5)
+    obs.heard[1] = HeardReply(0, obs.wire_replies[1].at_s)
+    with pytest.raises(inv.UnansweredTurn, match="due by"):
+        inv.check(obs)

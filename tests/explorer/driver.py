@@ -49,15 +49,13 @@ WEATHER = FunctionSchema(name="get_weather", description="The weather in a city"
 
 
 def scaled_options(speed: float) -> tuple[LiveOptions, RetryPolicy]:
-    """The service's own defaults with every wall-clock duration divided by ``speed`` (the
-    quiet-input end floored at 0.6 s)."""
+    """The service's own defaults with every wall-clock duration divided by ``speed``, except
+    the quiet-input end: a busy machine delays frames by a few hundred ms, which must not read
+    as a muted mic (it would end the caller's turn mid-sentence)."""
     base, retry = LiveOptions(), RetryPolicy()
     opts = base.model_copy(
         update={
             "stall_timeout_s": base.stall_timeout_s / speed if base.stall_timeout_s else None,
-            # Floored: a busy machine delays frames by a few hundred ms, which must not read as
-            # a muted mic (it would end the caller's turn mid-sentence).
-            "audio_stream_end_after_s": max(0.6, base.audio_stream_end_after_s / speed) if base.audio_stream_end_after_s else None,
             "finish_reply_timeout_s": base.finish_reply_timeout_s / speed,
         }
     )
@@ -72,6 +70,8 @@ class MicGate(FrameProcessor):
         super().__init__(**kwargs)
         self._clock, self._windows = clock, windows
         self.dropped = 0
+        self.passed = 0  # frames let through while the call was on (before any hang-up)
+        self.counting = True
 
     async def process_frame(self, frame: Frame, direction: FrameDirection):
         await super().process_frame(frame, direction)
@@ -80,6 +80,7 @@ class MicGate(FrameProcessor):
             if any(a <= now < b for a, b in self._windows):
                 self.dropped += 1
                 return
+            self.passed += self.counting
         await self.push_frame(frame, direction)
 
 
@@ -142,7 +143,7 @@ async def run_timeline(tl: Timeline, workdir: Path, *, speed: float = SPEED) -> 
     workdir.mkdir(parents=True, exist_ok=True)
     wav = recording(tl, workdir / "caller.wav")
     spans = tl.utterance_spans(DURATIONS)
-    hangup = tl.hangup
+    hangup = tl.hangup(spans)
     hangup_s = tl.event_time(hangup, spans) if hangup else None
     mutes = [(tl.event_time(e, spans), tl.event_time(e, spans) + e.arg) for e in tl.events if e.kind == "mute"]
     scenario = [f"{t}:get_weather" for t in tl.tool_turns]
@@ -218,6 +219,7 @@ async def run_timeline(tl: Timeline, workdir: Path, *, speed: float = SPEED) -> 
 
                 async def hang_up(kind=ev.kind):
                     hung_up_at.append(transport.clock.now())
+                    gate.counting = False  # what the caller says after hanging up is not owed
                     if kind == "end":
                         await worker.queue_frame(EndFrame())
                     else:
@@ -227,13 +229,10 @@ async def run_timeline(tl: Timeline, workdir: Path, *, speed: float = SPEED) -> 
             return None  # mute: the gate does it
 
         scheduled: list[asyncio.Task] = []
-        first_hangup = True
         for ev in tl.events:
             act = action_for(ev)
-            if ev.kind in ("end", "cancel"):
-                if not first_hangup:
-                    continue
-                first_hangup = False
+            if ev.kind in ("end", "cancel") and ev is not hangup:
+                continue
             if act is not None:
                 scheduled.append(asyncio.create_task(at(tl.event_time(ev, spans), act)))
         watcher = asyncio.create_task(watch.run())
@@ -298,10 +297,11 @@ async def run_timeline(tl: Timeline, workdir: Path, *, speed: float = SPEED) -> 
         open_after_wait=open_after_wait,
         leftover_tasks=leftover_late,
         leftover_tasks_at_end=leftover,
-        pushed_s=(transport.input().frames_pushed - gate.dropped) * 0.02,
+        pushed_s=gate.passed * 0.02,
         received_s=sum(r.audio_bytes for r in records) / rate_bytes,
         replayed_s=counters.replayed * 0.02,
         dropped_frames=counters.dropped,
+        held_at_end=len(service.caller.hold),
         max_held_s=options.max_held_audio_s,
         report_turns=report["turns"],
         heard=heard,

@@ -100,10 +100,10 @@ class Timeline:
         base = 0.0 if event.turn < 0 or not spans else spans[min(event.turn, len(spans) - 1)][1]
         return max(0.0, base + event.offset)
 
-    @property
-    def hangup(self) -> Event | None:
-        """The first hang-up event, if any."""
-        return next((e for e in self.events if e.kind in HANGUPS), None)
+    def hangup(self, spans: list[tuple[float, float]]) -> Event | None:
+        """The earliest hang-up event, if any (later ones never happen)."""
+        hangups = [e for e in self.events if e.kind in HANGUPS]
+        return min(hangups, key=lambda e: self.event_time(e, spans)) if hangups else None
 
 
 # -- strategies ------------------------------------------------------------------------------

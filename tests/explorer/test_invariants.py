@@ -189,15 +189,17 @@ def test_a_call_that_never_ends_fails():
 
 def test_a_report_that_counts_a_turn_the_wire_never_answered_fails():
     obs = whole()
-    # The bot audio after turn 2 is the late answer of an earlier turn, not an answer to it.
-    obs.utterances = [(1.0, 2.0), (12.0, 13.0)]
-    obs.wire_replies = [answer(2.6), answer(14.0)]
+    # The bot audio after turn 2 is the rest of an earlier answer, not an answer to it: the
+    # model never answered turn 2 before turn 3 ended.
     obs.report_turns = [
         {"index": 1, "user_speech_end_s": 2.0, "bot_audio_start_s": 2.7},
-        {"index": 2, "user_speech_end_s": 9.0, "bot_audio_start_s": 9.5},
+        {"index": 2, "user_speech_end_s": 5.0, "bot_audio_start_s": 5.5},
+        {"index": 3, "user_speech_end_s": 8.5, "bot_audio_start_s": 9.2},
     ]
     with pytest.raises(inv.ReportDisagrees, match="turn 2"):
         inv.check_report(obs, inv.latency_budget(TL))
+    obs.wire_replies.insert(1, answer(6.0))  # answered after all, before turn 3 ended
+    inv.check_report(obs, inv.latency_budget(TL))
 
 
 def test_the_budget_grows_with_each_disruption():

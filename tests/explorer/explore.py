@@ -67,6 +67,17 @@ def seeded(seed: int, examples: int, *, shrink: bool = False):
     return explore
 
 
+def _flatten(e: BaseException, flaky: bool = False) -> list[BaseException]:
+    """The violations inside what hypothesis raised (a group of distinct failures, or a
+    FlakyFailure: one that did not fail again on replay, as timing faults may not)."""
+    if isinstance(e, BaseExceptionGroup):
+        flaky = flaky or type(e).__name__ == "FlakyFailure"
+        return [x for sub in e.exceptions for x in _flatten(sub, flaky)]
+    if flaky:
+        e.args = (f"(flaky: did not fail again on replay) {e.args[0] if e.args else ''}",)
+    return [e]
+
+
 def explore_for(minutes: float, first_seed: int = 0, batch: int = 10) -> list[str]:
     """Run batches of random timelines (shrinking failures) until ``minutes`` are spent.
 
@@ -81,8 +92,7 @@ def explore_for(minutes: float, first_seed: int = 0, batch: int = 10) -> list[st
         except BaseException as e:  # hypothesis raises the shrunk failure (or a group of them)
             if isinstance(e, KeyboardInterrupt):
                 raise
-            errors = e.exceptions if isinstance(e, BaseExceptionGroup) else [e]
-            for err in errors:
+            for err in _flatten(e):
                 SEEN.setdefault(type(err).__name__, 0)
                 failures.append(f"seed {s}: {type(err).__name__}: {err}")
                 print(f"\n=== FAILURE (seed {s}) ===\n{type(err).__name__}: {err}\n", flush=True)

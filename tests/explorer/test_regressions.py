@@ -69,6 +69,17 @@ def test_a_hang_up_while_a_switch_opens_its_session_leaves_it_open():
     )
 
 
+@xfail(inv.ConnectionLeftOpen, OPENING + " (found by the explorer, seed 5002: no fault needed)")
+def test_a_persona_switch_and_a_hang_up_at_the_same_moment_leave_the_new_session_open():
+    run_and_check(
+        Timeline(
+            M25,
+            ((0.3, "cards_001.wav"), (0.3, "cards_001.wav")),
+            events=(Event("end", 1, -0.4), Event("persona", 1, -0.4, 1)),
+        )
+    )
+
+
 @xfail(inv.UnjustifiedCallEnd, "reconnect.classify makes 1007 fatal; the call should recover once")
 def test_a_1007_ends_the_call():
     run_and_check(Timeline(M25, THREE_TURNS, faults=("close:1007@reply#0",)))

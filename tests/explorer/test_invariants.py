@@ -7,7 +7,7 @@ import dataclasses
 
 import pytest
 
-from gemini_live_emulator.records import Reply, SessionRecord
+from gemini_live_emulator.records import SessionRecord
 
 from . import invariants as inv
 from .invariants import HeardReply, Observation, ToolCall, WireReply

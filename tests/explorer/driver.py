@@ -57,6 +57,8 @@ def scaled_options(speed: float) -> tuple[LiveOptions, RetryPolicy]:
         update={
             "stall_timeout_s": base.stall_timeout_s / speed if base.stall_timeout_s else None,
             "finish_reply_timeout_s": base.finish_reply_timeout_s / speed,
+            # Floored: a loopback TLS connect and setup on a busy machine take a good part of it.
+            "connect_timeout_s": max(2.0, base.connect_timeout_s / speed),
         }
     )
     timed = {k: v / speed for k, v in retry.model_dump().items() if k.endswith("_s")}

@@ -31,7 +31,7 @@ test-slow: $(STAMP)
 
 # Opt-in: random call timelines against the emulator for EXPLORE_MINUTES (default 30), every
 # failure shrunk to its smallest timeline and printed (tests/explorer). EXPLORE_SEED picks the
-# first seed, so two runs can cover different ground.
+# first seed, so two runs can cover different ground; EXPLORE_SPEED the time scale (default 4).
 EXPLORE_MINUTES ?= 30
 explore: $(STAMP)
 	EXPLORE_MINUTES=$(EXPLORE_MINUTES) $(BIN)/python -m tests.explorer.explore

@@ -83,7 +83,7 @@ class Timeline:
     lifetime: tuple[float, float] | None = None
     tool_turns: tuple[int, ...] = ()
     tool_delay: float = 0.3
-    tail: float = 6.0
+    tail: float = 8.0
     pace: float = 1.0
 
     def utterance_spans(self, durations: dict[str, float]) -> list[tuple[float, float]]:

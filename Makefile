@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test test-slow fuzz bench bench-switch bench-telephony bench-telephony-cpu bench-resamplers install clean
+.PHONY: demo test test-slow fuzz explore bench bench-switch bench-telephony bench-telephony-cpu bench-resamplers install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,13 @@ test-slow: $(STAMP)
 FUZZ_EXAMPLES ?= 2000
 fuzz: $(STAMP)
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/fuzz -n 2 -s -p no:cacheprovider
+
+# Opt-in: random call timelines against the emulator for EXPLORE_MINUTES (default 30), every
+# failure shrunk to its smallest timeline and printed (tests/explorer). EXPLORE_SEED picks the
+# first seed, so two runs can cover different ground; EXPLORE_SPEED the time scale (default 4).
+EXPLORE_MINUTES ?= 30
+explore: $(STAMP)
+	EXPLORE_MINUTES=$(EXPLORE_MINUTES) $(BIN)/python -m tests.explorer.explore
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

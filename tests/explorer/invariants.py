@@ -1,0 +1,419 @@
+"""What must hold after every call, judged from the emulator's records, not the service's beliefs.
+
+A caller *utterance* is a speech segment of what the server could hear (the recording less the
+muted windows, cut by the emulator's own energy VAD). Utterances the caller strings together
+before the bot was due to answer form one *turn* (a real model merges them too). An *answer* is
+a reply the emulated model composed for caller audio ("I heard you for ..."), with the
+call-clock time it first appeared on the wire.
+
+Invariants (each violation is its own exception type, so hypothesis keeps distinct failures
+apart):
+
+- every turn is answered within the timeline's latency budget, by the persona in force when it
+  ended (or by one set before the answer began), unless the call ended first: a hang-up, or a
+  fatal error the faults justify (a second 1007, a 1008); and the caller hears that answer
+  (the service plays a reply from the same session as it begins, not a silent one);
+- no turn gets two complete answers; no fatal error the faults do not justify;
+- caller audio lost is within ``LiveOptions.max_held_audio_s``;
+- every tool call is answered: by id, by being withdrawn (``toolCallCancellation``), as a note
+  to a later session when its own one is gone, or the call ended before the handler finished;
+- a call ended by an error ends promptly (the pipeline stops; the caller is not left on a dead
+  line until the recording runs out);
+- every connection is closed within a bounded wait after the pipeline ends, no task of the
+  service is left running, and the call itself ends;
+- each turn the report counts as answered was answered on the wire.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipecat_gemini_live import LiveOptions, RetryPolicy
+
+ANSWER = "I heard you for"
+BASE_LATENCY_S = 3.0  # end of speech -> answer, call time: VAD silence, think, a setup or two
+WALL_SLACK_S = 1.0  # wall seconds a busy machine (two cores, a whole test suite) may add
+LINGER_S = 3.0  # a call-ending error -> the pipeline stopped, call time
+
+
+@dataclass
+class WireReply:
+    """A reply the emulated model began (``at_s``: call clock, first seen on the wire)."""
+
+    session: int
+    index: int
+    at_s: float
+    text: str
+    persona: str
+    interrupted: bool = False
+    audio_s: float = 0.0
+
+    @property
+    def is_answer(self) -> bool:
+        return ANSWER in self.text
+
+    @property
+    def complete(self) -> bool:
+        """Spoken to the end (not cut by a barge-in, nor by its connection closing)."""
+        return not self.interrupted and self.audio_s > 0
+
+    @property
+    def heard_s(self) -> float:
+        try:
+            return float(self.text.split(ANSWER, 1)[1].split()[0])
+        except (IndexError, ValueError):
+            return 0.0
+
+
+@dataclass
+class HeardReply:
+    """A reply the service played to the caller (its ``ReplyRecord``; ``at_s``: call clock)."""
+
+    session: int | None
+    at_s: float
+    text: str = ""
+    interrupted: bool = False
+
+
+@dataclass
+class ToolCall:
+    """A ``toolCall`` the emulated model made (``at_s``: call clock)."""
+
+    session: int
+    id: str
+    name: str
+    at_s: float
+
+
+@dataclass
+class Observation:
+    """Everything one run left behind (see :mod:`.driver`). Times are call-clock seconds."""
+
+    timeline: Any
+    utterances: list[tuple[float, float]]
+    personas: list[tuple[float, str]]  # (from when, persona label); the first at 0
+    wire_replies: list[WireReply]
+    tool_calls: list[ToolCall]
+    records: list[Any]  # gemini_live_emulator SessionRecord
+    end_s: float
+    hangup_s: float | None = None
+    errors: list[tuple[float, str, bool]] = field(default_factory=list)  # (at, text, call-ending)
+    timed_out: bool = False
+    open_after_wait: list[int] = field(default_factory=list)
+    leftover_tasks: list[str] = field(default_factory=list)
+    leftover_tasks_at_end: list[str] = field(default_factory=list)
+    pushed_s: float = 0.0
+    received_s: float = 0.0
+    replayed_s: float = 0.0
+    dropped_frames: int = 0
+    held_at_end: int = 0
+    max_held_s: float = 10.0
+    report_turns: list[dict] = field(default_factory=list)
+    heard: list[HeardReply] = field(default_factory=list)
+    switches: list[Any] = field(default_factory=list)
+    speed: float = 1.0
+
+
+class InvariantViolation(AssertionError):
+    """Base of every violation."""
+
+
+class UnansweredTurn(InvariantViolation):
+    pass
+
+
+class UnheardAnswer(InvariantViolation):
+    pass
+
+
+class DeadCallLingers(InvariantViolation):
+    pass
+
+
+class WrongPersona(InvariantViolation):
+    pass
+
+
+class DuplicateAnswer(InvariantViolation):
+    pass
+
+
+class UnjustifiedCallEnd(InvariantViolation):
+    pass
+
+
+class AudioLost(InvariantViolation):
+    pass
+
+
+class ToolCallUnanswered(InvariantViolation):
+    pass
+
+
+class ConnectionLeftOpen(InvariantViolation):
+    pass
+
+
+class TaskLeftRunning(InvariantViolation):
+    pass
+
+
+class CallNeverEnded(InvariantViolation):
+    pass
+
+
+class ReportDisagrees(InvariantViolation):
+    pass
+
+
+def latency_budget(tl, speed: float = 1.0) -> float:
+    """Longest acceptable wait (call time) from the end of a turn to its answer, for ``tl``.
+
+    The base covers VAD silence, think time and a setup round trip, plus ``WALL_SLACK_S`` of
+    wall-clock time (scaled to call time by ``speed``) for a loaded machine; each disruption in
+    the timeline adds what the service's own defaults allow it (stall watchdog, retry backoff,
+    slow setups, tool handlers, the quiet-input end).
+    """
+    opts, retry = LiveOptions(), RetryPolicy()
+    budget = BASE_LATENCY_S + WALL_SLACK_S * speed
+    faults = list(getattr(tl, "faults", ()))
+    if any(f.startswith("stall") for f in faults):
+        budget += (opts.stall_timeout_s or 0) + 2.0
+    if any(f.startswith(("close", "drop", "refuse")) for f in faults):
+        budget += sum(retry.delays()) + retry.jitter_s * retry.max_attempts + 2.0
+    for f in faults:
+        if f.startswith("slow_setup"):
+            budget += float(f.split(":")[1].split("#")[0])
+        elif f.startswith("stall"):
+            budget += float(f.split(":")[1].split("@")[0])
+    if getattr(tl, "lifetime", None):
+        budget += 2.0
+    if getattr(tl, "tool_turns", ()):
+        budget += tl.tool_delay + 1.0
+    events = getattr(tl, "events", ())
+    if any(e.kind == "mute" for e in events):
+        # The quiet-input end runs unscaled (wall seconds; see driver.scaled_options).
+        budget += (opts.audio_stream_end_after_s or 0) * speed + max(e.arg for e in events if e.kind == "mute")
+    budget += 1.5 * sum(e.kind in ("persona", "tools", "settings") for e in events)
+    return budget
+
+
+def same_reply(wire: WireReply, heard: HeardReply) -> bool:
+    """Whether a played reply is this answer: its transcript so far is a start of the answer's
+    words. (Session numbers differ between the two sides: a connect the server refused has a
+    service session but no emulator record.)"""
+    played, said = " ".join(heard.text.split()), " ".join(wire.text.split())
+    return said.startswith(played) or played.startswith(said)
+
+
+def persona_at(personas: list[tuple[float, str]], t: float) -> str:
+    current = personas[0][1]
+    for at, label in personas:
+        if at <= t:
+            current = label
+    return current
+
+
+OUTAGE_S = 25.0  # a server refusing every connect for this long (call time) may end the call
+
+
+def justified_fatal(obs: Observation) -> bool:
+    """Whether the faults that fired may end the call: a second 1007, a 1008, or connects
+    refused with 1011 for about half a minute of backoff."""
+    codes = [r.server_close_code for r in obs.records]
+    if codes.count(1007) >= 2 or 1008 in codes:
+        return True
+    failed = [r for r in obs.records if r.server_close_code == 1011 and not r.replies]
+    return len(failed) >= 2 and (failed[-1].opened_at - failed[0].opened_at) * obs.speed >= OUTAGE_S
+
+
+def cutoff(obs: Observation) -> float:
+    """From when on the call owes nothing: its end, a hang-up, or a justified fatal error."""
+    t = obs.end_s
+    if obs.hangup_s is not None:
+        t = min(t, obs.hangup_s)
+    fatal = [at for at, _, ending in obs.errors if ending]
+    if fatal:
+        t = min(t, fatal[0])
+    return t
+
+
+def turns(obs: Observation, budget: float) -> list[list[int]]:
+    """Utterances grouped into turns: the next utterance joins when no answer began before it
+    and it started within the budget (the caller went on before the bot was due)."""
+    answers = [r for r in obs.wire_replies if r.is_answer]
+    groups: list[list[int]] = []
+    i = 0
+    while i < len(obs.utterances):
+        g = [i]
+        while g[-1] + 1 < len(obs.utterances):
+            end, nxt = obs.utterances[g[-1]][1], obs.utterances[g[-1] + 1][0]
+            answered = any(end - 0.1 < r.at_s <= nxt + 0.3 for r in answers)
+            if answered or nxt - end > budget:
+                break
+            g.append(g[-1] + 1)
+        groups.append(g)
+        i = g[-1] + 1
+    return groups
+
+
+def busy_until(obs: Observation, end: float, first: WireReply | None, budget: float) -> float:
+    """When the model was free to answer a turn that ended at ``end``: replies it was still
+    streaming (a long answer, an answer queued before this one) come first."""
+    pace = getattr(obs.timeline, "pace", 1.0) or 1.0
+    busy = end
+    for r in obs.wire_replies:
+        if r is first:
+            break
+        if r.at_s <= busy + budget:
+            busy = max(busy, r.at_s + r.audio_s / pace)
+    return busy
+
+
+def check_turns(obs: Observation, budget: float) -> None:
+    answers = [r for r in obs.wire_replies if r.is_answer]
+    stop = cutoff(obs)
+    groups = turns(obs, budget)
+    for k, g in enumerate(groups):
+        start, end = obs.utterances[g[0]][0], obs.utterances[g[-1]][1]
+        if end > stop:
+            return  # the caller was still speaking when the call ended
+        nxt = obs.utterances[groups[k + 1][0]][0] if k + 1 < len(groups) else float("inf")
+        mine = [r for r in answers if end - 0.1 < r.at_s <= nxt + 0.3]
+        first = mine[0] if mine else None
+        due = busy_until(obs, end, first, budget) + budget
+        if first is None or first.at_s > due:
+            if due <= stop:
+                late = f"answered only at {first.at_s:.2f} s" if first else "never answered"
+                raise UnansweredTurn(
+                    f"caller turn {g} ({start:.2f}-{end:.2f} s) {late}; due by {due:.2f} s; "
+                    f"answers on the wire: {[(round(r.at_s, 2), r.session, r.persona) for r in answers]}"
+                )
+            continue
+        played = [h for h in obs.heard if first.at_s - 0.3 <= h.at_s <= first.at_s + 1.5 and same_reply(first, h)]
+        if not played and first.at_s + 1.5 <= stop:
+            raise UnheardAnswer(
+                f"caller turn {g} ({start:.2f}-{end:.2f} s) was answered on the wire at {first.at_s:.2f} s "
+                f"(session {first.session}: {first.text[:60]!r}) but the caller never heard it; replies "
+                f"played: {[(h.session, round(h.at_s, 2), h.text[:30]) for h in obs.heard]}"
+            )
+        allowed = {persona_at(obs.personas, end - 0.3)} | {
+            label for at, label in obs.personas if end - 0.3 < at <= first.at_s
+        }
+        if first.persona not in allowed:
+            raise WrongPersona(
+                f"caller turn {g} ({start:.2f}-{end:.2f} s) answered at {first.at_s:.2f} s by "
+                f"{first.persona!r} on session {first.session}; persona in force: {sorted(allowed)}"
+            )
+        # The model answers each turn its VAD closed, one after another (a caller who spoke on
+        # while a tool call was pending gets one answer per sentence): answers that heard
+        # different lengths of speech answer different sentences. The same length twice, both
+        # spoken to the end, is one sentence answered twice.
+        complete = [r for r in mine if r.complete]
+        for i, a in enumerate(complete):
+            twin = next((b for b in complete[i + 1 :] if abs(b.heard_s - a.heard_s) <= 0.15), None)
+            if twin is not None:
+                raise DuplicateAnswer(
+                    f"caller turn {g} ({start:.2f}-{end:.2f} s) answered twice: "
+                    f"{[(round(r.at_s, 2), r.session, r.text) for r in (a, twin)]}"
+                )
+
+
+def check_call_end(obs: Observation) -> None:
+    if obs.timed_out:
+        raise CallNeverEnded(f"the pipeline had not ended after the call timeout (call time {obs.end_s:.1f} s)")
+    ending = [(at, text) for at, text, fatal in obs.errors if fatal]
+    if ending and not justified_fatal(obs):
+        codes = [(r.index, r.close_code) for r in obs.records]
+        raise UnjustifiedCallEnd(f"the call was ended at {ending[0][0]:.2f} s by {ending[0][1]!r}; close codes {codes}")
+    if ending and obs.end_s - ending[0][0] > LINGER_S:
+        raise DeadCallLingers(
+            f"the service could no longer work from {ending[0][0]:.2f} s ({ending[0][1][:80]!r}) "
+            f"but the call went on until {obs.end_s:.2f} s"
+        )
+
+
+def check_audio(obs: Observation) -> None:
+    if any(fatal for _, _, fatal in obs.errors):
+        return  # nothing after a call-ending error is owed
+    unique = obs.received_s - obs.replayed_s
+    lost = obs.pushed_s - unique
+    if lost > obs.max_held_s + 0.5:
+        raise AudioLost(
+            f"{lost:.2f} s of caller audio never reached a session (pushed {obs.pushed_s:.2f} s, "
+            f"received {obs.received_s:.2f} s of which {obs.replayed_s:.2f} s replays; the service counted "
+            f"{obs.dropped_frames} frames dropped, {obs.held_at_end} still held at the end); bound {obs.max_held_s} s"
+        )
+
+
+def _noted(record, name: str) -> bool:
+    needle = f"{name} returned"
+    return any(needle in t for t in record.texts) or needle in str(record.client_content)
+
+
+def check_tools(obs: Observation, budget: float) -> None:
+    stop = cutoff(obs)
+    delay = getattr(obs.timeline, "tool_delay", 0.0)
+    by_index = {r.index: r for r in obs.records}
+    for call in obs.tool_calls:
+        rec = by_index[call.session]
+        if any(resp.get("id") == call.id for resp in rec.tool_responses):
+            continue
+        if call.id in rec.extra.get("cancelled_tool_calls", []):
+            continue
+        later = [r for r in obs.records if r.index > call.session]
+        if any(_noted(r, call.name) or r.tool_responses for r in later):
+            continue
+        if call.at_s + delay + budget > stop:
+            continue  # the call ended before the result was due
+        raise ToolCallUnanswered(
+            f"tool call {call.name} ({call.id}) made at {call.at_s:.2f} s on session {call.session} "
+            f"was never answered (closed: {rec.close_code})"
+        )
+
+
+def check_resources(obs: Observation) -> None:
+    if obs.open_after_wait:
+        raise ConnectionLeftOpen(
+            f"connections {obs.open_after_wait} still open after the call ended "
+            f"(records: {[(r.index, r.close_code, r.closed) for r in obs.records]})"
+        )
+    if obs.leftover_tasks:
+        raise TaskLeftRunning(f"tasks of the service still running after the call: {obs.leftover_tasks}")
+
+
+def check_report(obs: Observation, budget: float) -> None:
+    """Each turn the report counts as answered had an answer begin on the wire in the report's
+    own window for it (after the turn ended, before the next one did).
+
+    The report attributes bot audio to turns by time; how promptly that answer came is judged
+    by :func:`check_turns`, not here (a busy machine splits playback into spans that the
+    report may pair with the wrong turn by a few hundred ms).
+    """
+    answers = [r for r in obs.wire_replies if r.is_answer]
+    ends = [t["user_speech_end_s"] for t in obs.report_turns]
+    for i, turn in enumerate(obs.report_turns):
+        if turn.get("bot_audio_start_s") is None:
+            continue
+        end = turn["user_speech_end_s"]
+        if end > cutoff(obs):
+            continue
+        limit = ends[i + 1] if i + 1 < len(ends) else float("inf")
+        if not any(end - 0.1 < r.at_s < limit for r in answers):
+            raise ReportDisagrees(
+                f"the report counts turn {turn['index']} ({end:.2f} s) answered by bot audio at "
+                f"{turn['bot_audio_start_s']:.2f} s, but no answer began on the wire after it and "
+                f"before the next turn ended; answers: {[(round(r.at_s, 2), r.session) for r in answers]}"
+            )
+
+
+def check(obs: Observation) -> None:
+    """Raise the first violation (an :class:`InvariantViolation` subclass), if any."""
+    budget = latency_budget(obs.timeline, obs.speed)
+    check_call_end(obs)
+    check_resources(obs)
+    check_turns(obs, budget)
+    check_tools(obs, budget)
+    check_audio(obs)
+    check_report(obs, budget)

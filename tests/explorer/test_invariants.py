@@ -1,0 +1,238 @@
+"""The invariants themselves: each one fails on a fabricated record that breaks it, and passes
+on the same record made whole. (A check that cannot fail would make the explorer blind.)"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from gemini_live_emulator.records import SessionRecord
+
+from . import invariants as inv
+from .invariants import HeardReply, Observation, ToolCall, WireReply
+from .timeline import Event, Timeline
+
+M25 = "gemini-2.5-flash-native-audio-preview-12-2025"
+TL = Timeline(M25, ((1.0, "cards_001.wav"), (5.0, "cards_003.wav")))
+ME = "You are a test assistant"
+
+
+def record(index: int, *, closed: bool = True, code: int | None = 1000, **fields) -> SessionRecord:
+    rec = SessionRecord(index=index, api_version="v1beta", method="BidiGenerateContent", **fields)
+    if closed:
+        rec.closed_at = rec.opened_at + 1.0
+        rec.client_close_code = code
+    return rec
+
+
+def answer(at_s: float, *, session: int = 0, persona: str = ME, heard: float = 1.0, **kw) -> WireReply:
+    text = f"{persona}. I heard you for {heard:.1f} seconds. I remember no earlier turns."
+    return WireReply(session=session, index=0, at_s=at_s, text=text, persona=persona, audio_s=kw.pop("audio_s", 4.0), **kw)
+
+
+def whole() -> Observation:
+    """Two caller turns, each answered promptly, everything closed: no violation."""
+    return Observation(
+        timeline=TL,
+        utterances=[(1.0, 2.0), (7.0, 8.5)],
+        personas=[(0.0, ME)],
+        wire_replies=[answer(2.6), answer(9.1)],
+        tool_calls=[],
+        records=[record(0)],
+        heard=[HeardReply(0, 2.65), HeardReply(0, 9.15)],
+        end_s=16.0,
+        pushed_s=16.0,
+        received_s=16.0,
+        report_turns=[
+            {"index": 1, "user_speech_end_s": 2.0, "bot_audio_start_s": 2.7},
+            {"index": 2, "user_speech_end_s": 8.5, "bot_audio_start_s": 9.2},
+        ],
+    )
+
+
+def test_a_whole_call_passes():
+    inv.check(whole())
+
+
+def test_a_turn_never_answered_fails():
+    obs = whole()
+    obs.wire_replies = obs.wire_replies[:1]
+    obs.report_turns[1]["bot_audio_start_s"] = None
+    with pytest.raises(inv.UnansweredTurn, match=r"caller turn \[1\].*never answered"):
+        inv.check(obs)
+
+
+def test_a_turn_answered_too_late_fails():
+    obs = whole()
+    obs.wire_replies[1] = answer(8.5 + inv.latency_budget(TL) + 0.5)
+    obs.report_turns[1]["bot_audio_start_s"] = None
+    with pytest.raises(inv.UnansweredTurn, match="answered only at"):
+        inv.check(obs)
+
+
+def test_a_turn_the_caller_hung_up_on_is_not_owed():
+    obs = whole()
+    obs.wire_replies = obs.wire_replies[:1]
+    obs.report_turns = obs.report_turns[:1]
+    obs.hangup_s = 9.0
+    inv.check(obs)
+
+
+def test_a_quick_second_utterance_joins_the_first_turn():
+    obs = whole()
+    obs.utterances = [(1.0, 2.0), (2.5, 3.5)]  # the caller went on before the bot was due
+    obs.wire_replies = [answer(4.1)]
+    obs.heard = [HeardReply(0, 4.15)]
+    obs.report_turns = []
+    inv.check(obs)
+    assert inv.turns(obs, inv.latency_budget(TL)) == [[0, 1]]
+
+
+def test_an_answer_the_caller_never_heard_fails():
+    obs = whole()
+    obs.heard = obs.heard[:1]  # answered on the wire, but the service never played it
+    with pytest.raises(inv.UnheardAnswer, match=r"caller turn \[1\]"):
+        inv.check(obs)
+    other = "You are a test assistant. I heard you for 7.0 seconds."
+    obs.heard.append(HeardReply(0, 9.15, text=other))  # another reply played then does not count
+    with pytest.raises(inv.UnheardAnswer):
+        inv.check(obs)
+    obs.heard[-1] = HeardReply(2, 9.15, text=obs.wire_replies[1].text[:30], interrupted=True)
+    inv.check(obs)  # the start of it was played (session numbers may differ between the sides)
+
+
+def test_an_answer_in_the_wrong_persona_fails():
+    obs = whole()
+    obs.wire_replies[1] = answer(9.1, persona="You are a pirate")
+    with pytest.raises(inv.WrongPersona, match="pirate"):
+        inv.check(obs)
+    # ... unless the switch to it came before the answer began.
+    obs.personas.append((8.0, "You are a pirate"))
+    inv.check(obs)
+
+
+def test_two_complete_answers_to_one_turn_fail():
+    obs = whole()
+    obs.wire_replies.insert(1, answer(3.0, session=1))
+    with pytest.raises(inv.DuplicateAnswer):
+        inv.check(obs)
+    # A first answer cut by its connection closing (no audio finished) may be answered again.
+    obs.wire_replies[0] = answer(2.6, audio_s=0.0)
+    inv.check(obs)
+
+
+def test_a_fatal_error_the_faults_do_not_justify_fails():
+    obs = whole()
+    obs.errors = [(5.0, "Gemini Live session ended: the model rejected a request (1007)", True)]
+    with pytest.raises(inv.UnjustifiedCallEnd, match="1007"):
+        inv.check(obs)
+    # A second 1007 in the call may end it, and the call then ends promptly.
+    obs.records = [record(0, code=None, server_close_code=1007), record(1, code=None, server_close_code=1007)]
+    with pytest.raises(inv.DeadCallLingers, match="went on until 16.00 s"):
+        inv.check(obs)
+    obs.end_s = 6.0
+    inv.check(obs)
+
+
+def test_caller_audio_lost_beyond_the_hold_bound_fails():
+    obs = whole()
+    obs.received_s = obs.pushed_s - obs.max_held_s - 1.0
+    with pytest.raises(inv.AudioLost):
+        inv.check(obs)
+    obs.received_s = obs.pushed_s - obs.max_held_s + 0.2  # within the bound
+    inv.check(obs)
+
+
+def test_replayed_audio_does_not_count_as_received():
+    obs = whole()
+    obs.received_s, obs.replayed_s = obs.pushed_s, obs.max_held_s + 1.0
+    with pytest.raises(inv.AudioLost):
+        inv.check(obs)
+
+
+def test_an_unanswered_tool_call_fails():
+    obs = whole()
+    obs.records = [record(0, code=None, server_close_code=1011), record(1)]
+    obs.tool_calls = [ToolCall(session=0, id="call-1", name="get_weather", at_s=2.5)]
+    with pytest.raises(inv.ToolCallUnanswered, match="get_weather"):
+        inv.check(obs)
+    # Answered as a note to the next session (its own one was gone).
+    obs.records[1].texts.append('[Function get_weather returned {"temp_c": 21}]')
+    inv.check(obs)
+    # Answered by id.
+    obs.records[1].texts.clear()
+    obs.records[0].tool_responses.append({"id": "call-1", "name": "get_weather", "response": {}})
+    inv.check(obs)
+
+
+def test_a_connection_left_open_fails():
+    obs = whole()
+    obs.records.append(record(1, closed=False))
+    obs.open_after_wait = [1]
+    with pytest.raises(inv.ConnectionLeftOpen, match=r"\[1\]"):
+        inv.check(obs)
+
+
+def test_a_task_left_running_fails():
+    obs = whole()
+    obs.leftover_tasks = ["GeminiLiveLLMService#0::live-session-3"]
+    with pytest.raises(inv.TaskLeftRunning, match="live-session-3"):
+        inv.check(obs)
+
+
+def test_a_call_that_never_ends_fails():
+    obs = dataclasses.replace(whole(), timed_out=True)
+    with pytest.raises(inv.CallNeverEnded):
+        inv.check(obs)
+
+
+def test_a_report_that_counts_a_turn_the_wire_never_answered_fails():
+    obs = whole()
+    # The bot audio after turn 2 is the rest of an earlier answer, not an answer to it: the
+    # model never answered turn 2 before turn 3 ended.
+    obs.report_turns = [
+        {"index": 1, "user_speech_end_s": 2.0, "bot_audio_start_s": 2.7},
+        {"index": 2, "user_speech_end_s": 5.0, "bot_audio_start_s": 5.5},
+        {"index": 3, "user_speech_end_s": 8.5, "bot_audio_start_s": 9.2},
+    ]
+    with pytest.raises(inv.ReportDisagrees, match="turn 2"):
+        inv.check_report(obs, inv.latency_budget(TL))
+    obs.wire_replies.insert(1, answer(6.0))  # answered after all, before turn 3 ended
+    inv.check_report(obs, inv.latency_budget(TL))
+
+
+def test_the_budget_grows_with_each_disruption():
+    quiet = inv.latency_budget(TL)
+    stalled = inv.latency_budget(dataclasses.replace(TL, faults=("stall:8@reply",)))
+    switched = inv.latency_budget(dataclasses.replace(TL, events=(Event("persona", 0, 1.0, 1),)))
+    assert quiet == inv.BASE_LATENCY_S + inv.WALL_SLACK_S
+    assert stalled > quiet + 8 and switched > quiet
+
+
+def test_sentences_answered_one_after_another_are_not_duplicates():
+    # The caller spoke three sentences while a tool call was pending; the model answers each.
+    obs = whole()
+    obs.utterances = [(1.0, 2.4), (3.0, 3.9), (4.5, 8.4)]
+    obs.wire_replies = [answer(9.0, heard=1.4, audio_s=9.0), answer(17.7, heard=0.9), answer(22.0, heard=3.9)]
+    obs.heard = [HeardReply(0, r.at_s + 0.05, r.text) for r in obs.wire_replies]
+    obs.end_s, obs.report_turns = 30.0, []
+    inv.check(obs)
+    # ... but the same sentence spoken to the end twice is a duplicate.
+    obs.wire_replies[2] = answer(22.0, heard=0.9)
+    obs.heard[2] = HeardReply(0, 22.05, obs.wire_replies[2].text)
+    with pytest.raises(inv.DuplicateAnswer):
+        inv.check(obs)
+
+
+def test_a_turn_is_due_only_once_the_reply_before_it_has_been_sent():
+    obs = whole()
+    obs.wire_replies[0] = answer(2.6, audio_s=9.0)  # still streaming until 11.6 s
+    obs.wire_replies[1] = answer(12.0)
+    obs.heard = [HeardReply(0, 2.65), HeardReply(0, 12.05)]
+    obs.report_turns = []
+    inv.check(obs)
+    obs.wire_replies[1] = answer(11.6 + inv.latency_budget(TL) + 0.5)
+    obs.heard[1] = HeardReply(0, obs.wire_replies[1].at_s)
+    with pytest.raises(inv.UnansweredTurn, match="due by"):
+        inv.check(obs)

@@ -181,7 +181,16 @@ def latency_budget(tl, speed: float = 1.0) -> float:
     if any(f.startswith("stall") for f in faults):
         budget += (opts.stall_timeout_s or 0) + 2.0
     if any(f.startswith(("close", "drop", "refuse")) for f in faults):
-        budget += sum(retry.delays()) + retry.jitter_s * retry.max_attempts + 2.0
+        # The longest backoff the failed connects in the timeline can cost (each wait at its
+        # full jitter); a close mid-call costs one wait at most.
+        failed = sum(
+            int(f.split(":")[1].split("#")[0]) if f.startswith("refuse") else 1
+            for f in faults
+            if f.startswith(("refuse", "close:1011@setup"))
+        )
+        budget += sum(
+            min(retry.initial_delay_s * 2**k + retry.jitter_s, retry.max_delay_s) for k in range(max(1, failed))
+        ) + 2.0
     for f in faults:
         if f.startswith("slow_setup"):
             budget += float(f.split(":")[1].split("#")[0])
@@ -339,11 +348,15 @@ def check_audio(obs: Observation) -> None:
         return  # nothing after a call-ending error is owed
     unique = obs.received_s - obs.replayed_s
     lost = obs.pushed_s - unique
-    if lost > obs.max_held_s + 0.5:
+    # The hold keeps the latest max_held_s of an outage: a longer one loses what came before.
+    outage = max(((s.switch_gap_ms or 0.0) / 1000.0 * obs.speed for s in obs.switches), default=0.0)
+    allowed = max(obs.max_held_s, outage - obs.max_held_s)
+    if lost > allowed + 0.5:
         raise AudioLost(
             f"{lost:.2f} s of caller audio never reached a session (pushed {obs.pushed_s:.2f} s, "
             f"received {obs.received_s:.2f} s of which {obs.replayed_s:.2f} s replays; the service counted "
-            f"{obs.dropped_frames} frames dropped, {obs.held_at_end} still held at the end); bound {obs.max_held_s} s"
+            f"{obs.dropped_frames} frames dropped, {obs.held_at_end} still held at the end); bound {obs.max_held_s} s, "
+            f"longest outage {outage:.2f} s"
         )
 
 

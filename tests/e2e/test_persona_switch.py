@@ -73,3 +73,29 @@ async def test_three_personas_on_every_profile(tmp_path):
         assert all(r.server_close_code is None and not r.silenced for r in records), (where, records)
         assert all(r.client_close_code == 1000 for r in records), where
         assert len(records) == 1 + methods.count("handover"), where
+
+
+# The moments of the issue that found the lost turn: the first switch cuts turn 1's reply (still
+# playing) shortly before the caller speaks again; the second lands just before turn 3.
+CUTTING = [
+    PersonaChange(9.4, "You are now a pirate. Talk like a pirate."),
+    PersonaChange(19.0, "You are a polite assistant who always answers in Korean.", language="ko-KR"),
+]
+
+
+@pytest.mark.timeout(150)
+@pytest.mark.parametrize("model", list(PROFILES))
+async def test_a_switch_that_cuts_a_reply_just_before_the_caller_speaks(tmp_path, model):
+    async with LiveEmulator(EmulatorConfig(think_ms=200)) as emu:
+        opts = WavCallOptions(input=CALLER, output=tmp_path / "out.wav", model=model, persona_changes=CUTTING)
+        report = await run_wav_call(opts, emulator=emu, say=None)
+        await asyncio.sleep(0.2)
+        records = list(emu.records)
+    t1, t2, t3 = report["turns"]
+    assert t1["interrupted"], "the switch at 9.4 s cut the first reply"
+    assert t2["output_transcript"].startswith("You are now a pirate") and t2["response_latency_ms"] < 1500, t2
+    assert "polite assistant" in t3["output_transcript"] and t3["response_latency_ms"] < 1500, t3
+    # The report's answers are the wire's: each answering session gave that reply.
+    answers = [r.text for rec in records for r in rec.replies if not r.interrupted]
+    assert any(a.startswith("You are now a pirate") for a in answers)
+    assert all(r.server_close_code is None for r in records)

@@ -164,6 +164,27 @@ async def run_daily_bot(config: DailyBotConfig, backend: LiveBackend, personas: 
         return call
 
 
+_runner_backend: LiveBackend | None = None
+
+
+async def bot(runner_args) -> None:
+    """Entry for Pipecat's runner (``python pipelines/daily_bot.py -t daily``) and Pipecat Cloud.
+
+    ``runner_args`` is Pipecat's ``DailyRunnerArguments`` (the room and token the runner made).
+    Without ``GOOGLE_API_KEY`` one embedded emulator serves every call of the process.
+    """
+    global _runner_backend
+    if _runner_backend is None:
+        _runner_backend = await LiveBackend.from_env().start()
+    config = DailyBotConfig(room_url=runner_args.room_url, token=runner_args.token)
+    personas = PersonaBook()
+    transport = make_transport(config)
+    call = build_daily_bot(transport, make_service(_runner_backend, personas, model=config.model), personas)
+    runner = WorkerRunner(handle_sigint=getattr(runner_args, "handle_sigint", False))
+    await runner.add_workers(call.worker)
+    await runner.run()
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="Daily video bot on Gemini Live (or the local emulator).")
     p.add_argument("--room-url", help="Daily room URL (default: $DAILY_ROOM_URL)")
@@ -190,4 +211,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    if {"-t", "--transport", "-d", "--direct"} & set(sys.argv[1:]):
+        from pipecat.runner.run import main as runner_main  # Pipecat's dev runner calls bot()
+
+        runner_main()
+    else:
+        sys.exit(main())

@@ -427,4 +427,9 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if {"-t", "--transport"} & set(sys.argv[1:]):
+        from pipecat.runner.run import main as runner_main  # Pipecat's dev runner calls bot()
+
+        runner_main()
+    else:
+        main()

@@ -434,4 +434,9 @@ def _is_loopback(host: str) -> bool:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    if {"-t", "--transport"} & set(sys.argv[1:]):
+        from pipecat.runner.run import main as runner_main  # Pipecat's dev runner calls bot()
+
+        runner_main()
+    else:
+        sys.exit(main())

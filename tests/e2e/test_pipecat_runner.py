@@ -64,7 +64,7 @@ async def speech_onsets(track, t0: float, until: float, out: list[float]) -> Non
             out.append(time.monotonic() - t0)
 
 
-async def call_through_the_runner(service: str, tmp_path) -> tuple[list, list[float], str]:
+async def call_through_the_runner(service: str, tmp_path, script=BOT) -> tuple[list, list[float], str]:
     wav = build_call(tmp_path / f"{service}.wav", PARTS, rate=48000)
     turns = caller_segments(load_wav(wav))
     port = free_port()
@@ -73,7 +73,7 @@ async def call_through_the_runner(service: str, tmp_path) -> tuple[list, list[fl
     log = tmp_path / f"{service}-runner.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, str(BOT), "-t", "webrtc", "--host", "127.0.0.1", "--port", str(port)],
+            [sys.executable, str(script), "-t", "webrtc", "--host", "127.0.0.1", "--port", str(port)],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )
         onsets: list[float] = []
@@ -122,3 +122,14 @@ async def test_the_example_bot_greets_and_answers_every_turn_under_the_runner(tm
     for i, (_, end) in enumerate(turns):
         limit = turns[i + 1][0] if i + 1 < len(turns) else float("inf")
         assert [a for a in onsets if end < a < limit], f"{service}: no bot audio after caller turn {i + 1}"
+
+
+@pytest.mark.timeout(120)
+async def test_the_ready_browser_bot_runs_under_the_runner(tmp_path):
+    """``python pipelines/webrtc_bot.py -t webrtc``: the ready bot's ``bot(runner_args)`` under
+    Pipecat's runner answers both caller turns."""
+    turns, onsets, log = await call_through_the_runner("ours", tmp_path, script=ROOT / "pipelines" / "webrtc_bot.py")
+    assert "Traceback" not in log, log[-3000:]
+    for i, (_, end) in enumerate(turns):
+        limit = turns[i + 1][0] if i + 1 < len(turns) else float("inf")
+        assert [a for a in onsets if end < a < limit], f"no bot audio after caller turn {i + 1}: {log[-2000:]}"

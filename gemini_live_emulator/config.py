@@ -24,6 +24,9 @@ class EmulatorConfig(BaseModel):
         chunk_ms: Duration of audio in each reply message, ms (24 kHz PCM16: 48 bytes per ms).
         pace: Reply audio is sent at ``pace`` times real time (1.0 = as fast as it plays).
         words_per_minute: Speaking rate of the synthesized replies.
+        asr: Recognise the caller's words (offline PocketSphinx, :mod:`.asr`): input
+            transcription carries them and replies quote them. False describes speech by its
+            length only (``"(caller speech, 2.7 seconds)"``), for cost benchmarks.
         setup_timeout_s: How long a connection may wait before sending ``setup``.
         handle_ttl_s: How long a resumption handle stays valid (the real service: about 2 h).
         lifetime_s: Connection lifetime (the real service: about 10 min); None for no limit.
@@ -51,6 +54,7 @@ class EmulatorConfig(BaseModel):
     chunk_ms: int = Field(default=40, ge=10, le=2000)
     pace: float = Field(default=1.0, gt=0)
     words_per_minute: int = Field(default=190, ge=80, le=450)
+    asr: bool = True
     setup_timeout_s: float = Field(default=30.0, gt=0)
     handle_ttl_s: float = Field(default=7200.0, gt=0)
     lifetime_s: float | None = Field(default=None, gt=0)

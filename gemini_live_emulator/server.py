@@ -204,6 +204,10 @@ class LiveEmulator(Observations):
             create_connection=connection_class(RestApi(self)),
         )
         logger.debug(f"Live emulator listening on {self.base_url}")
+        if self.config.asr:
+            from .asr import warm_up_in_background
+
+            warm_up_in_background()
         return self
 
     async def stop(self) -> None:

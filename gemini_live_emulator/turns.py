@@ -41,6 +41,7 @@ class TurnTaker:
         self._reply: ReplyStream | None = None
         self._composed = False
         self._waiting_tools = False
+        self._interim_sends: list[asyncio.Task] = []
 
     @property
     def busy(self) -> bool:
@@ -53,7 +54,8 @@ class TurnTaker:
         """Caller speech began (VAD or ``activityStart``)."""
         self.speech_started_at = at_s
         await self.s.fault_phase("speaking")
-        if self.s.setup.input_transcription and not self.current.transcript_opened:
+        recognising = self.s.ear.asr is not None
+        if self.s.setup.input_transcription and not recognising and not self.current.transcript_opened:
             self.current.transcript_opened = True
             await self.s.send(wire.input_transcription(TRANSCRIPT_OPENING))
         if self._waiting_tools and self.s.behaviour.cancel_tool_calls_on_barge_in:
@@ -68,14 +70,33 @@ class TurnTaker:
             return
         await self.barge_in()
 
-    async def caller_stopped(self, at_s: float, speech_s: float | None = None) -> None:
-        """Caller speech ended; the turn is over."""
+    async def caller_stopped(self, at_s: float, speech_s: float | None = None, heard=None) -> None:
+        """Caller speech ended; the turn is over.
+
+        Args:
+            at_s: Audio time the speech ended, seconds.
+            speech_s: Length of the speech when known otherwise (manual activity), seconds.
+            heard: The recogniser's pending result for the utterance (None: recognition off).
+        """
+        if heard is not None:
+            self.current.hearing.append(heard)
         if speech_s is not None:
             self.current.speech_s += speech_s
         elif self.speech_started_at is not None:
             self.current.speech_s += max(0.0, at_s - self.speech_started_at)
         self.speech_started_at = None
         self.end_turn()
+
+    def interim(self, text: str) -> None:
+        """Words the recogniser is sure of while the caller still speaks (event loop callback)."""
+        if self.s.setup is None or not self.s.setup.input_transcription:
+            return
+        self._interim_sends = [t for t in self._interim_sends if not t.done()]
+        self._interim_sends.append(asyncio.create_task(self._send_quietly(wire.input_transcription(text))))
+
+    async def _send_quietly(self, msg: dict) -> None:
+        with contextlib.suppress(Exception):
+            await self.s.send(msg)
 
     def end_turn(self) -> None:
         """Close the caller's turn and queue the reply to it."""
@@ -112,10 +133,17 @@ class TurnTaker:
 
     async def _respond(self, turn: UserTurn) -> None:
         conv = self.s.conv
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await turn.listen()
+        # The think time runs from the end of the turn: recognition that finished within it
+        # adds no latency.
+        listened_s = loop.time() - started
         if self.s.silenced:
             if turn.from_caller:
                 conv.history.append(HistoryTurn("user", turn.transcript(), turn.speech_s))
             return
+        await self._finish_transcription(turn)
         caller_turn_no = sum(1 for t in conv.history if t.role == "user") + 1
         scripted = self.s.scenario and turn.from_caller and not turn.tools_called
         step = self.s.scenario.calls_for(caller_turn_no) if scripted else None
@@ -123,9 +151,22 @@ class TurnTaker:
             if not await self._call_tools(step, turn):
                 conv.history.append(HistoryTurn("user", turn.transcript(), turn.speech_s))
                 return
+            listened_s = 0.0
         turn.tool_results.extend(self.desk.notes)
         self.desk.notes.clear()
-        await self._speak(turn)
+        await self._speak(turn, listened_s)
+
+    async def _finish_transcription(self, turn: UserTurn) -> None:
+        """The rest of the caller's words, as the turn ends (after the interim pieces)."""
+        if not self.s.setup.input_transcription:
+            return
+        rest = turn.transcript_rest()
+        turn.heard = [h.sent() for h in turn.heard]
+        if not rest:
+            return
+        if self._interim_sends:
+            await asyncio.gather(*self._interim_sends)
+        await self.s.send(wire.input_transcription(rest, finished=turn.recognised))
 
     async def _call_tools(self, step, turn: UserTurn) -> bool:
         """Make the scripted calls; False when a barge-in cancelled the blocking ones."""
@@ -151,20 +192,18 @@ class TurnTaker:
         turn.tool_results.extend(results)
         return True
 
-    async def _speak(self, turn: UserTurn) -> None:
+    async def _speak(self, turn: UserTurn, listened_s: float = 0.0) -> None:
         s = self.s
         text = s.conv.compose_reply(turn)
         self._composed = True
         remembered = len(s.conv.history)
         synth = asyncio.create_task(synthesize(text, s.setup.language_code, s.cfg.words_per_minute))
         try:
-            await asyncio.sleep(s.scaled(s.cfg.think_ms / 1000.0))
+            await asyncio.sleep(max(0.0, s.scaled(s.cfg.think_ms / 1000.0) - listened_s))
             pcm = await synth
         except asyncio.CancelledError:
             synth.cancel()
             raise
-        if s.setup.input_transcription and turn.transcript_rest():
-            await s.send(wire.input_transcription(turn.transcript_rest()))
         if s.setup.resumption_enabled:
             await s.send(wire.resumption_update(None, False))
         self._reply = ReplyStream(
@@ -230,21 +269,10 @@ class TurnTaker:
             return None
         merged = UserTurn(from_caller=any(t.from_caller for t in unanswered))
         for t in unanswered:
-            merged.speech_s += t.speech_s
-            merged.texts += t.texts
-            merged.images += t.images
-            merged.tool_results += t.tool_results
-            merged.checking += t.checking
-            merged.tools_called = merged.tools_called or t.tools_called
-            merged.transcript_opened = merged.transcript_opened or t.transcript_opened
+            merged.merge(t)
         if not resume_turn:
             return merged
-        self.current.speech_s += merged.speech_s
-        self.current.texts[:0] = merged.texts
-        self.current.images[:0] = merged.images
-        self.current.tool_results[:0] = merged.tool_results
-        self.current.tools_called = self.current.tools_called or merged.tools_called
-        self.current.transcript_opened = self.current.transcript_opened or merged.transcript_opened
+        self.current.merge(merged, front=True)
         return None
 
     async def tool_result(self, call, response, scheduling: str | None) -> None:

@@ -493,9 +493,12 @@ def output_transcription(text: str) -> dict:
     return {"serverContent": {"outputTranscription": {"text": text}}}
 
 
-def input_transcription(text: str) -> dict:
-    """``serverContent.inputTranscription``."""
-    return {"serverContent": {"inputTranscription": {"text": text}}}
+def input_transcription(text: str, *, finished: bool = False) -> dict:
+    """``serverContent.inputTranscription``; ``finished`` marks the last piece of a turn."""
+    body: dict = {"text": text}
+    if finished:
+        body["finished"] = True
+    return {"serverContent": {"inputTranscription": body}}
 
 
 def generation_complete() -> dict:

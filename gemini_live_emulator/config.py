@@ -27,6 +27,9 @@ class EmulatorConfig(BaseModel):
         asr: Recognise the caller's words (offline PocketSphinx, :mod:`.asr`): input
             transcription carries them and replies quote them. False describes speech by its
             length only (``"(caller speech, 2.7 seconds)"``), for cost benchmarks.
+        choose_tools: Call the declared function the caller's words (heard or typed) ask for,
+            with arguments from the same words (:mod:`.tool_choice`). A ``scenario`` with steps
+            takes over: then only the script calls functions.
         setup_timeout_s: How long a connection may wait before sending ``setup``.
         handle_ttl_s: How long a resumption handle stays valid (the real service: about 2 h).
         lifetime_s: Connection lifetime (the real service: about 10 min); None for no limit.
@@ -55,6 +58,7 @@ class EmulatorConfig(BaseModel):
     pace: float = Field(default=1.0, gt=0)
     words_per_minute: int = Field(default=190, ge=80, le=450)
     asr: bool = True
+    choose_tools: bool = True
     setup_timeout_s: float = Field(default=30.0, gt=0)
     handle_ttl_s: float = Field(default=7200.0, gt=0)
     lifetime_s: float | None = Field(default=None, gt=0)

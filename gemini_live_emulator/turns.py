@@ -16,6 +16,8 @@ from . import wire
 from .conversation import AUDIO_TOKENS_PER_S, TRANSCRIPT_OPENING, HistoryTurn, UserTurn
 from .records import Reply
 from .reply import ReplyStream
+from .scenario import ToolStep
+from .tool_choice import choose
 from .tool_desk import ToolDesk, summarise
 from .voice import synthesize
 
@@ -145,8 +147,7 @@ class TurnTaker:
             return
         await self._finish_transcription(turn)
         caller_turn_no = sum(1 for t in conv.history if t.role == "user") + 1
-        scripted = self.s.scenario and turn.from_caller and not turn.tools_called
-        step = self.s.scenario.calls_for(caller_turn_no) if scripted else None
+        step = self._tool_step(turn, caller_turn_no)
         if step is not None:
             if not await self._call_tools(step, turn):
                 conv.history.append(HistoryTurn("user", turn.transcript(), turn.speech_s))
@@ -155,6 +156,24 @@ class TurnTaker:
         turn.tool_results.extend(self.desk.notes)
         self.desk.notes.clear()
         await self._speak(turn, listened_s)
+
+    def _tool_step(self, turn: UserTurn, caller_turn_no: int) -> ToolStep | None:
+        """The calls this turn makes: scripted ones when a scenario is set, else the function
+        the caller's words ask for (:mod:`.tool_choice`), if any."""
+        if not turn.from_caller or turn.tools_called:
+            return None
+        if self.s.scenario.steps:
+            return self.s.scenario.calls_for(caller_turn_no)
+        if not self.s.cfg.choose_tools:
+            return None
+        said = " ".join([turn.words(), *turn.texts])
+        choice = choose(said, [t.raw for t in self.s.declared_tools()])
+        if choice is None:
+            return None
+        self.s.record.extra.setdefault("tool_choices", []).append(
+            {"turn": caller_turn_no, "said": said, "name": choice.name, "args": choice.args, "score": choice.score}
+        )
+        return ToolStep(turn=caller_turn_no, calls=[{"name": choice.name, "args": choice.args}])
 
     async def _finish_transcription(self, turn: UserTurn) -> None:
         """The rest of the caller's words, as the turn ends (after the interim pieces)."""

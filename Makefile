@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test test-slow bench bench-switch bench-telephony bench-telephony-cpu bench-resamplers install clean
+.PHONY: demo test test-slow fuzz-emulator bench bench-switch bench-telephony bench-telephony-cpu bench-resamplers install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ test: $(STAMP)
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow
+
+# The emulator's fuzz suite at length: fresh random seeds, FUZZ_EXAMPLES per entry point
+# (`make test` runs a fixed 25).
+FUZZ_EXAMPLES ?= 5000
+fuzz-emulator: $(STAMP)
+	EMULATOR_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -n 0 tests/fuzz -q
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

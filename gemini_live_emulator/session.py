@@ -144,9 +144,12 @@ class EmulatedSession:
             raw = await asyncio.wait_for(self.ws.recv(), self.cfg.setup_timeout_s)
             # Key or ephemeral token, judged once the setup is in (a token may rewrite it).
             raw = self.emu.admit(self.ws.request, raw, self.record)
-            events = wire.parse_client_message(raw)
-            if not isinstance(events[0], wire.Setup):
+            kind = wire.message_kind(raw)
+            if kind is None:
+                wire.parse_client_message(raw)  # not one JSON message: raises its own 1007
+            if kind != "setup":  # judged before the body: its faults are moot
                 raise wire.ProtocolError(wire.CLOSE_INVALID, "The first message must be setup.")
+            events = wire.parse_client_message(raw)
             self.record.note("setup")
             await self._on_setup(events[0])
             async for raw in self.ws:
@@ -162,6 +165,10 @@ class EmulatedSession:
                 await self.close(e.code, e.wire_reason())
         except (ConnectionClosed, asyncio.TimeoutError, _Dropped, asyncio.CancelledError):
             pass
+        except Exception as e:  # a bug: say so once, close like the real service's 500
+            logger.opt(exception=e).error(f"emulator {self.id}: internal error")
+            with contextlib.suppress(ConnectionClosed):
+                await self.close(wire.CLOSE_INTERNAL, wire.REASON_INTERNAL)
         finally:
             for timer in self._timers:
                 timer.cancel()

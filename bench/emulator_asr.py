@@ -117,7 +117,6 @@ def calibrate(rate: int) -> str:
 
 async def main() -> None:
     refs = references()
-    asr.warm_up()
     total_s = sum(load(n, 16000).size / 16000 for n in refs)
     out = [
         "# Speech recognition in the emulator: measurements",

@@ -3,96 +3,120 @@
 PocketSphinx 5 (``pocketsphinx`` on PyPI) with the US English acoustic model, language model
 and dictionary its wheel ships: nothing is downloaded at run time. Chosen by word error rate
 and speed on the project's recorded speech (``docs/emulator-asr.md``, made by
-``bench/asr_compare.py``).
+``bench/emulator_asr.py``).
 
-Cost is kept low three ways: only voiced audio is decoded (the VAD opens and closes each
-utterance, with a short pre-roll so the first phoneme is not cut), the second decoding passes
-(``fwdflat``, ``bestpath``) are off so closing an utterance takes milliseconds instead of up to a
-second, and decoders (about 0.3 s to load) are pooled per process and reused by the next session.
+Cost is kept low: only voiced audio is decoded (the VAD opens and closes each utterance, with a
+short pre-roll so the first phoneme is not cut), the second decoding passes (``fwdflat``,
+``bestpath``) are off so closing an utterance takes milliseconds instead of up to a second, and
+decoders (about 0.3 s to load) are pooled and reused by the next session.
 
-Decoding runs on one worker thread per session, in 20 ms pieces: the decoder holds the GIL
-while it works, so small pieces keep the event loop's stalls to a few milliseconds.
+Decoding runs in a child process (``python -m gemini_live_emulator.asr_worker``, one per
+emulator process, started on first use), never on the event loop's thread: PocketSphinx holds
+the GIL while it works. Audio goes there in 100 ms batches over a pipe; calls are answered in
+order. (A plain subprocess rather than ``multiprocessing``: no main-module re-import, so it
+works from any script.)
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
+import collections
+import contextlib
+import itertools
+import pickle
+import struct
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import Future
 
-import numpy as np
 from loguru import logger
 
-ASR_RATE = 16000  # Hz: the bundled model's rate
-_PIECE = ASR_RATE // 50  # samples per decoder call (20 ms)
-_INTERIM_EVERY = ASR_RATE * 2 // 5  # samples between interim hypotheses (400 ms)
-_POOL_MAX = 8
+from .asr_common import ASR_RATE, CALIBRATION_TEXT, Heard, Resampler, line_cmn  # noqa: F401
 
-_pool: list = []
-_pool_lock = threading.Lock()
-# Cepstral mean normalisation (CMN) adapts to the line as speech comes; from the model's
-# generic starting estimate the first second or two are misheard (WER 34% against 21% on our
-# recordings). Each session therefore starts from an estimate calibrated on a synthetic
-# utterance sent through the same resampling (``python -m bench.emulator_asr --calibrate``
-# prints these): the same for every session, so the same audio is always heard as the same
-# words. 16, 24 and 48 kHz lines calibrate alike; a telephone-band line does not.
-CMN_WIDEBAND = "52.7208,2.9507,-3.60216,16.7194,-8.61119,1.57697,-3.67527,-14.924,-3.0283,-7.32997,6.29183,-1.91389,-4.73197"
-CMN_NARROWBAND = "46.3931,22.8408,-24.6522,26.6671,-3.40517,-14.3539,12.3207,-21.7534,-7.63335,4.532,-5.7969,5.33217,-5.88464"
-CALIBRATION_TEXT = (
-    "Hello, this is the emulator. It is listening to the line before the caller speaks, "
-    "so that the first words are heard well."
-)
+BATCH_S = 0.1  # audio gathered before a trip to the recogniser's process
+
+class _Recogniser:
+    """The recogniser's child process (``python -m gemini_live_emulator.asr_worker``) and the
+    thread that reads its answers; requests are answered in the order they were sent."""
+
+    def __init__(self):
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gemini_live_emulator.asr_worker"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        )
+        self._lock = threading.Lock()
+        self._waiting: collections.deque[Future] = collections.deque()
+        self.alive = True
+        threading.Thread(target=self._read, name="emu-asr-reader", daemon=True).start()
+
+    def submit(self, call: str, sid: int, *args) -> Future:
+        future: Future = Future()
+        body = pickle.dumps((call, sid, args))
+        with self._lock:
+            if not self.alive:
+                raise RuntimeError("the speech recogniser's process has ended")
+            self._waiting.append(future)
+            self.proc.stdin.write(struct.pack("<I", len(body)) + body)
+            self.proc.stdin.flush()
+        return future
+
+    def _read(self) -> None:
+        out = self.proc.stdout
+        try:
+            while True:
+                head = out.read(4)
+                if len(head) < 4:
+                    break
+                ok, value = pickle.loads(out.read(struct.unpack("<I", head)[0]))
+                with self._lock:
+                    future = self._waiting.popleft()
+                if ok:
+                    future.set_result(value)
+                else:
+                    future.set_exception(RuntimeError(value))
+        finally:
+            with self._lock:
+                self.alive = False
+                waiting, self._waiting = list(self._waiting), collections.deque()
+            for future in waiting:
+                future.set_exception(RuntimeError("the speech recogniser's process has ended"))
+
+    def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            self.proc.stdin.close()
+        with contextlib.suppress(Exception):
+            self.proc.wait(timeout=2)
+        if self.proc.poll() is None:
+            self.proc.kill()
 
 
-def line_cmn(rate: int) -> str:
-    """The starting CMN estimate for a line at ``rate`` Hz."""
-    return CMN_WIDEBAND if rate >= ASR_RATE else CMN_NARROWBAND
+PROCESSES = 2  # sessions are spread over this many recogniser processes (by session id)
+_procs: list[_Recogniser | None] = [None] * PROCESSES
+_recogniser_lock = threading.Lock()
+_ids = itertools.count(1)
+_warned = False
 
 
-def _acquire_decoder():
-    with _pool_lock:
-        if _pool:
-            return _pool.pop()
-    from pocketsphinx import Decoder  # imported on first use: ~0.3 s with the model load
-
-    return Decoder(fwdflat=False, bestpath=False, loglevel="FATAL")
-
-
-def _release_decoder(decoder) -> None:
-    with _pool_lock:
-        if len(_pool) < _POOL_MAX:
-            _pool.append(decoder)
-
-
-def warm_up() -> None:
-    """Load one decoder into the pool (blocking, ~0.3 s; 2 s with a cold disk cache).
-
-    Safe to call from any thread; the emulator calls it at start so the first session does not
-    wait for the model to load.
-    """
-    _release_decoder(_acquire_decoder())
-
-
-_warming: threading.Thread | None = None
+def _recogniser(sid: int = 0) -> _Recogniser:
+    with _recogniser_lock:
+        slot = sid % PROCESSES
+        proc = _procs[slot]
+        if proc is None or not proc.alive:
+            proc = _procs[slot] = _Recogniser()
+            atexit.register(proc.stop)
+        return proc
 
 
 def warm_up_in_background() -> None:
-    """Start loading a decoder on a daemon thread, once per process (no-op if one is pooled)."""
-    global _warming
-    with _pool_lock:
-        if _pool or _warming is not None:
-            return
-        _warming = threading.Thread(target=_warm_quietly, name="emu-asr-warm-up", daemon=True)
-    _warming.start()
-
-
-def _warm_quietly() -> None:
+    """Start the recogniser's process and load a decoder (returns at once)."""
     try:
-        warm_up()
+        for slot in range(PROCESSES):
+            _recogniser(slot).submit("warm", slot)
     except Exception as e:  # reported again, with the session, when a session needs it
-        logger.warning(f"emulator: speech recogniser failed to load: {e!r}")
+        logger.warning(f"emulator: speech recogniser failed to start: {e!r}")
 
 
 def available() -> bool:
@@ -104,76 +128,17 @@ def available() -> bool:
     return True
 
 
-class Resampler:
-    """Streaming conversion of PCM16 mono at ``rate`` Hz to float32 at ``to`` Hz (libsamplerate)."""
-
-    def __init__(self, rate: int, to: int = ASR_RATE):
-        self.rate = rate
-        self.to = to
-        self._conv = None
-        if rate != to:
-            import samplerate
-
-            self._conv = samplerate.Resampler("sinc_fastest", channels=1)
-
-    def __call__(self, pcm: bytes, end: bool = False) -> np.ndarray:
-        x = np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768.0
-        if self._conv is None:
-            return x
-        return self._conv.process(x, self.to / self.rate, end_of_input=end).astype(np.float32)
-
-
-def _words(hyp) -> list[str]:
-    text = hyp.hypstr if hyp is not None else ""
-    # Fillers and noise tokens are not words the caller said.
-    return [w for w in text.split() if not w.startswith(("<", "[", "++"))]
-
-
-@dataclass(frozen=True)
-class Heard:
-    """What one utterance was recognised as.
-
-    Attributes:
-        text: The words, lower case, space separated ("" when none were made out).
-        interim_words: How many of the leading words already went out as interim pieces.
-    """
-
-    text: str
-    interim_words: int
-
-    def sent(self) -> "Heard":
-        """The same words, all of them marked as sent."""
-        return Heard(self.text, len(self.text.split()))
-
-    def rest(self) -> str:
-        """The words not yet sent as interim transcription (with a leading space if any were)."""
-        words = self.text.split()
-        rest = words[self.interim_words :]
-        if not rest:
-            return ""
-        return (" " if self.interim_words else "") + " ".join(rest)
-
-
-class Utterance:
-    """One stretch of caller speech being recognised (thread-confined to its recogniser).
-
-    Attributes:
-        emitted: Words already reported as interim transcription.
-    """
-
-    def __init__(self, rate: int):
-        self.resample = Resampler(rate)
-        self.emitted: list[str] = []
-        self.previous: list[str] = []
-        self.samples = 0
-        self.next_interim = _INTERIM_EVERY
+def _call_soon(loop: asyncio.AbstractEventLoop, fn, *args) -> None:
+    try:
+        loop.call_soon_threadsafe(fn, *args)
+    except RuntimeError:  # the loop closed while the recogniser worked: nobody is waiting
+        pass
 
 
 class StreamingRecognizer:
     """Recognises one session's caller speech, utterance by utterance, off the event loop.
 
-    Calls are made from the event loop and return at once; the work runs in order on the
-    session's own worker thread.
+    Calls are made from the event loop and return at once.
 
     Args:
         on_interim: Called on the event loop with newly stable words (a text piece with a
@@ -183,105 +148,97 @@ class StreamingRecognizer:
     def __init__(self, on_interim: Callable[[str], None] | None = None):
         self._loop = asyncio.get_running_loop()
         self._on_interim = on_interim
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="emu-asr")
-        self._decoder = None
-        self._utt: Utterance | None = None
-        self._line_rate = 0
+        self._sid = next(_ids)
+        self._batch: list[bytes] = []
+        self._batch_bytes = 0
+        self._batch_limit = 0
+        self._open = False
         self._closed = False
-        self._executor.submit(self._load)
 
-    # -- event loop side ---------------------------------------------------------------------
+    def _submit(self, call: str, *args) -> Future | None:
+        global _warned
+        try:
+            return _recogniser(self._sid).submit(call, self._sid, *args)
+        except Exception as e:  # the process could not start or died: the turn goes on without words
+            if not _warned:
+                _warned = True
+                logger.warning(f"emulator: speech recogniser unavailable: {e!r}")
+            return None
+
+    def _interim_from(self, future: Future | None) -> None:
+        if future is None or self._on_interim is None:
+            return
+
+        def done(f: Future) -> None:
+            if f.cancelled() or f.exception() is not None:
+                return
+            for piece in f.result():
+                _call_soon(self._loop, self._deliver, piece)
+
+        future.add_done_callback(done)
+
+    def _deliver(self, piece: str) -> None:
+        if not self._closed and self._on_interim is not None:
+            self._on_interim(piece)
 
     def begin(self, rate: int, preroll: bytes = b"") -> None:
         """Open an utterance of PCM16 mono audio at ``rate`` Hz, starting with ``preroll``."""
-        if not self._closed:
-            self._executor.submit(self._begin, rate, preroll)
+        if self._closed:
+            return
+        self._batch, self._batch_bytes = [], 0
+        self._batch_limit = int(rate * BATCH_S) * 2
+        self._open = True
+        self._interim_from(self._submit("begin", rate, preroll))
 
     def feed(self, pcm: bytes) -> None:
         """More audio of the open utterance (ignored when none is open)."""
-        if not self._closed and pcm:
-            self._executor.submit(self._feed, pcm)
+        if self._closed or not self._open or not pcm:
+            return
+        self._batch.append(pcm)
+        self._batch_bytes += len(pcm)
+        if self._batch_bytes >= self._batch_limit:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._batch:
+            pcm = b"".join(self._batch)
+            self._batch, self._batch_bytes = [], 0
+            self._interim_from(self._submit("feed", pcm))
 
     def end(self) -> asyncio.Future:
-        """Close the utterance; the future gives a :class:`Heard`."""
-        if self._closed:
-            future = self._loop.create_future()
-            future.set_result(Heard("", 0))
-            return future
-        return asyncio.wrap_future(self._executor.submit(self._end), loop=self._loop)
+        """Close the utterance; the future gives a :class:`Heard` (no words if recognition failed)."""
+        result = self._loop.create_future()
+        if self._closed or not self._open:
+            result.set_result(Heard("", 0))
+            return result
+        self._flush()
+        self._open = False
+        future = self._submit("end")
+        if future is None:
+            result.set_result(Heard("", 0))
+            return result
+
+        def done(f: Future) -> None:
+            def settle():
+                if result.done():
+                    return
+                if f.cancelled() or f.exception() is not None:
+                    logger.warning(f"emulator: speech recognition failed: {f.exception() if not f.cancelled() else 'cancelled'!r}")
+                    result.set_result(Heard("", 0))
+                else:
+                    result.set_result(Heard(*f.result()))
+
+            _call_soon(self._loop, settle)
+
+        future.add_done_callback(done)
+        return result
 
     def close(self) -> None:
-        """Stop: pending work is dropped, the decoder goes back to the pool."""
+        """The session ended: its decoder goes back to the pool."""
         if self._closed:
             return
         self._closed = True
-        self._executor.submit(self._release)
-        self._executor.shutdown(wait=False, cancel_futures=True)
-
-    # -- worker thread side --------------------------------------------------------------------
-
-    def _load(self) -> None:
-        self._decoder = _acquire_decoder()
-
-    def _release(self) -> None:
-        if self._decoder is not None:
-            if self._utt is not None:
-                self._decoder.end_utt()
-            _release_decoder(self._decoder)
-            self._decoder = None
-
-    def _begin(self, rate: int, preroll: bytes) -> None:
-        if self._utt is not None:
-            self._decoder.end_utt()
-        if rate != self._line_rate:  # a new line: start from its calibrated estimate
-            self._decoder.set_cmn(line_cmn(rate))
-            self._line_rate = rate
-        self._utt = Utterance(rate)
-        self._decoder.start_utt()
-        if preroll:
-            self._feed(preroll)
-
-    def _feed(self, pcm: bytes) -> None:
-        utt = self._utt
-        if utt is None:
-            return
-        self._process(utt, utt.resample(pcm))
-        if utt.samples >= utt.next_interim:
-            utt.next_interim = utt.samples + _INTERIM_EVERY
-            self._interim(utt)
-
-    def _process(self, utt: Utterance, x: np.ndarray) -> None:
-        pcm16 = (np.clip(x, -1.0, 1.0) * 32767.0).astype(np.int16)
-        for i in range(0, pcm16.size, _PIECE):
-            self._decoder.process_raw(pcm16[i : i + _PIECE].tobytes(), False, False)
-        utt.samples += pcm16.size
-
-    def _interim(self, utt: Utterance) -> None:
-        words = _words(self._decoder.hyp())
-        # A word is stable once two hypotheses in a row agree on it and it is not the last.
-        stable = []
-        for a, b in zip(words[:-1], utt.previous):
-            if a != b:
-                break
-            stable.append(a)
-        utt.previous = words
-        if len(stable) > len(utt.emitted) and stable[: len(utt.emitted)] == utt.emitted:
-            piece = stable[len(utt.emitted) :]
-            self._post(piece, continuing=bool(utt.emitted))
-            utt.emitted = stable
-
-    def _post(self, words: list[str], continuing: bool) -> None:
-        if self._on_interim is not None and words:
-            text = (" " if continuing else "") + " ".join(words)
-            self._loop.call_soon_threadsafe(self._on_interim, text)
-
-    def _end(self) -> Heard:
-        utt, self._utt = self._utt, None
-        if utt is None:
-            return Heard("", 0)
-        self._process(utt, utt.resample(b"", end=True))
-        self._decoder.end_utt()
-        return Heard(" ".join(_words(self._decoder.hyp())), len(utt.emitted))
+        self._submit("close")
 
 
 def word_error_rate(reference: str, hypothesis: str) -> float:

@@ -15,9 +15,12 @@ from dataclasses import dataclass, field
 
 from loguru import logger
 
+from . import phrases
+
 AUDIO_TOKENS_PER_S = 32  # Gemini counts 32 tokens per second of audio
 # With speech recognition off: sent as the caller starts speaking, the rest with the reply.
 TRANSCRIPT_OPENING = "(caller speech,"
+LISTEN_TIMEOUT_S = 2.0  # see UserTurn.listen
 QUOTED_WORDS = 12  # the reply quotes at most this many of the words heard
 CHARS_PER_TEXT_TOKEN = 4
 
@@ -63,13 +66,21 @@ class UserTurn:
     heard: list = field(default_factory=list)
     hearing: list = field(default_factory=list)
 
-    async def listen(self) -> None:
-        """Wait for the recogniser's results of this turn's utterances."""
+    async def listen(self, timeout_s: float = LISTEN_TIMEOUT_S) -> None:
+        """Wait for the recogniser's results of this turn's utterances.
+
+        Args:
+            timeout_s: Longest wait per utterance; past it (a machine too loaded to keep up) the
+                turn goes on without that utterance's words rather than hold the reply back.
+        """
         while self.hearing:
             future = self.hearing[0]
             try:
                 # Shielded: a barge-in cancelling the reply must not cancel the recognition.
-                heard = await asyncio.shield(future)
+                heard = await asyncio.wait_for(asyncio.shield(future), timeout_s)
+            except asyncio.TimeoutError:
+                logger.warning(f"emulator: speech recognition took over {timeout_s} s; answering without the words")
+                heard = None
             except asyncio.CancelledError:
                 if not future.cancelled():
                     raise
@@ -179,6 +190,13 @@ class Conversation:
         self.replies += 1
         lang = (self.language_code or "en").lower()
         words = _quote(turn.words())
+        other = phrases.compose(
+            lang.split("-")[0], self.persona, speech_s=turn.speech_s, words=words, recognised=turn.recognised,
+            texts=turn.texts, images=turn.images, checking=turn.checking, tool_results=turn.tool_results,
+            remembered=remembered,
+        )
+        if other is not None:
+            return other
         if lang.startswith("ko"):
             parts = [f"{self.persona}.", "네, 잘 들었습니다."]
             if words:

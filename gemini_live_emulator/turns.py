@@ -216,7 +216,7 @@ class TurnTaker:
         text = s.conv.compose_reply(turn)
         self._composed = True
         remembered = len(s.conv.history)
-        synth = asyncio.create_task(synthesize(text, s.setup.language_code, s.cfg.words_per_minute))
+        synth = asyncio.create_task(synthesize(text, s.setup.language_code, s.cfg.words_per_minute, s.setup.voice_name))
         try:
             await asyncio.sleep(max(0.0, s.scaled(s.cfg.think_ms / 1000.0) - listened_s))
             pcm = await synth
@@ -233,6 +233,9 @@ class TurnTaker:
             send=s.send,
             transcribe=s.setup.output_transcription,
             on_first_chunk=lambda: s.fault_phase("reply"),
+            pacing=s.cfg.pacing,
+            connection=s.record.index,
+            text_only=s.setup.response_modalities == ["TEXT"],
         )
         s.record.replies.append(Reply(text=text, persona=s.conv.persona, remembered_turns=remembered))
         await self._reply.run()

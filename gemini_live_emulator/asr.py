@@ -25,6 +25,7 @@ import collections
 import contextlib
 import itertools
 import pickle
+import queue
 import struct
 import subprocess
 import sys
@@ -49,8 +50,12 @@ class _Recogniser:
         )
         self._lock = threading.Lock()
         self._waiting: collections.deque[Future] = collections.deque()
+        # Writes go through a thread: a recogniser that falls behind fills the pipe, and a
+        # blocked write must never stall the event loop.
+        self._outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self.alive = True
         threading.Thread(target=self._read, name="emu-asr-reader", daemon=True).start()
+        threading.Thread(target=self._write, name="emu-asr-writer", daemon=True).start()
 
     def submit(self, call: str, sid: int, *args) -> Future:
         future: Future = Future()
@@ -59,9 +64,16 @@ class _Recogniser:
             if not self.alive:
                 raise RuntimeError("the speech recogniser's process has ended")
             self._waiting.append(future)
-            self.proc.stdin.write(struct.pack("<I", len(body)) + body)
-            self.proc.stdin.flush()
+            self._outbox.put(struct.pack("<I", len(body)) + body)
         return future
+
+    def _write(self) -> None:
+        while (data := self._outbox.get()) is not None:
+            try:
+                self.proc.stdin.write(data)
+                self.proc.stdin.flush()
+            except (OSError, ValueError):  # the process ended: the reader fails the futures
+                return
 
     def _read(self) -> None:
         out = self.proc.stdout
@@ -85,6 +97,7 @@ class _Recogniser:
                 future.set_exception(RuntimeError("the speech recogniser's process has ended"))
 
     def stop(self) -> None:
+        self._outbox.put(None)
         with contextlib.suppress(Exception):
             self.proc.stdin.close()
         with contextlib.suppress(Exception):

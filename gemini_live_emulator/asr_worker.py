@@ -14,8 +14,9 @@ from .asr_common import ASR_RATE, Heard, Resampler, line_cmn
 
 _PIECE = ASR_RATE // 50  # samples per decoder call (20 ms)
 _INTERIM_EVERY = ASR_RATE * 2 // 5  # samples between interim hypotheses (400 ms)
-_POOL_MAX = 8
+_POOL_MAX = 4
 _pool: list = []
+DECODER_SETTINGS = {"fwdflat": False, "bestpath": False, "maxhmmpf": 3000, "loglevel": "FATAL"}
 _sessions: dict[int, "Decoding"] = {}
 
 
@@ -24,8 +25,9 @@ def _acquire_decoder():
         return _pool.pop()
     from pocketsphinx import Decoder  # imported on first use: ~0.3 s with the model load
 
-    # maxhmmpf=3000 caps the active states per frame: 40% less CPU, the same WER on our recordings.
-    return Decoder(fwdflat=False, bestpath=False, maxhmmpf=3000, loglevel="FATAL")
+    # maxhmmpf=3000 caps the active states per frame: about half the CPU, the same WER on
+    # our recordings (docs/emulator-asr.md); 2000 is cheaper but mishears the weather question.
+    return Decoder(**DECODER_SETTINGS)
 
 
 def _release_decoder(decoder) -> None:
@@ -33,9 +35,15 @@ def _release_decoder(decoder) -> None:
         _pool.append(decoder)
 
 
+WARM_DECODERS = 2  # loaded at start (~90 MB each): sessions starting together wait less
+
+
 def warm() -> bool:
-    """Load one decoder into the pool (the process initialiser; ~0.3 s)."""
-    _release_decoder(_acquire_decoder())
+    """Fill the pool with :data:`WARM_DECODERS` decoders (~0.3-0.5 s each)."""
+    from pocketsphinx import Decoder
+
+    while len(_pool) < WARM_DECODERS:
+        _pool.append(Decoder(**DECODER_SETTINGS))
     return True
 
 

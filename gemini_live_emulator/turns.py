@@ -137,7 +137,12 @@ class TurnTaker:
         conv = self.s.conv
         loop = asyncio.get_running_loop()
         started = loop.time()
-        await turn.listen()
+        if self.s.scenario.steps:
+            # Scripted calls need no words: a recogniser behind (a loaded machine) must not
+            # push the call past the think time, where the caller may already speak again.
+            await turn.listen(timeout_s=max(self.s.scaled(self.s.cfg.think_ms / 1000.0), 0.05))
+        else:
+            await turn.listen()
         # The think time runs from the end of the turn: recognition that finished within it
         # adds no latency.
         listened_s = loop.time() - started

@@ -119,13 +119,17 @@ def check_tool_call(o: Observed, client: str) -> None:
     assert o.client["calls"] == [{"name": "get_weather", "args": {"city": "Paris"}}]
     # The caller's transcription starts streaming while they speak; then the call, and nothing
     # more until the result is in (the model waits: BLOCKING).
-    assert o.client["before_call"] == ["inputTranscription", "toolCall"]
+    assert o.client["before_call"][-1] == "toolCall"
+    assert set(o.client["before_call"]) <= {"inputTranscription", "toolCall"}
     (record,) = o.records
     (call,) = record.tool_calls
     (response,) = record.tool_responses
     assert response["id"] == call["id"] and response["name"] == "get_weather"
     assert response["response"] == {"temp_c": 21, "sky": "clear"}
-    check_full_turn(o.client["turn"], record.replies[0], transcribed=False)  # it came before the call
+    # The words may finish before the call or just after it (a scripted call does not wait
+    # for the recogniser beyond the think time).
+    turn = dict(o.client["turn"], kinds=[k for k in o.client["turn"]["kinds"] if k != "inputTranscription"])
+    check_full_turn(turn, record.replies[0], transcribed=False)
     assert 'get_weather returned {"temp_c":21,"sky":"clear"}' in o.client["turn"]["transcript"]
 
 
@@ -200,7 +204,10 @@ def _turn_view(value):
     """A turn without its length: the synthesized audio may differ by a few samples between
     runs (each client's byte count is checked against the emulator's own record instead)."""
     if isinstance(value, dict) and "kinds" in value and "audio_bytes" in value:
-        return {"first_seen": first_seen(value["kinds"]), "ending": value["kinds"][-3:],
+        # When the words' transcription lands against the audio depends on the recogniser's
+        # timing; which words were heard ("input") is compared.
+        kinds = [k for k in value["kinds"] if k != "inputTranscription"]
+        return {"first_seen": first_seen(kinds), "ending": kinds[-3:],
                 "transcript": value["transcript"], "input": value["input"]}
     if isinstance(value, list):
         return [_turn_view(v) for v in value]
@@ -212,6 +219,8 @@ def comparable(o: Observed) -> dict:
     view = {k: _turn_view(v) for k, v in copy.deepcopy(o.client).items()}
     if o.spec.id == "close_1006":
         view["close"] = view["close"][:1]
+    if "before_call" in view:  # transcription pieces land by the recogniser's timing
+        view["before_call"] = [k for k in view["before_call"] if k != "inputTranscription"]
     return view
 
 

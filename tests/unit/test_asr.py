@@ -52,7 +52,7 @@ def test_word_error_rate():
     assert asr.word_error_rate("", "") == 0.0
 
 
-@pytest.mark.parametrize("rate, bound", [(16000, 0.30), (48000, 0.30), (8000, 0.60)])
+@pytest.mark.parametrize("rate, bound", [(16000, 0.30), (48000, 0.30), (8000, 0.70)])
 async def test_word_error_rate_on_recorded_speech_is_bounded(rate, bound):
     errors, words = 0.0, 0
     for name, said in references().items():
@@ -60,7 +60,7 @@ async def test_word_error_rate_on_recorded_speech_is_bounded(rate, bound):
         n = len(said.split())
         errors += asr.word_error_rate(said, heard.text) * n
         words += n
-    # Measured (docs/emulator-asr.md): 21% wideband, 48% at telephone rate.
+    # Measured (docs/emulator-asr.md): about 20% wideband, 57% at telephone rate.
     assert errors / words <= bound
 
 

@@ -12,8 +12,10 @@ _VERSION_RE = re.compile(r"gemini-(?:live-)?(\d+)(?:\.(\d+))?")
 
 
 def bare_model_name(model: str) -> str:
-    """``"models/gemini-3.1-flash-live-preview"`` -> ``"gemini-3.1-flash-live-preview"``."""
-    return model.strip().lower().removeprefix("models/")
+    """``"models/gemini-3.1-flash-live-preview"`` -> ``"gemini-3.1-flash-live-preview"``; a
+    Vertex AI path (``projects/P/locations/L/publishers/google/models/M``) -> ``"m"``."""
+    name = model.strip().lower()
+    return name.rsplit("/models/", 1)[-1].removeprefix("models/")
 
 
 def model_version(model: str) -> tuple[int, int] | None:

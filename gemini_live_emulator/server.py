@@ -38,6 +38,7 @@ from .records import SessionRecord
 from .rest import RestApi, RestCall, connection_class
 from .resumption import ResumptionStore
 from .session import EmulatedSession
+from .names import bare_model_name
 from .tokens import TOKEN_PREFIX, TokenStore, constrain
 
 # The JavaScript SDK joins a base URL that ends in "/" with "/ws/...", so its paths start with
@@ -45,10 +46,16 @@ from .tokens import TOKEN_PREFIX, TokenStore, constrain
 _PATH = re.compile(
     r"/+ws/google\.ai\.generativelanguage\.(v1|v1beta|v1alpha)\.GenerativeService\."
     r"(BidiGenerateContent|BidiGenerateContentConstrained)"
+    # Vertex AI's endpoint (its credential is a bearer token; the model a project path).
+    r"|/+ws/google\.cloud\.aiplatform\.(v1|v1beta1)\.LlmBidiService/(BidiGenerateContent)"
 )
 _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 # Client identity headers worth keeping in a record (never the key or the Authorization header).
 _IDENTITY_HEADERS = ("user-agent", "x-goog-api-client")
+
+
+def _is_vertex(request) -> bool:
+    return "aiplatform" in split_target(request.path)[0]
 
 
 def split_target(target: str) -> tuple[str, str]:
@@ -251,7 +258,7 @@ class LiveEmulator(Observations):
             if value:
                 return value
         scheme, _, value = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() == "token" and value.strip():
+        if scheme.lower() in ("token", "bearer") and value.strip():
             return value.strip()
         return None
 
@@ -293,7 +300,7 @@ class LiveEmulator(Observations):
         if not credential.startswith(TOKEN_PREFIX):
             if not self.accepts_key(credential):
                 raise wire.ProtocolError(wire.CLOSE_POLICY, wire.REASON_BAD_KEY)
-            record.auth = "api_key"
+            record.auth = "bearer" if _is_vertex(request) else "api_key"
             return raw_setup
         if record.method != "BidiGenerateContentConstrained":
             raise wire.ProtocolError(wire.CLOSE_POLICY, wire.REASON_BAD_KEY)
@@ -316,7 +323,7 @@ class LiveEmulator(Observations):
         Returns:
             The family, or None for a model the real service would not find (close 1008).
         """
-        bare = model.removeprefix("models/")
+        bare = bare_model_name(model)
         for pattern, family in self.config.model_behaviours.items():
             if re.fullmatch(fnmatch_translate(pattern), bare):
                 return family if isinstance(family, ServerBehaviour) else behaviour_named(family)
@@ -326,7 +333,8 @@ class LiveEmulator(Observations):
         path = split_target(ws.request.path)[0]
         match = _PATH.fullmatch(path)
         assert match is not None  # _route refused everything else
-        record = SessionRecord(index=len(self.records), api_version=match.group(1), method=match.group(2))
+        api_version, method = (match.group(1), match.group(2)) if match.group(1) else (match.group(3), match.group(4))
+        record = SessionRecord(index=len(self.records), api_version=api_version, method=method)
         record.client = {h: ws.request.headers[h] for h in _IDENTITY_HEADERS if h in ws.request.headers}
         session = EmulatedSession(ws, self, record)
         self.resumption.connection_opened(session.id)

@@ -5,7 +5,7 @@ Public names only; see the modules for details.
 
 from .audio_hold import AudioCounters
 from .frames import PersonaUpdateFrame
-from .handover import SwitchRecord
+from .switches import SwitchRecord
 from .live_config import SessionSpec
 from .models import (
     GEMINI_2_5_NATIVE_AUDIO,

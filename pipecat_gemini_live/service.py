@@ -78,7 +78,8 @@ from .content_input import ContentInput
 from .context_sync import Turn
 from .frames import PersonaUpdateFrame
 from .guard import SessionGuard
-from .handover import Handover, SwitchRecord, SwitchRequest
+from .handover import Handover
+from .switches import SwitchRecord, SwitchRequest
 from .history import ConversationHistory
 from .live_config import SessionSpec, build_connect_config, resolve_language
 from .models import ModelProfile, bare_model_name, corrected, learn_refusal, profile_for

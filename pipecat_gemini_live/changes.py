@@ -108,7 +108,7 @@ class ChangeRouter:
         if len(turns) > 1 or (turns and turns[-1].role != "user"):
             # A conversation to carry (memory of earlier calls, a scripted opening): seed it.
             for t in turns:
-                (svc.history.add_user if t.role == "user" else svc.history.add_model)(t.text, kind="context")
+                svc.history.add_turn(t.role, t.text, kind="context")
             await svc.request_switch("context", seed=True, respond=respond and turns[-1].role == "user")
             return
         if spec_changed and (svc.session is None or svc.current_spec() != svc.session.spec):

@@ -127,10 +127,7 @@ class ContentInput:
             await svc.push_error(f"messages not sent to the Live session: {e}", exception=e)
             return
         for t in turns:
-            if t.role == "user":
-                svc.history.add_user(t.text, kind=kind)
-            else:
-                svc.history.add_model(t.text, kind=kind)
+            svc.history.add_turn(t.role, t.text, kind=kind)
         if kept:
             svc.warn_once(
                 f"kept-{kind}",

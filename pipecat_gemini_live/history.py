@@ -59,6 +59,10 @@ class ConversationHistory:
         if text:
             self.entries.append(HistoryEntry("model", text, kind))
 
+    def add_turn(self, role: str, text: str, kind: str) -> None:
+        """Record a whole turn of ``role`` (``"user"`` or ``"model"``)."""
+        (self.add_user if role == "user" else self.add_model)(text, kind=kind)
+
     def replace(self, turns: list[tuple[str, str]], kind: str = "context") -> None:
         """Make ``turns`` (``(role, text)``, role ``"user"`` or ``"model"``) the whole history
         (the application rewrote the conversation)."""

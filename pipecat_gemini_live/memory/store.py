@@ -88,6 +88,31 @@ class MemoryPolicy:
     max_age_s: float | None = 7 * 24 * 3600.0
     retention_s: float | None = 30 * 24 * 3600.0
 
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "MemoryPolicy":
+        """``MEMORY_MAX_TURNS``, ``MEMORY_MAX_MINUTES``, ``MEMORY_RETENTION_DAYS`` (``0``: no
+        limit), else the defaults.
+
+        Raises:
+            ValueError: A value that is not a number.
+        """
+        env = os.environ if env is None else env
+        default = cls()
+
+        def read(name: str, scale: float, fallback):
+            raw = env.get(name)
+            if raw is None or raw == "":
+                return fallback
+            value = float(raw)
+            return None if value == 0 else value * scale
+
+        turns = read("MEMORY_MAX_TURNS", 1, default.max_turns)
+        return cls(
+            max_turns=None if turns is None else int(turns),
+            max_age_s=read("MEMORY_MAX_MINUTES", 60.0, default.max_age_s),
+            retention_s=read("MEMORY_RETENTION_DAYS", 86400.0, default.retention_s),
+        )
+
     def __post_init__(self) -> None:
         for name in ("max_turns", "max_age_s", "retention_s"):
             value = getattr(self, name)

@@ -19,6 +19,7 @@ from pipecat_gemini_live.interpreter import LanguagePair
 from pipecat_gemini_live.persona_specs import persona_from_spec
 from pipecat_gemini_live.service import GeminiLiveLLMService
 from pipecat_gemini_live.wav_call import WavCallOptions, run_wav_call
+from pipelines.interpreter import interpret
 from pipelines.wav_call import main as main_job
 from pipelines.wav_call import template_change
 
@@ -114,3 +115,19 @@ async def test_the_tutor_persona_reaches_the_session_from_the_main_job(tmp_path,
     voice = get(get(get(get(records[1].setup, "generationConfig", {}), "speechConfig", {}), "voiceConfig", {}), "prebuiltVoiceConfig", {})
     assert get(voice, "voiceName") == "Aoede"
     assert records[1].replies[0].text.startswith("You are a patient, cheerful voice tutor")
+
+
+async def test_the_interpreter_pipeline_answers_three_turns_with_no_1007(tmp_path):
+    async with LiveEmulator(EmulatorConfig(think_ms=100, pace=2.0)) as emu:
+        replies = await interpret(
+            CALLER, tmp_path / "out.wav", LanguagePair.parse("en-US:de-DE"), model=MODELS[1], emulator=emu
+        )
+        await asyncio.sleep(0.2)
+        records = list(emu.records)
+    assert len(replies) == 3 and not any(r.interrupted for r in replies), replies
+    assert all(r.text.startswith("You are a live interpreter from English to German") for r in replies)
+    (record,) = records
+    assert language_code(record) == "de-DE"
+    assert [r.audio_s > 0.5 for r in record.replies] == [True, True, True]  # spoken, in its voice
+    assert record.server_close_code is None and record.client_close_code == 1000
+    assert (tmp_path / "out.wav").stat().st_size > 44

@@ -6,12 +6,14 @@ pipecat_gemini_live.memory`` (forget a caller, purge).
 """
 
 from .call import NEW_CALL_NOTE, CallMemory
+from .deployment import CallerMemory
 from .keys import CookieSigner, caller_secret, participant_caller_key, phone_caller_key
 from .store import MemoryPolicy, MemoryStore, RememberedTurn, data_dir, default_url
 
 __all__ = [
     "NEW_CALL_NOTE",
     "CallMemory",
+    "CallerMemory",
     "CookieSigner",
     "MemoryPolicy",
     "MemoryStore",

@@ -56,6 +56,23 @@ class CallerMemory:
         logger.info(f"memory: callers are remembered in {store.url}")
         return cls(store, caller_secret(env))
 
+    def browser_key(self, cookie: str | None) -> tuple[str, str | None]:
+        """``(caller key, cookie to set)`` for a browser that sent ``cookie`` (the value of
+        :data:`~.keys.COOKIE_NAME`, or None): its own key when the cookie is one of ours, else a
+        new caller with a new cookie for the browser to keep."""
+        key = self.cookies.caller_key(cookie)
+        if key is not None:
+            return key, None
+        fresh = self.cookies.new()
+        return self.cookies.caller_key(fresh), fresh
+
+    @property
+    def cookie_max_age_s(self) -> int:
+        """How long a browser keeps its caller cookie: the retention limit, at most the 400
+        days browsers allow."""
+        retention = self.store.policy.retention_s
+        return int(min(retention or 400 * 86400, 400 * 86400))
+
     def participant_key(self, participant_id: str) -> str:
         """The key of a participant id the application vouches for (see :mod:`.keys`)."""
         return participant_caller_key(participant_id, self._secret)

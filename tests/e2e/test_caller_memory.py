@@ -9,6 +9,7 @@ in the database.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -107,4 +108,32 @@ async def test_a_caller_is_remembered_across_calls_and_forgotten_on_request(tmp_
     assert store.count(key) > 0  # ...and is remembered from now on
     raw = (tmp_path / "memory.sqlite3").read_bytes()
     assert NUMBER.encode() not in raw and NUMBER[2:].encode() not in raw
+    store.close()
+
+
+async def test_a_stream_cannot_claim_another_callers_memory(tmp_path):
+    """The caller key rides in the stream's parameters, bound to the call's token: a stream that
+    swaps it (or drops it) for another caller's is refused before anything runs."""
+    from bench.harness import post_webhook, stream_parameters, stream_target
+
+    from .test_twilio_hostile import closed_with, start_json
+
+    store = MemoryStore(f"sqlite:///{tmp_path / 'memory.sqlite3'}")
+    memory = PhoneMemory(store, b"t" * 32)
+    async with LiveEmulator() as emu:
+        port = free_port()
+        bot = TwilioBotConfig(auth_token=AUTH_TOKEN, public_url=f"http://127.0.0.1:{port}", memory=memory)
+        async with serve(create_app(bot, emulator=emu), port=port) as served:
+            identity = StreamIdentity()
+            answer = await post_webhook(served, identity.call_sid, auth_token=AUTH_TOKEN)
+            params = stream_parameters(answer.text)
+            assert params["caller"] == phone_caller_key(NUMBER, b"t" * 32)
+            assert NUMBER not in answer.text and NUMBER[2:] not in answer.text
+            url = stream_target(answer.text)
+            for forged in ({**params, "caller": "tel:" + "0" * 64}, {"token": params["token"]}):
+                start = json.loads(start_json(identity, None))
+                start["start"]["customParameters"] = forged
+                close = await closed_with(url, json.dumps(start))
+                assert close.code == 1008 and "token" in close.reason, close
+            assert not emu.records  # no Live session was opened for them
     store.close()

@@ -159,3 +159,23 @@ def test_the_cli_forgets_a_phone_caller(tmp_path, monkeypatch, capsys):
     assert store.count(key) == 0 and store.count() == 1
     with pytest.raises(SystemExit, match="not a phone number"):
         memory_cli(["forget", "--phone", "anonymous"])
+
+
+def test_memory_is_off_unless_asked_for_and_read_from_the_environment(tmp_path):
+    from pipecat_gemini_live.memory import CallerMemory
+    from pipecat_gemini_live.memory.phone import PhoneMemory
+    from pipelines.twilio_bot import TwilioBotConfig
+
+    env = {"GEMINI_LIVE_DATA_DIR": str(tmp_path), "CALLER_KEY_SECRET": "s"}
+    assert CallerMemory.from_env(env) is None and TwilioBotConfig.from_env(env).memory is None
+    on = {**env, "CALLER_MEMORY": "on", "MEMORY_MAX_TURNS": "5", "MEMORY_MAX_MINUTES": "0", "MEMORY_RETENTION_DAYS": "2"}
+    memory = PhoneMemory.from_env(on)
+    assert memory.store.url == f"sqlite:///{tmp_path / 'memory.sqlite3'}"
+    assert memory.store.policy == MemoryPolicy(max_turns=5, max_age_s=None, retention_s=2 * 86400)
+    assert memory.caller_key({"From": ["+15550001111"]}) == phone_caller_key("+15550001111", caller_secret(on))
+    assert memory.caller_key({"From": ["anonymous"]}) is None and memory.caller_key({}) is None
+    assert PhoneMemory.token_subject("CA1", None) == "CA1" != PhoneMemory.token_subject("CA1", "tel:x")
+    assert isinstance(TwilioBotConfig.from_env(on).memory, PhoneMemory)
+    with pytest.raises(ValueError):
+        MemoryPolicy.from_env({"MEMORY_MAX_TURNS": "lots"})
+    memory.close()

@@ -45,7 +45,6 @@ from pipecat.transports.base_transport import TransportParams
 from pipecat.transports.smallwebrtc.transport import SmallWebRTCTransport
 from pipecat.workers.runner import WorkerRunner
 
-from pipecat_gemini_live import GeminiLiveLLMService
 from pipecat_gemini_live.bots import (
     DEFAULT_MODEL,
     LiveBackend,

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Float, Index, Integer, String, Text, create_engine, delete, func, select
+from sqlalchemy import Float, Index, Integer, String, Text, create_engine, delete, event, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
@@ -120,6 +120,17 @@ class MemoryPolicy:
                 raise ValueError(f"MemoryPolicy.{name} must be positive or None, not {value!r}")
 
 
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # Calls write from their own threads: WAL lets readers go on during a write, and a writer
+    # waits for the lock instead of failing at once.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    # Each commit survives the process dying (WAL with NORMAL syncs at checkpoints, not per commit).
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
 def _check_key(caller_key: str) -> str:
     if not isinstance(caller_key, str) or not caller_key or len(caller_key) > MAX_KEY_CHARS:
         raise ValueError(f"a caller key is a non-empty string of at most {MAX_KEY_CHARS} characters")
@@ -148,6 +159,8 @@ class MemoryStore:
             if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
                 Path(url[len("sqlite:///") :]).expanduser().parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             engine = create_engine(url, pool_pre_ping=True)
+            if engine.dialect.name == "sqlite":
+                event.listen(engine, "connect", _sqlite_pragmas)
         self.engine = engine
         _Base.metadata.create_all(engine)
         self.purge()

@@ -179,3 +179,17 @@ def test_memory_is_off_unless_asked_for_and_read_from_the_environment(tmp_path):
     with pytest.raises(ValueError):
         MemoryPolicy.from_env({"MEMORY_MAX_TURNS": "lots"})
     memory.close()
+
+
+async def test_many_calls_write_to_one_sqlite_file_at_once(tmp_path):
+    store = store_at(tmp_path, max_turns=None)
+    services = [_Service() for _ in range(8)]
+    memories = [await CallMemory.open(s, store, f"tel:{i}", f"CA{i}") for i, s in enumerate(services)]
+    for n in range(25):
+        for s in services:
+            s.history.add_user(f"turn {n}")
+    for m in memories:
+        await m.close()
+    assert [store.count(f"tel:{i}") for i in range(8)] == [25] * 8
+    assert sum(m.failed_writes for m in memories) == 0
+    assert [t.text for t in store.recent("tel:3")] == [f"turn {n}" for n in range(25)]

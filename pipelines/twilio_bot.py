@@ -37,6 +37,7 @@ Secrets are never logged. ``bot(runner_args)`` is the entry for Pipecat's runner
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import re
 import sys
@@ -298,8 +299,7 @@ def create_app(
 
 
 async def _receive_opening(websocket: WebSocket, already_read: list[str] | None = None) -> str:
-    """One message of a stream's opening (first those ``already_read``), refused when over
-    :data:`MAX_OPENING_BYTES`."""
+    """One opening message (first those ``already_read``), refused over :data:`MAX_OPENING_BYTES`."""
     if already_read:
         return already_read.pop(0)
     message = await websocket.receive()
@@ -371,15 +371,15 @@ async def bot(runner_args: Any) -> None:
     global _runner_backend
     config = TwilioBotConfig.from_env()
     websocket = runner_args.websocket
-    opening: list[str] = []
     try:
-        opening.append(await _receive_opening(websocket))
+        opening = [await asyncio.wait_for(_receive_opening(websocket), 10.0)]  # read_stream_start's
         flags = eval_connect_flags(opening[0])
         if flags is None:
             start = await read_stream_start(lambda: _receive_opening(websocket, opening))
             check_media_format(start.media_format)
-    except (StreamRefused, ValueError) as e:  # ValueError: an eval-connect with bad flags
-        e = e if isinstance(e, StreamRefused) else StreamRefused(f"bad eval-connect: {e}")
+    except (StreamRefused, ValueError, TimeoutError) as e:  # ValueError: bad eval-connect flags
+        if not isinstance(e, StreamRefused):
+            e = StreamRefused(f"bad eval-connect: {e}" if isinstance(e, ValueError) else "no message within 10 s")
         logger.warning(f"twilio-bot: media stream refused: {e.reason}")
         if not e.disconnected:
             await _close(websocket, e.code, e.reason)

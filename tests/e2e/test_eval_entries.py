@@ -96,3 +96,20 @@ async def test_the_twilio_bot_refuses_an_eval_connect_with_bad_flags():
                 await asyncio.wait_for(client.recv(), 10)
     assert closed.value.rcvd.code == 1008 and "eval-connect" in closed.value.rcvd.reason
     assert twilio_bot._runner_backend is None  # refused before any Live session was prepared
+
+
+async def test_the_twilio_bot_closes_a_stream_that_says_nothing():
+    """Reading the first message to tell an eval from a call must not wait forever."""
+    app = FastAPI()
+
+    @app.websocket("/ws")
+    async def ws(websocket: WebSocket):
+        await websocket.accept()
+        await twilio_bot.bot(WebSocketRunnerArguments(websocket=websocket))
+
+    async with serve(app) as served:
+        url = served.base_url.replace("http://", "ws://", 1) + "/ws"
+        async with websockets.connect(url) as client:
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await asyncio.wait_for(client.recv(), 20)
+    assert closed.value.rcvd.code == 1008 and "no message within 10 s" in closed.value.rcvd.reason

@@ -44,7 +44,7 @@ explore: $(STAMP)
 	EXPLORE_MINUTES=$(EXPLORE_MINUTES) $(BIN)/python -m tests.explorer.explore
 
 # Opt-in: Pipecat's evals harness (`pipecat eval suite`) drives the ready bots under Pipecat's dev
-# runner with recorded speech and checks the events they report (evals/manifest.yaml; ~6 min).
+# runner with recorded speech and checks the events they report (evals/manifest.yaml; ~5 min).
 # Offline on purpose: the API keys are dropped, so every bot answers from its embedded emulator
 # (the scenarios script its tool calls). EVAL_ARGS narrows or repeats, e.g. `-p twilio_bot`,
 # `-s barge_in`, `--repeat 5`; logs and results.jsonl land in out/eval-runs/.

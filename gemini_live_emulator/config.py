@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .behaviour import ServerBehaviour, behaviour_named
 from .faults import Fault
+from .pacing import Pacing
 from .scenario import Scenario
 
 
@@ -23,7 +24,15 @@ class EmulatorConfig(BaseModel):
         vad_threshold_dbfs: Speech threshold of the energy VAD (RMS per 10 ms, dBFS).
         chunk_ms: Duration of audio in each reply message, ms (24 kHz PCM16: 48 bytes per ms).
         pace: Reply audio is sent at ``pace`` times real time (1.0 = as fast as it plays).
+        pacing: Delivery profile of reply audio (:mod:`.pacing`): ``realtime``, ``burst:N``
+            (N seconds ahead of real time), ``slow:F`` (F x real time with gaps), ``jitter``.
         words_per_minute: Speaking rate of the synthesized replies.
+        asr: Recognise the caller's words (offline PocketSphinx, :mod:`.asr`): input
+            transcription carries them and replies quote them. False describes speech by its
+            length only (``"(caller speech, 2.7 seconds)"``), for cost benchmarks.
+        choose_tools: Call the declared function the caller's words (heard or typed) ask for,
+            with arguments from the same words (:mod:`.tool_choice`). A ``scenario`` with steps
+            takes over: then only the script calls functions.
         setup_timeout_s: How long a connection may wait before sending ``setup``.
         handle_ttl_s: How long a resumption handle stays valid (the real service: about 2 h).
         lifetime_s: Connection lifetime (the real service: about 10 min); None for no limit.
@@ -50,7 +59,10 @@ class EmulatorConfig(BaseModel):
     vad_threshold_dbfs: float = -45.0
     chunk_ms: int = Field(default=40, ge=10, le=2000)
     pace: float = Field(default=1.0, gt=0)
+    pacing: Pacing = Field(default_factory=Pacing)
     words_per_minute: int = Field(default=190, ge=80, le=450)
+    asr: bool = True
+    choose_tools: bool = True
     setup_timeout_s: float = Field(default=30.0, gt=0)
     handle_ttl_s: float = Field(default=7200.0, gt=0)
     lifetime_s: float | None = Field(default=None, gt=0)
@@ -64,6 +76,11 @@ class EmulatorConfig(BaseModel):
     @classmethod
     def _parse_faults(cls, value):
         return [Fault.parse(v) if isinstance(v, str) else v for v in value or []]
+
+    @field_validator("pacing", mode="before")
+    @classmethod
+    def _parse_pacing(cls, value):
+        return Pacing.parse(value)
 
     @field_validator("model_behaviours")
     @classmethod

@@ -21,6 +21,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import checks
+
 # Close codes and the reasons the real service gives (docs/live-api.md).
 CLOSE_NORMAL = 1000
 CLOSE_INVALID = 1007
@@ -423,6 +425,17 @@ def _parse_context_update(body: Any) -> ContextUpdate:
     )
 
 
+def message_kind(raw: str | bytes) -> str | None:
+    """The camelCase top-level key of a one-key JSON object message, else None."""
+    try:
+        msg = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(msg, dict) or len(msg) != 1:
+        return None
+    return re.sub(r"_([a-z])", lambda m: m.group(1).upper(), next(iter(msg)))
+
+
 def parse_client_message(raw: str | bytes) -> list[ClientEvent]:
     """Parse one client WebSocket message into events.
 
@@ -440,6 +453,8 @@ def parse_client_message(raw: str | bytes) -> list[ClientEvent]:
         msg = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ProtocolError(CLOSE_INVALID, f"Invalid JSON payload received. {e}") from e
+    except RecursionError as e:
+        raise ProtocolError(CLOSE_INVALID, "Invalid JSON payload received. Nested too deeply.") from e
     if not isinstance(msg, dict) or len(msg) != 1:
         keys = list(msg) if isinstance(msg, dict) else type(msg).__name__
         raise ProtocolError(
@@ -447,6 +462,9 @@ def parse_client_message(raw: str | bytes) -> list[ClientEvent]:
         )
     key, body = next(iter(msg.items()))
     camel = re.sub(r"_([a-z])", lambda m: m.group(1).upper(), key)
+    issue = checks.problem(camel, body)
+    if issue is not None:
+        raise ProtocolError(CLOSE_INVALID, issue)
     if camel == "setup":
         return [_parse_setup(body)]
     if camel == "realtimeInput":
@@ -493,9 +511,12 @@ def output_transcription(text: str) -> dict:
     return {"serverContent": {"outputTranscription": {"text": text}}}
 
 
-def input_transcription(text: str) -> dict:
-    """``serverContent.inputTranscription``."""
-    return {"serverContent": {"inputTranscription": {"text": text}}}
+def input_transcription(text: str, *, finished: bool = False) -> dict:
+    """``serverContent.inputTranscription``; ``finished`` marks the last piece of a turn."""
+    body: dict = {"text": text}
+    if finished:
+        body["finished"] = True
+    return {"serverContent": {"inputTranscription": body}}
 
 
 def generation_complete() -> dict:

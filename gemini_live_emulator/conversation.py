@@ -21,7 +21,7 @@ AUDIO_TOKENS_PER_S = 32  # Gemini counts 32 tokens per second of audio
 # With speech recognition off: sent as the caller starts speaking, the rest with the reply.
 TRANSCRIPT_OPENING = "(caller speech,"
 LISTEN_TIMEOUT_S = 1.0  # see UserTurn.listen
-QUOTED_WORDS = 12  # the reply quotes at most this many of the words heard
+QUOTED_WORDS = 4  # the reply quotes at most this many of the words heard (a reply must fit between turns)
 CHARS_PER_TEXT_TOKEN = 4
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from google.genai import types
 
+from gemini_live_emulator.conversation import QUOTED_WORDS
 from gemini_live_emulator import EmulatorConfig, LiveEmulator
 from gemini_live_emulator.asr import word_error_rate
 
@@ -30,7 +31,9 @@ async def test_the_caller_words_are_transcribed_and_quoted():
     assert len(pieces) >= 2  # interim pieces while speaking, then the rest
     assert [bool(p.finished) for p in pieces] == [False] * (len(pieces) - 1) + [True]
     reply = transcript(turn)
-    assert reply.startswith("You are Ada.") and f'You said: "{heard.strip()}"' in reply
+    # The reply quotes the start of what was heard (a reply must fit between a caller's turns).
+    quoted = " ".join(heard.split()[:QUOTED_WORDS])
+    assert reply.startswith("You are Ada.") and f'You said: "{quoted}' in reply, (reply, heard)
     assert "no earlier turns" in reply
     later = "".join(p.text for p in input_pieces(second))
     assert word_error_rate("eight of spades four of clubs seven of hearts", later) <= 0.5, later

@@ -81,11 +81,12 @@ async def _serve(args: argparse.Namespace) -> None:
         "default_silence_ms": args.silence_ms,
         "chunk_ms": args.chunk_ms,
         "pace": args.pace,
-        "asr": not args.no_asr,
         "pacing": args.pacing,
     }
     if args.api_key:
         fields["api_key"] = args.api_key
+    if args.no_asr:  # otherwise the default (GEMINI_LIVE_EMULATOR_ASR, on when unset)
+        fields["asr"] = False
     fields.update(
         lifetime_s=args.lifetime_s,
         goaway_before_s=args.goaway_before_s,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -29,7 +30,16 @@ class EmulatorConfig(BaseModel):
         words_per_minute: Speaking rate of the synthesized replies.
         asr: Recognise the caller's words (offline PocketSphinx, :mod:`.asr`): input
             transcription carries them and replies quote them. False describes speech by its
-            length only (``"(caller speech, 2.7 seconds)"``), for cost benchmarks.
+            length only (``"(caller speech, 2.7 seconds)"``): much cheaper (no recogniser
+            processes). Unset, it follows the environment variable
+            ``GEMINI_LIVE_EMULATOR_ASR`` (``0``/``off``/``false`` turn it off; on by default).
+            The project's test suite turns it off except in the tests that check words.
+        listen_timeout_s: How long a reply waits for the recogniser's words after the
+            caller's turn ends, seconds. Past it (a machine too loaded to keep up) the reply
+            goes on without quoting them, and the words still go out as input transcription
+            when they come (as the real service's transcription may trail its reply). Unset,
+            ``GEMINI_LIVE_EMULATOR_LISTEN_TIMEOUT_S`` or 1.0. Tests that check a reply's
+            quote (or a tool chosen by the words) set it generously.
         choose_tools: Call the declared function the caller's words (heard or typed) ask for,
             with arguments from the same words (:mod:`.tool_choice`). A ``scenario`` with steps
             takes over: then only the script calls functions.
@@ -61,7 +71,8 @@ class EmulatorConfig(BaseModel):
     pace: float = Field(default=1.0, gt=0)
     pacing: Pacing = Field(default_factory=Pacing)
     words_per_minute: int = Field(default=260, ge=80, le=450)
-    asr: bool = True
+    asr: bool = Field(default_factory=lambda: asr_from_environment())
+    listen_timeout_s: float = Field(default_factory=lambda: listen_timeout_from_environment(), gt=0)
     choose_tools: bool = True
     setup_timeout_s: float = Field(default=30.0, gt=0)
     handle_ttl_s: float = Field(default=7200.0, gt=0)
@@ -96,3 +107,31 @@ class EmulatorConfig(BaseModel):
         if isinstance(value, (list, tuple)):
             return Scenario.parse(list(value))
         return value or Scenario()
+
+
+ASR_ENV = "GEMINI_LIVE_EMULATOR_ASR"
+
+
+def asr_from_environment() -> bool:
+    """The default of :attr:`EmulatorConfig.asr`: off when ``GEMINI_LIVE_EMULATOR_ASR`` is
+    ``0``, ``off``, ``false`` or ``no`` (any case), on otherwise (unset included)."""
+    return os.environ.get(ASR_ENV, "").strip().lower() not in {"0", "off", "false", "no"}
+
+
+LISTEN_TIMEOUT_ENV = "GEMINI_LIVE_EMULATOR_LISTEN_TIMEOUT_S"
+
+
+def listen_timeout_from_environment() -> float:
+    """The default of :attr:`EmulatorConfig.listen_timeout_s`: ``GEMINI_LIVE_EMULATOR_LISTEN_TIMEOUT_S``
+    (seconds) or 1.0.
+
+    Raises:
+        ValueError: When the variable is set but is not a positive number.
+    """
+    raw = os.environ.get(LISTEN_TIMEOUT_ENV, "").strip()
+    if not raw:
+        return 1.0
+    value = float(raw)
+    if not value > 0:
+        raise ValueError(f"{LISTEN_TIMEOUT_ENV} must be a positive number of seconds, not {raw!r}")
+    return value

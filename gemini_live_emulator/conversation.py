@@ -20,7 +20,8 @@ from . import phrases
 AUDIO_TOKENS_PER_S = 32  # Gemini counts 32 tokens per second of audio
 # With speech recognition off: sent as the caller starts speaking, the rest with the reply.
 TRANSCRIPT_OPENING = "(caller speech,"
-LISTEN_TIMEOUT_S = 1.0  # see UserTurn.listen
+LISTEN_TIMEOUT_S = 1.0  # see UserTurn.listen (EmulatorConfig.listen_timeout_s)
+LATE_WORDS_TIMEOUT_S = 60.0  # words later than this are given up (a recogniser that hung)
 QUOTED_WORDS = 4  # the reply quotes at most this many of the words heard (a reply must fit between turns)
 CHARS_PER_TEXT_TOKEN = 4
 
@@ -53,6 +54,10 @@ class UserTurn:
         heard: What the recogniser made of each utterance of the turn
             (:class:`~.asr.Heard`), once :meth:`listen` has run.
         hearing: Recognition results still to come (futures of :class:`~.asr.Heard`).
+        late: Recognition results the reply stopped waiting for (:meth:`listen`'s bound):
+            their words go out as input transcription when they come, unquoted.
+        late_sent: Those of :attr:`late` whose words are already on their way (a turn
+            answered again after a barge-in must not send them twice).
     """
 
     speech_s: float = 0.0
@@ -65,13 +70,16 @@ class UserTurn:
     transcript_opened: bool = False
     heard: list = field(default_factory=list)
     hearing: list = field(default_factory=list)
+    late: list = field(default_factory=list)
+    late_sent: list = field(default_factory=list)
 
     async def listen(self, timeout_s: float = LISTEN_TIMEOUT_S) -> None:
         """Wait for the recogniser's results of this turn's utterances.
 
         Args:
             timeout_s: Longest wait per utterance; past it (a machine too loaded to keep up) the
-                turn goes on without that utterance's words rather than hold the reply back.
+                turn goes on without that utterance's words rather than hold the reply back
+                (the result moves to :attr:`late`).
         """
         while self.hearing:
             future = self.hearing[0]
@@ -79,7 +87,9 @@ class UserTurn:
                 # Shielded: a barge-in cancelling the reply must not cancel the recognition.
                 heard = await asyncio.wait_for(asyncio.shield(future), timeout_s)
             except asyncio.TimeoutError:
+                # The words are not lost: they follow as transcription when they come.
                 logger.warning(f"emulator: speech recognition took over {timeout_s} s; answering without the words")
+                self.late.append(future)
                 heard = None
             except asyncio.CancelledError:
                 if not future.cancelled():
@@ -95,7 +105,7 @@ class UserTurn:
     def merge(self, other: "UserTurn", *, front: bool = False) -> None:
         """Take in ``other``'s content (an unanswered turn the caller continued)."""
         self.speech_s += other.speech_s
-        for name in ("texts", "images", "tool_results", "heard", "hearing"):
+        for name in ("texts", "images", "tool_results", "heard", "hearing", "late", "late_sent"):
             mine, theirs = getattr(self, name), getattr(other, name)
             mine[0:0] = theirs if front else []
             if not front:
@@ -107,7 +117,7 @@ class UserTurn:
     @property
     def recognised(self) -> bool:
         """The turn's speech went through the recogniser."""
-        return bool(self.heard or self.hearing)
+        return bool(self.heard or self.hearing or self.late)
 
     def words(self) -> str:
         """The words recognised in the caller's speech ("" when none, or not recognised)."""
@@ -212,7 +222,7 @@ class Conversation:
             parts.append(f"I heard you for {turn.speech_s:.1f} seconds.")
             if words:
                 parts.append(f'You said: "{words}".')
-            elif turn.recognised:
+            elif turn.recognised and not turn.late:
                 parts.append("I could not make out any words.")
         for text in turn.texts:
             parts.append(f'You wrote: "{text[:80]}".')

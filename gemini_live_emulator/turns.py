@@ -13,7 +13,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from . import wire
-from .conversation import AUDIO_TOKENS_PER_S, TRANSCRIPT_OPENING, HistoryTurn, UserTurn
+from .conversation import AUDIO_TOKENS_PER_S, LATE_WORDS_TIMEOUT_S, TRANSCRIPT_OPENING, HistoryTurn, UserTurn
 from .records import Reply
 from .reply import ReplyStream
 from .scenario import ToolStep
@@ -44,6 +44,7 @@ class TurnTaker:
         self._composed = False
         self._waiting_tools = False
         self._interim_sends: list[asyncio.Task] = []
+        self._late_sends: set[asyncio.Task] = set()
 
     @property
     def busy(self) -> bool:
@@ -142,7 +143,7 @@ class TurnTaker:
             # push the call past the think time, where the caller may already speak again.
             await turn.listen(timeout_s=max(self.s.scaled(self.s.cfg.think_ms / 1000.0), 0.05))
         else:
-            await turn.listen()
+            await turn.listen(timeout_s=self.s.cfg.listen_timeout_s)
         # The think time runs from the end of the turn: recognition that finished within it
         # adds no latency.
         listened_s = loop.time() - started
@@ -186,11 +187,31 @@ class TurnTaker:
             return
         rest = turn.transcript_rest()
         turn.heard = [h.sent() for h in turn.heard]
+        late = [f for f in turn.late if f not in turn.late_sent]
+        turn.late_sent.extend(late)
+        if late:
+            # The reply goes on; the words follow when the recogniser has them.
+            task = asyncio.create_task(self._send_late_words(late, bool(rest or turn.heard)))
+            self._late_sends.add(task)
+            task.add_done_callback(self._late_sends.discard)
         if not rest:
             return
         if self._interim_sends:
             await asyncio.gather(*self._interim_sends)
-        await self.s.send(wire.input_transcription(rest, finished=turn.recognised))
+        await self.s.send(wire.input_transcription(rest, finished=turn.recognised and not late))
+
+    async def _send_late_words(self, late: list, continued: bool) -> None:
+        """Send the words of utterances the reply did not wait for, the last piece finished."""
+        text = ""
+        for future in late:
+            with contextlib.suppress(Exception):
+                # Interim pieces of the utterance may have gone out already: only the rest.
+                rest = (await asyncio.wait_for(asyncio.shield(future), LATE_WORDS_TIMEOUT_S)).rest()
+                if rest and (text or continued) and not rest.startswith(" "):
+                    rest = " " + rest
+                text += rest
+        self.s.record.extra.setdefault("late_words", []).append(text.strip())
+        await self._send_quietly(wire.input_transcription(text, finished=True))
 
     async def _call_tools(self, step, turn: UserTurn) -> bool:
         """Make the scripted calls; False when a barge-in cancelled the blocking ones."""
@@ -321,6 +342,8 @@ class TurnTaker:
     async def stop(self) -> None:
         """Cancel whatever is in progress (the connection is gone)."""
         self._pending.clear()
+        for task in list(self._late_sends):
+            task.cancel()
         if self._worker is not None and not self._worker.done():
             self._worker.cancel()
             with contextlib.suppress(BaseException):

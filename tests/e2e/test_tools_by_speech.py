@@ -7,11 +7,14 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from gemini_live_emulator.asr import word_error_rate
 
 from ..conftest import ROOT, build_call
 
 
+@pytest.mark.asr
 def test_a_spoken_weather_question_calls_get_weather_with_the_city(tmp_path):
     # Turn 1: a LibriVox sentence (nothing to call); turn 2: "what is the weather in Chicago"
     # (synthetic speech, tests/data/README.md).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from google.genai import types
 
 from gemini_live_emulator.conversation import QUOTED_WORDS
@@ -12,6 +13,8 @@ from gemini_live_emulator.asr import word_error_rate
 from .sdk_helpers import client_for, collect_turn, live_config, speak, transcript
 
 MODEL = "gemini-3.8-live"
+
+pytestmark = pytest.mark.asr  # words are what these tests check
 
 
 def input_pieces(messages) -> list[types.Transcription]:

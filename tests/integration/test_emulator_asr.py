@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import numpy as np
 import pytest
 from google.genai import types
@@ -69,3 +70,55 @@ async def test_recognition_off_describes_speech_by_its_length():
             turn = await collect_turn(session)
     assert "".join(p.text for p in input_pieces(turn)) == "(caller speech, 0.9 seconds)"
     assert "You said" not in transcript(turn) and "I heard you for 0.9 seconds" in transcript(turn)
+
+
+class _SlowRecogniser:
+    """Stands in for the recogniser: "hears" ten of clubs, 3 s after each utterance ends (past the reply)."""
+
+    def __init__(self, on_interim=None):
+        pass
+
+    def begin(self, rate, preroll=b""):
+        pass
+
+    def feed(self, pcm):
+        pass
+
+    def end(self):
+        from gemini_live_emulator.asr_common import Heard
+
+        future = asyncio.get_running_loop().create_future()
+        asyncio.get_running_loop().call_later(3.0, future.set_result, Heard("ten of clubs", 0))
+        return future
+
+    def close(self):
+        pass
+
+
+async def _until_finished_input(session, timeout: float = 10.0) -> list:
+    out = []
+
+    async def read():
+        async for message in session.receive():
+            out.append(message)
+            piece = message.server_content and message.server_content.input_transcription
+            if piece and piece.finished:
+                return
+
+    await asyncio.wait_for(read(), timeout)
+    return out
+
+
+async def test_words_later_than_the_reply_still_arrive_as_the_finished_transcription(monkeypatch):
+    from gemini_live_emulator import asr
+
+    monkeypatch.setattr(asr, "StreamingRecognizer", _SlowRecogniser)
+    async with LiveEmulator(EmulatorConfig(think_ms=20, pace=4.0, asr=True, listen_timeout_s=0.05)) as emu:
+        async with client_for(emu).aio.live.connect(model=MODEL, config=live_config()) as session:
+            await speak(session, "cards_001.wav")
+            turn = await collect_turn(session)
+            later = [] if input_pieces(turn) else await _until_finished_input(session)
+    reply = transcript(turn)
+    assert "I heard you for" in reply and "You said" not in reply and "could not make out" not in reply
+    pieces = input_pieces(turn) + input_pieces(later)
+    assert [(p.text, bool(p.finished)) for p in pieces] == [("ten of clubs", True)]

@@ -200,7 +200,24 @@ def serve(inp, out) -> None:
         out.flush()
 
 
+CPU_LOG_ENV = "GEMINI_LIVE_EMULATOR_ASR_CPU_LOG"
+
+
+def _log_cpu(path: str) -> None:
+    """Append this process's CPU seconds (user + system) to ``path``: what recognition cost,
+    for measurements across many emulators (e.g. a whole test run)."""
+    import os
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    with open(path, "a") as f:
+        f.write(f"{os.getpid()} {usage.ru_utime + usage.ru_stime:.3f}\n")
+
+
 if __name__ == "__main__":
+    import os
     import sys
 
     serve(sys.stdin.buffer, sys.stdout.buffer)
+    if os.environ.get(CPU_LOG_ENV):
+        _log_cpu(os.environ[CPU_LOG_ENV])

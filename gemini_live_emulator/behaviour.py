@@ -38,8 +38,9 @@ class ServerBehaviour:
         client_content_needs_history_config: ``clientContent`` is only accepted as initial
             history declared by ``historyConfig.initialHistoryInClientContent`` (3.1).
         system_role_turn: What a ``role: "system"`` turn in ``clientContent`` does.
-        seed_must_end_with_user: ``clientContent`` whose last turn is not ``user`` is refused
-            (1007, "Precondition check failed.").
+        seed_must_end_with_user: ``clientContent`` with ``turnComplete`` whose last turn is not
+            ``user`` is refused (1007, "Precondition check failed."); with ``turnComplete``
+            false (the server waits for more) it is accepted.
         context_update: What a ``contextUpdate`` does (ACCEPT applies it in place).
         non_blocking_tools: Whether ``behavior: NON_BLOCKING`` declarations are accepted.
         cancel_tool_calls_on_barge_in: Caller speech during a pending blocking tool call sends

@@ -360,7 +360,11 @@ class EmulatedSession:
                 if b.system_role_turn is OnViolation.CLOSE_1007:
                     raise wire.ProtocolError(wire.CLOSE_INVALID, wire.REASON_INVALID_ARGUMENT)
             turns.append(turn)
-        if b.seed_must_end_with_user and turns and turns[-1].role != "user":
+        # Only content that asks for a reply (turnComplete) must end with the caller: content
+        # the server is told to wait on may end with the model (LiveKit's Google plugin sends
+        # instructions as a lone model turn and syncs histories ending with the assistant,
+        # turnComplete false; docs/model-rules.md).
+        if b.seed_must_end_with_user and event.turn_complete and turns and turns[-1].role != "user":
             raise wire.ProtocolError(wire.CLOSE_INVALID, wire.REASON_PRECONDITION)
         answer = None
         if event.turn_complete and turns and turns[-1].role == "user":

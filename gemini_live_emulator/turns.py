@@ -215,7 +215,9 @@ class TurnTaker:
 
     async def _call_tools(self, step, turn: UserTurn) -> bool:
         """Make the scripted calls; False when a barge-in cancelled the blocking ones."""
-        declared = {t.name: t.behavior for t in self.s.declared_tools()}
+        # A declaration without behavior gets the model's default (docs/model-rules.md).
+        default = self.s.behaviour.default_tool_behavior
+        declared = {t.name: t.behavior or default for t in self.s.declared_tools()}
         calls = self.desk.issue(step, declared)
         turn.tools_called = True
         if not calls:

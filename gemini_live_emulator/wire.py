@@ -103,10 +103,11 @@ def b64encode(data: bytes) -> str:
 
 @dataclass
 class FunctionDeclaration:
-    """One declared function: ``name``, ``behavior`` (BLOCKING / NON_BLOCKING), raw dict."""
+    """One declared function: ``name``, ``behavior`` (``BLOCKING`` / ``NON_BLOCKING``, ``""``
+    when the declaration has none: the model's default), raw dict."""
 
     name: str
-    behavior: str = "BLOCKING"
+    behavior: str = ""
     raw: dict = field(default_factory=dict)
 
 
@@ -285,7 +286,7 @@ def _declarations(tools: Any) -> list[FunctionDeclaration]:
                 )
             out.append(
                 FunctionDeclaration(
-                    name=name, behavior=str(get(decl, "behavior", "BLOCKING")), raw=decl
+                    name=name, behavior=str(get(decl, "behavior", "")), raw=decl
                 )
             )
     return out
@@ -530,8 +531,14 @@ def interrupted() -> dict:
 
 
 def turn_complete(usage: dict | None = None) -> dict:
-    """``serverContent.turnComplete``, with ``usageMetadata`` riding along."""
-    msg: dict = {"serverContent": {"turnComplete": True}}
+    """``serverContent.turnComplete``, with ``usageMetadata`` riding along.
+
+    ``interactionStatus`` goes with it: the SDK's ``LiveServerContent`` documents it as
+    "always sent alongside turn_complete". The emulator never works on in the background
+    after a turn (no thinking), so it is always ``IDLE`` (Pipecat 1.14 holds a turn open
+    while a 3.8 thinking model reports ``IN_PROGRESS``).
+    """
+    msg: dict = {"serverContent": {"turnComplete": True, "interactionStatus": "IDLE"}}
     if usage is not None:
         msg["usageMetadata"] = usage
     return msg

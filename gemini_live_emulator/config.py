@@ -70,7 +70,7 @@ class EmulatorConfig(BaseModel):
     chunk_ms: int = Field(default=40, ge=10, le=2000)
     pace: float = Field(default=1.0, gt=0)
     pacing: Pacing = Field(default_factory=Pacing)
-    words_per_minute: int = Field(default=260, ge=80, le=450)
+    words_per_minute: int = Field(default=190, ge=80, le=450)
     asr: bool = Field(default_factory=lambda: asr_from_environment())
     listen_timeout_s: float = Field(default_factory=lambda: listen_timeout_from_environment(), gt=0)
     choose_tools: bool = True

@@ -201,7 +201,7 @@ class Handover:
             self.holding = True
             held_from = time.monotonic()
             # The old connection closed under a reply: the new session goes on with it.
-            respond = respond or (not old.ready and svc.cut_by_drop)
+            respond = respond or (not old.ready and svc.cut_by_drop and svc.history.may_take_up_cut_reply())
         carried = 0
         if method != "resume":
             carried = await self._seed(new, profile, respond=respond)

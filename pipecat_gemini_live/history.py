@@ -46,6 +46,7 @@ class ConversationHistory:
         self.entries: list[HistoryEntry] = []
         self._model_pieces: list[str] = []
         self._listeners: list[Callable[[HistoryEntry], None]] = []
+        self._taken_up_after: int | None = None
 
     def add_listener(self, listener: Callable[[HistoryEntry], None]) -> None:
         """Call ``listener(entry)`` for every whole turn recorded from now on, as it is recorded
@@ -63,6 +64,20 @@ class ConversationHistory:
 
     def __len__(self) -> int:
         return len(self.entries)
+
+    def may_take_up_cut_reply(self) -> bool:
+        """Whether a reply its connection's close cut may be taken up on the next session.
+
+        Once per stretch of the conversation: a reply that was itself the taking-up of a cut one
+        (nothing from the caller or a tool since) is not taken up again. Otherwise a server that
+        closes every connection mid-reply (goAways closer together than a reply is long) has the
+        bot go on talking to itself, session after session, after the caller has stopped.
+        """
+        said = sum(1 for e in self.entries if e.role == "user")
+        if said == self._taken_up_after:
+            return False
+        self._taken_up_after = said
+        return True
 
     def add_user(self, text: str, kind: str = "speech") -> None:
         """Record a caller turn (a transcript, typed text, or a tool result)."""

@@ -637,8 +637,9 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         cut = await self._events.cut()
         self.history.end_model_turn()
         await session.abort()
+        respond = cut and self.history.may_take_up_cut_reply()
         await self.request_switch(
-            "reconnect", resume=True, old_dead=True, respond=cut, dead_session=session.index, label=reason
+            "reconnect", resume=True, old_dead=True, respond=respond, dead_session=session.index, label=reason
         )
 
     async def push_frame(self, frame: Frame, direction: FrameDirection = FrameDirection.DOWNSTREAM):
@@ -685,8 +686,9 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
             return
         # A reply cut by the drop is taken up again: a resumed session answers the replayed
         # audio; a re-seeded one is asked to go on.
+        respond = cut and self.history.may_take_up_cut_reply()
         await self.request_switch(
-            "reconnect", resume=True, old_dead=True, respond=cut, dead_session=session.index
+            "reconnect", resume=True, old_dead=True, respond=respond, dead_session=session.index
         )
 
     async def _recover_from_refusal(self, session: LiveSession, end: SessionEnd, cut: bool) -> None:
@@ -707,8 +709,9 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
             "a fresh session seeded with the conversation"
             + (f", and {kind} will not be sent to this model again" if learned else "")
         )
+        respond = cut and self.history.may_take_up_cut_reply()
         await self.request_switch(
-            "reconnect", old_dead=True, force_new=True, respond=cut, dead_session=session.index, label="1007"
+            "reconnect", old_dead=True, force_new=True, respond=respond, dead_session=session.index, label="1007"
         )
 
     async def report_switch(self, record: SwitchRecord) -> None:

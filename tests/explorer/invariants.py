@@ -137,6 +137,10 @@ class DeadCallLingers(InvariantViolation):
     pass
 
 
+class Monologue(InvariantViolation):
+    pass
+
+
 class WrongPersona(InvariantViolation):
     pass
 
@@ -442,6 +446,22 @@ def check_report(obs: Observation, budget: float) -> None:
             )
 
 
+# What the service sends a session it asks to go on with a reply that a closing connection cut
+# (pipecat_gemini_live's history CONTINUE_MARKER; the emulated model quotes what it was sent).
+CONTINUE_CUE = "(The call continues.)"
+
+
+def check_monologue(obs: Observation) -> None:
+    """The bot never talks on its own: a reply cut by its connection closing is taken up again
+    at most once per caller utterance, not every time the taken-up reply is cut in turn."""
+    cues = [r for r in obs.wire_replies if CONTINUE_CUE in r.text]
+    if len(cues) > max(1, len(obs.utterances)):
+        raise Monologue(
+            f"{len(cues)} replies answered the service's own cue to go on, for "
+            f"{len(obs.utterances)} caller utterances: {[(round(r.at_s, 2), r.session) for r in cues[:6]]}"
+        )
+
+
 def check(obs: Observation) -> None:
     """Raise the first violation (an :class:`InvariantViolation` subclass), if any."""
     budget = latency_budget(obs.timeline, obs.speed)
@@ -451,3 +471,4 @@ def check(obs: Observation) -> None:
     check_tools(obs, budget)
     check_audio(obs)
     check_report(obs, budget)
+    check_monologue(obs)

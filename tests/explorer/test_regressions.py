@@ -165,3 +165,11 @@ def test_the_reply_to_a_function_result_answers_the_turn_that_asked_for_it():
     """The report credited turn 2 with the reply that followed its function's result; the
     explorer's check only counted replies that say what they heard, and called the report wrong."""
     run_and_check(GOAWAY_LOOP)
+
+
+def test_a_reply_cut_by_every_goaway_is_not_taken_up_for_ever():
+    """Found with seed 7015: every goAway came while the bot spoke, the re-seeded session was
+    asked to go on with the cut reply, that reply was cut by the next goAway, and so on: the bot
+    talked to itself for two minutes after the caller's last turn (38 sessions). A reply that
+    was itself the taking-up of a cut one is not taken up again."""
+    run_and_check(GOAWAY_LOOP)

@@ -39,3 +39,15 @@ def test_empty_text_is_not_recorded():
     h.add_user("   ")
     h.end_model_turn()
     assert len(h) == 0 and h.seed(GEMINI_2_5_NATIVE_AUDIO) == []
+
+
+def test_a_cut_reply_is_taken_up_once_per_stretch_of_the_conversation():
+    history = ConversationHistory()
+    history.add_user("What's the weather?")
+    assert history.may_take_up_cut_reply()
+    history.add_model("It is sunny and")
+    # The taken-up reply is cut in turn: nothing new from the caller, so it stays cut.
+    assert not history.may_take_up_cut_reply()
+    assert not history.may_take_up_cut_reply()
+    history.add_user("[Function get_weather returned {}]", kind="tool_result")
+    assert history.may_take_up_cut_reply()

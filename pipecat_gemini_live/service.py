@@ -71,25 +71,25 @@ from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies
 from pipecat.transcriptions.language import Language
 from pipecat.utils.types import is_given
 
-from .audio_hold import AudioCounters
-from .caller_input import CallerInput
-from .changes import ChangeRouter
-from .content_input import ContentInput
-from .context_sync import Turn
+from .call.audio_hold import AudioCounters
+from .call.caller_audio import CallerInput
+from .call.persona_changes import ChangeRouter
+from .call.text_input import ContentInput
+from .protocol.context_messages import Turn
 from .frames import PersonaUpdateFrame
-from .guard import SessionGuard
-from .handover import Handover
-from .switches import SwitchRecord, SwitchRequest
-from .history import ConversationHistory
-from .live_config import SessionSpec, build_connect_config, resolve_language
-from .models import ModelProfile, bare_model_name, corrected, learn_refusal, profile_for
-from .options import LiveOptions
-from .output import ReplyRecord, ServerEvents
-from .reconnect import RetryPolicy, classify
-from .session import LiveSession, SessionEnd
-from .tools import ToolBridge
-from .turn_taking import TurnSignals
-from .video_input import VideoInput
+from .call.watchdog import SessionGuard
+from .call.switcher import Handover
+from .protocol.switches import SwitchRecord, SwitchRequest
+from .protocol.history import ConversationHistory
+from .protocol.setup import SessionSpec, build_connect_config, resolve_language
+from .protocol.profiles import ModelProfile, bare_model_name, corrected, learn_refusal, profile_for
+from .call.live_options import LiveOptions
+from .call.replies import ReplyRecord, ServerEvents
+from .protocol.close_codes import RetryPolicy, classify
+from .call.connection import LiveSession, SessionEnd
+from .call.tools import ToolBridge
+from .call.turn_signals import TurnSignals
+from .call.video_input import VideoInput
 
 DEFAULT_MODEL = "models/gemini-3.8-live"
 

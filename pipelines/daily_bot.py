@@ -39,7 +39,7 @@ from pipecat.transports.daily.transport import DailyParams, DailyTransport
 from pipecat.workers.runner import WorkerRunner
 
 from pipecat_gemini_live import GeminiLiveLLMService
-from pipecat_gemini_live.bots import (
+from pipecat_gemini_live.apps.bots import (
     DEFAULT_MODEL,
     BotCall,
     LiveBackend,
@@ -47,7 +47,7 @@ from pipecat_gemini_live.bots import (
     build_bot_call,
     make_service,
 )
-from pipecat_gemini_live.bots.call import IN_SAMPLE_RATE, OUT_SAMPLE_RATE
+from pipecat_gemini_live.apps.bots.call import IN_SAMPLE_RATE, OUT_SAMPLE_RATE
 
 
 class ConfigError(ValueError):

@@ -51,7 +51,7 @@ from pipecat.transports.smallwebrtc.transport import SmallWebRTCTransport
 from pipecat.workers.runner import WorkerRunner
 
 from pipecat_gemini_live import GeminiLiveLLMService
-from pipecat_gemini_live.bots import (
+from pipecat_gemini_live.apps.bots import (
     DEFAULT_MODEL,
     BotCall,
     LiveBackend,
@@ -59,14 +59,14 @@ from pipecat_gemini_live.bots import (
     build_bot_call,
     make_service,
 )
-from pipecat_gemini_live.bots.admission import (
+from pipecat_gemini_live.apps.bots.admission import (
     CallSlot,
     CallSlots,
     RequestRefused,
     bearer_ok,
     read_capped_body,
 )
-from pipecat_gemini_live.bots.webrtc_offer import (
+from pipecat_gemini_live.apps.bots.webrtc_offer import (
     MAX_OFFER_BYTES,
     OfferBody,
     parse_offer,

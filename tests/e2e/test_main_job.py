@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from pipecat_gemini_live.wav_call import WavCallOptions, run_wav_call
+from pipecat_gemini_live.apps.wav_call import WavCallOptions, run_wav_call
 
 from ..conftest import ROOT, build_call
 
@@ -153,7 +153,7 @@ def test_absurd_sample_rates_are_refused(tmp_path, rate):
 
 
 def test_float_wav_is_scaled_not_silenced(tmp_path):
-    from pipecat_gemini_live.transports.wav import load_wav
+    from pipecat_gemini_live.apps.transports.wav import load_wav
 
     pcm = build_call(tmp_path / "in.wav", [0.3, "cards_001.wav", 0.5])
     ref = load_wav(pcm)

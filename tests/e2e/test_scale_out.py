@@ -26,7 +26,7 @@ from streamdouble.protocol import StreamIdentity
 from streamdouble.session import SessionConfig
 
 from bench.harness import Served, free_port, place_call, ulaw_frames
-from pipecat_gemini_live.transports.wav import load_wav
+from pipecat_gemini_live.apps.transports.wav import load_wav
 
 from ..conftest import ROOT, build_call
 from .lb_setup import LoadBalancerUnavailable, ensure_haproxy

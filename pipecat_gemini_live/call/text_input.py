@@ -19,12 +19,12 @@ from google.genai.types import Content, Part
 from loguru import logger
 from pipecat.frames.frames import LLMMessagesAppendFrame
 
-from .context_sync import Turn, message_turn
-from .history import CONTINUE_MARKER
-from .models import HistorySeeding
+from ..protocol.context_messages import Turn, message_turn
+from ..protocol.history import CONTINUE_MARKER
+from ..protocol.profiles import HistorySeeding
 
 if TYPE_CHECKING:
-    from .service import GeminiLiveLLMService
+    from ..service import GeminiLiveLLMService
 
 
 class ContentInput:

@@ -1,6 +1,6 @@
 """Which Live API a bot talks to: Google's, or the embedded emulator when there is no key.
 
-The same rule as the main job (:mod:`pipecat_gemini_live.wav_call`): a bot uses Gemini when
+The same rule as the main job (:mod:`pipecat_gemini_live.apps.wav_call`): a bot uses Gemini when
 ``GOOGLE_API_KEY`` (or ``GEMINI_API_KEY``) is set, and otherwise starts the local emulator in
 its own process, so every bot runs offline out of the box.
 """

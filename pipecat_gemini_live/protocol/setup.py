@@ -38,7 +38,7 @@ from pipecat.services.google.gemini_live.llm import (
 from pipecat.transcriptions.language import Language
 from pipecat.utils.types import is_given
 
-from .models import HistorySeeding, ModelProfile
+from .profiles import HistorySeeding, ModelProfile
 
 
 @dataclass(frozen=True)

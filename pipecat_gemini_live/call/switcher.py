@@ -28,14 +28,14 @@ from typing import TYPE_CHECKING
 
 from loguru import logger
 
-from .live_config import SessionSpec
-from .models import HistorySeeding
-from .reconnect import classify
-from .session import LiveSession, SessionOpenError
-from .switches import SwitchFailed, SwitchRecord, SwitchRequest, model_unavailable
+from ..protocol.setup import SessionSpec
+from ..protocol.profiles import HistorySeeding
+from ..protocol.close_codes import classify
+from .connection import LiveSession, SessionOpenError
+from ..protocol.switches import SwitchFailed, SwitchRecord, SwitchRequest, model_unavailable
 
 if TYPE_CHECKING:
-    from .service import GeminiLiveLLMService
+    from ..service import GeminiLiveLLMService
 
 
 class _Superseded(Exception):

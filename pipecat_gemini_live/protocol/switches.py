@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from .live_config import SessionSpec
-from .session import SessionOpenError
+from .setup import SessionSpec
+from ..call.connection import SessionOpenError
 
 
 @dataclass

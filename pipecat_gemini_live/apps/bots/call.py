@@ -28,8 +28,8 @@ from pipecat.processors.aggregators.llm_response_universal import (
 from pipecat.transports.base_transport import BaseTransport
 from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies
 
-from ..resampler import AudioResampler
-from ..service import GeminiLiveLLMService
+from ...audio.resampler import AudioResampler
+from ...service import GeminiLiveLLMService
 from . import messages
 from .backend import LiveBackend
 from .personas import Persona, PersonaBook

@@ -17,7 +17,7 @@ from typing import Any
 
 from google.genai.types import Content, Part
 
-from .models import ModelProfile
+from .profiles import ModelProfile
 
 CONTINUE_MARKER = "(The call continues.)"
 

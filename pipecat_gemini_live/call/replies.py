@@ -34,11 +34,11 @@ from pipecat.metrics.metrics import LLMTokenUsage
 from pipecat.processors.frame_processor import FrameDirection
 from pipecat.utils.time import time_now_iso8601
 
-from . import responses as r
-from .playout import PlayoutCushion
+from ..protocol import inbound as r
+from .playout_cushion import PlayoutCushion
 
 if TYPE_CHECKING:
-    from .service import GeminiLiveLLMService
+    from ..service import GeminiLiveLLMService
 
 
 def _modality_tokens(details, modality: str) -> int | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from ..frames import PersonaUpdateFrame
+from ...frames import PersonaUpdateFrame
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.services.llm_service import FunctionCallFromLLM
 
 if TYPE_CHECKING:
-    from .service import GeminiLiveLLMService
+    from ..service import GeminiLiveLLMService
 
 SCHEDULING = ("INTERRUPT", "WHEN_IDLE", "SILENT")
 

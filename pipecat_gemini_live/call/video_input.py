@@ -17,7 +17,7 @@ from PIL import Image
 from pipecat.frames.frames import InputImageRawFrame
 
 if TYPE_CHECKING:
-    from .service import GeminiLiveLLMService
+    from ..service import GeminiLiveLLMService
 
 MAX_SIDE_PX = 1024
 MIN_INTERVAL_S = 1.0

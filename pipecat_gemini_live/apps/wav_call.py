@@ -34,10 +34,10 @@ from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies
 from pipecat.workers.runner import WorkerRunner
 
 from gemini_live_emulator import EmulatorConfig, LiveEmulator
-from .frames import PersonaUpdateFrame
+from ..frames import PersonaUpdateFrame
 from .report import CallReporter
-from .resampler import AudioResampler
-from .service import GeminiLiveLLMService
+from ..audio.resampler import AudioResampler
+from ..service import GeminiLiveLLMService
 from .transports.wav import WavTransport, check_writable
 
 DEFAULT_INSTRUCTION = "You are a helpful assistant. Answer briefly and kindly."

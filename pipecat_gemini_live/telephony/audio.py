@@ -37,8 +37,8 @@ from pipecat.serializers.twilio import TwilioFrameSerializer
 from pipecat.transports.base_transport import BaseTransport
 from pipecat.transports.websocket.fastapi import FastAPIWebsocketParams
 
-from .resampler import AudioResampler, OutputResampler
-from .stream_resampler import check_quality
+from ..audio.resampler import AudioResampler, OutputResampler
+from ..audio.stream_resampler import check_quality
 
 TWILIO_RATE = 8000
 LIVE_INPUT_RATE = 16000

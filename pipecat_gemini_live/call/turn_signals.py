@@ -23,7 +23,7 @@ from pipecat.frames.frames import UserStartedSpeakingFrame, UserStoppedSpeakingF
 from pipecat.services.google.gemini_live.llm import GeminiVADParams
 
 if TYPE_CHECKING:
-    from .service import GeminiLiveLLMService
+    from ..service import GeminiLiveLLMService
 
 _PRESETS = {
     # Reacts to the first syllable and ends turns quickly: snappy, but interrupts more often.

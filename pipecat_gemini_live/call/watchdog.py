@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING
 from loguru import logger
 
 if TYPE_CHECKING:
-    from .service import GeminiLiveLLMService
-    from .session import LiveSession
+    from ..service import GeminiLiveLLMService
+    from .connection import LiveSession
 
 TICK_S = 0.05
 

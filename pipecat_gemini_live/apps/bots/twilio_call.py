@@ -6,7 +6,7 @@
         -> user aggregator -> GeminiLiveLLMService -> OutputResampler(24 -> 8 kHz)
         -> transport.output() -> assistant aggregator
 
-(the low-latency telephony path of :mod:`pipecat_gemini_live.telephony`).
+(the low-latency telephony path of :mod:`pipecat_gemini_live.telephony.audio`).
 """
 
 from __future__ import annotations
@@ -28,10 +28,10 @@ from pipecat.transports.websocket.fastapi import FastAPIWebsocketTransport
 from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies
 from pipecat.workers.runner import WorkerRunner
 
-from ..service import GeminiLiveLLMService
-from ..telephony import TelephonyAudio
-from ..twilio_calls import StreamStart
-from ..twilio_serializer import CheckedTwilioSerializer
+from ...service import GeminiLiveLLMService
+from ...telephony.audio import TelephonyAudio
+from ...telephony.twilio_calls import StreamStart
+from ...telephony.twilio_serializer import CheckedTwilioSerializer
 
 
 @dataclass

@@ -30,12 +30,12 @@ from collections import deque
 
 from .audio_batcher import AudioBatcher
 from .audio_hold import AudioCounters, AudioHold, HeldChunk
-from .caller_tail import CallerTail
-from .speech_clock import SpeechClock
+from .replay_buffer import CallerTail
+from .voice_activity import SpeechClock
 
 if TYPE_CHECKING:
-    from .service import GeminiLiveLLMService
-    from .session import LiveSession
+    from ..service import GeminiLiveLLMService
+    from .connection import LiveSession
 
 
 class CallerInput:

@@ -17,12 +17,12 @@ from pipecat.frames.frames import LLMSetToolsFrame
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.utils.types import is_given
 
-from .context_sync import ContextChange, ContextTracker, Turn
-from .frames import PersonaUpdateFrame
-from .live_config import resolve_language
+from ..protocol.context_messages import ContextChange, ContextTracker, Turn
+from ..frames import PersonaUpdateFrame
+from ..protocol.setup import resolve_language
 
 if TYPE_CHECKING:
-    from .service import GeminiLiveLLMService
+    from ..service import GeminiLiveLLMService
 
 # The user turn that opens a call whose first context holds only the instruction (a lone
 # system message, then ``LLMRunFrame``): the model greets the caller in its persona.

@@ -39,6 +39,7 @@ from .report import CallReporter
 from ..audio.resampler import AudioResampler
 from ..service import GeminiLiveLLMService
 from .transports.wav import WavTransport, check_writable
+from ..audio.rates import LIVE_OUTPUT_RATE
 
 DEFAULT_INSTRUCTION = "You are a helpful assistant. Answer briefly and kindly."
 
@@ -103,7 +104,7 @@ class WavCallOptions:
     force_emulator: bool = False
     api_key: str | None = None
     stereo: bool = False
-    output_sample_rate: int = 24000
+    output_sample_rate: int = LIVE_OUTPUT_RATE
     persona_changes: list[PersonaChange] = field(default_factory=list)
     speed: float = 1.0
     emulator: dict = field(default_factory=dict)

@@ -28,6 +28,7 @@ from pipecat.frames.frames import (
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 from .stream_resampler import check_quality, create_resampler
+from .rates import LIVE_INPUT_RATE, TWILIO_RATE
 
 
 class _StreamResampling(FrameProcessor):
@@ -66,7 +67,7 @@ class AudioResampler(_StreamResampling):
         ValueError: For a non-positive ``sample_rate`` or an unknown ``quality``.
     """
 
-    def __init__(self, sample_rate: int = 16000, *, quality: str = "sinc_medium", **kwargs):
+    def __init__(self, sample_rate: int = LIVE_INPUT_RATE, *, quality: str = "sinc_medium", **kwargs):
         super().__init__(sample_rate, quality=quality, **kwargs)
 
     async def process_frame(self, frame: Frame, direction: FrameDirection):
@@ -120,7 +121,7 @@ class OutputResampler(_StreamResampling):
         ValueError: For a non-positive ``sample_rate`` or an unknown ``quality``.
     """
 
-    def __init__(self, sample_rate: int = 8000, *, quality: str = "sinc_medium", **kwargs):
+    def __init__(self, sample_rate: int = TWILIO_RATE, *, quality: str = "sinc_medium", **kwargs):
         super().__init__(sample_rate, quality=quality, **kwargs)
         self._last_rate: int | None = None
         self._context_id: str | None = None

@@ -28,7 +28,7 @@ Other streaming resamplers on PyPI (``fast-audio-resampler``, ``audio-resampler`
 single-author projects; libsamplerate has been maintained for two decades and its binding is
 widely used, so it is the one used here rather than a filter of our own.
 
-``sinc_medium`` is the telephony choice (:mod:`.telephony`): flat across the telephone band
+``sinc_medium`` is the telephony choice (:mod:`..telephony`): flat across the telephone band
 (300-3400 Hz), where ``sinc_fastest`` and soxr ``LQ`` lose 8 dB at 3.4 kHz; far more rejection
 than mu-law's own ~38 dB SNR needs (``QQ`` has none: a 5 kHz tone folds to 3 kHz at full
 level); and a hold of about 6 ms each way. Its cost is the CPU column: about 4.7 ms of CPU per

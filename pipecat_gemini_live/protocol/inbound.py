@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from google.genai.types import LiveServerMessage
+from ..audio.rates import LIVE_OUTPUT_RATE
 
-DEFAULT_OUTPUT_RATE = 24000
+DEFAULT_OUTPUT_RATE = LIVE_OUTPUT_RATE
 
 
 @dataclass

@@ -37,11 +37,10 @@ from pipecat.serializers.twilio import TwilioFrameSerializer
 from pipecat.transports.base_transport import BaseTransport
 from pipecat.transports.websocket.fastapi import FastAPIWebsocketParams
 
+from ..audio.rates import LIVE_INPUT_RATE, TWILIO_RATE
 from ..audio.resampler import AudioResampler, OutputResampler
 from ..audio.stream_resampler import check_quality
 
-TWILIO_RATE = 8000
-LIVE_INPUT_RATE = 16000
 
 
 @dataclass(frozen=True)
@@ -51,7 +50,7 @@ class TelephonyAudio:
     Attributes:
         wire_rate: The carrier's rate in Hz (Twilio Media Streams: 8000, mu-law).
         model_rate: Rate the Live API is sent, Hz (16000, its native input rate).
-        quality: Resampler quality for both directions (:mod:`.stream_resampler`), or None to
+        quality: Resampler quality for both directions (:mod:`..audio.stream_resampler`), or None to
             leave resampling to Pipecat's serializer and output transport (the stock setup).
         out_chunk_ms: Audio the output transport writes at a time, ms (a multiple of 10).
 

@@ -34,13 +34,14 @@ from . import messages
 from .backend import LiveBackend
 from .personas import Persona, PersonaBook
 from .processors import PersonaMessageSwitcher, TranscriptMessenger
+from ...audio.rates import LIVE_INPUT_RATE, LIVE_OUTPUT_RATE
 
 DEFAULT_MODEL = "gemini-2.5-flash-native-audio-preview-09-2025"
 
 # The Live API takes 16 kHz PCM16 mono and answers at 24 kHz; transports convert to and from
 # whatever their peers speak.
-IN_SAMPLE_RATE = 16000
-OUT_SAMPLE_RATE = 24000
+IN_SAMPLE_RATE = LIVE_INPUT_RATE
+OUT_SAMPLE_RATE = LIVE_OUTPUT_RATE
 
 
 def make_service(

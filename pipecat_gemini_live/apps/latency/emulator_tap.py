@@ -14,6 +14,7 @@ import json
 
 from gemini_live_emulator import LiveEmulator, wire
 from .trace import AudioPathTrace, pcm_seconds
+from ...audio.rates import LIVE_OUTPUT_RATE
 
 
 class TracedLiveEmulator(LiveEmulator):
@@ -58,7 +59,7 @@ class TracedLiveEmulator(LiveEmulator):
             blob = part.get("inlineData") or {}
             mime = blob.get("mimeType", "")
             if mime.startswith("audio/pcm"):
-                rate = int(mime.partition("rate=")[2] or 24000)
+                rate = int(mime.partition("rate=")[2] or LIVE_OUTPUT_RATE)
                 trace.mark(
                     "live_out", pcm_seconds(len(wire.b64decode_any(blob.get("data", ""))), rate)
                 )

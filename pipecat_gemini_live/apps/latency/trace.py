@@ -32,6 +32,7 @@ from pipecat.frames.frames import AudioRawFrame, Frame, InputAudioRawFrame, Outp
 from pipecat.processors.frame_processor import FrameProcessor, FrameProcessorSetup
 from pipecat.serializers.base_serializer import FrameSerializer
 from pipecat.transports.base_output import BaseOutputTransport
+from ...audio.rates import TWILIO_RATE
 
 INBOUND = ("wire_in", "input_transport", "input_resampler", "service_in", "live_in")
 OUTBOUND = ("live_out", "service_out", "output_resampler", "wire_out")
@@ -197,7 +198,7 @@ class TwilioWireTap(FrameSerializer):
         wire_rate: Samples per second of the mu-law payload (one byte per sample).
     """
 
-    def __init__(self, inner: FrameSerializer, trace: AudioPathTrace, wire_rate: int = 8000):
+    def __init__(self, inner: FrameSerializer, trace: AudioPathTrace, wire_rate: int = TWILIO_RATE):
         super().__init__()
         self.inner = inner
         self.trace = trace
@@ -219,7 +220,7 @@ class TwilioWireTap(FrameSerializer):
         return await self.inner.deserialize(data)
 
 
-def twilio_media_seconds(data: str | bytes, wire_rate: int = 8000) -> float:
+def twilio_media_seconds(data: str | bytes, wire_rate: int = TWILIO_RATE) -> float:
     """Seconds of audio in a Twilio ``media`` message (0 for any other or a malformed one)."""
     try:
         message = json.loads(data)

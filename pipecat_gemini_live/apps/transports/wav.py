@@ -41,6 +41,7 @@ from pipecat.transports.base_transport import BaseTransport, TransportParams
 
 from .output_path import WavOutputError, check_writable  # noqa: F401  (re-exported for the job)
 from .timeline import TimelineWavWriter
+from ...audio.rates import LIVE_OUTPUT_RATE
 
 
 class WavInputError(ValueError):
@@ -290,7 +291,7 @@ class WavOutputTransport(BaseOutputTransport):
         path: str | Path,
         *,
         clock: CallClock,
-        sample_rate: int = 24000,
+        sample_rate: int = LIVE_OUTPUT_RATE,
         stereo: bool = False,
         speed: float = 1.0,
         params: TransportParams | None = None,
@@ -407,7 +408,7 @@ class WavTransport(BaseTransport):
         input_path: str | Path,
         output_path: str | Path,
         *,
-        output_sample_rate: int = 24000,
+        output_sample_rate: int = LIVE_OUTPUT_RATE,
         stereo: bool = False,
         speed: float = 1.0,
         tail_quiet_s: float = 3.0,

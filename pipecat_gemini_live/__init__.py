@@ -5,7 +5,7 @@ Public names only; see the modules for details.
 
 from .call.audio_hold import AudioCounters
 from .frames import PersonaUpdateFrame
-from .protocol.switches import SwitchRecord
+from .protocol.switch_plan import SwitchRecord
 from .protocol.setup import SessionSpec
 from .protocol.profiles import (
     GEMINI_2_5_NATIVE_AUDIO,

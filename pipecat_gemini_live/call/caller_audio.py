@@ -1,8 +1,8 @@
 """The caller's audio on its way to the Live session: checked, streamed, held, replayed.
 
 Every ``InputAudioRawFrame`` goes to the session the call is on when one can take it;
-otherwise it waits in the hold (:mod:`.audio_hold`) and is replayed in order, ahead of newer
-audio, when one can. What was sent recently is remembered (:mod:`.caller_tail`) so that a
+otherwise it waits in the link's hold (:mod:`.link`) and is replayed in order, ahead of newer
+audio, when one can. What was sent recently is remembered (:mod:`.replay_buffer`) so that a
 switch or a resume can replay what the old session never answered.
 
 Two turn-detection modes:
@@ -19,37 +19,40 @@ Two turn-detection modes:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import time
+from collections import deque
+from collections.abc import Callable
 
 import numpy as np
 from loguru import logger
 from pipecat.frames.frames import InputAudioRawFrame
 
-import time
-from collections import deque
-
+from ..audio.rates import LIVE_INPUT_RATE
 from .audio_batcher import AudioBatcher
-from .audio_hold import AudioCounters, AudioHold, HeldChunk
+from .audio_hold import HeldChunk
+from .connection import LiveSession
+from .link import CallHooks, SessionLink
 from .replay_buffer import CallerTail
 from .voice_activity import SpeechClock
 
-if TYPE_CHECKING:
-    from ..service import GeminiLiveLLMService
-    from .connection import LiveSession
 
-
-class CallerInput:
-    """Caller audio accounting and routing for one service.
+class CallerAudio:
+    """Caller audio accounting and routing for one call.
 
     Args:
-        service: The owning service (its session, hand-over state, error reporting).
-        max_held_s: Bound of the hold, seconds of audio.
+        link: The seam to the session (the hold lives there).
+        hooks: Error reporting, tasks and one-time warnings of the hosting processor.
+        manual_turns: Whether the pipeline's VAD drives the turns (local-VAD mode), asked at
+            each frame (a settings update can change it).
+        preroll_s: Local VAD: audio kept before each turn start, seconds.
     """
 
-    def __init__(self, service: "GeminiLiveLLMService", max_held_s: float, preroll_s: float = 0.5):
-        self.svc = service
-        self.counters = AudioCounters()
-        self.hold = AudioHold(max_held_s, self.counters)
+    def __init__(self, link: SessionLink, hooks: CallHooks, manual_turns: Callable[[], bool], preroll_s: float = 0.5):
+        self.link = link
+        self.hooks = hooks
+        self.manual_turns = manual_turns
+        self.counters = link.counters
+        self.hold = link.audio
         self.tail = CallerTail()
         self.clock = SpeechClock()
         self.paused = False
@@ -61,18 +64,12 @@ class CallerInput:
         self._preroll_len_s = 0.0
         self._draining = False
         self.batcher = AudioBatcher()
+        self.on_audio: Callable[[], None] = lambda: None  # each frame that arrives (the watchdog's)
         self.messages = 0  # realtimeInput audio messages sent
 
     def can_stream(self) -> bool:
         """Whether a frame may go straight to the session (nothing waits ahead of it)."""
-        s = self.svc.session
-        return (
-            s is not None
-            and s.ready
-            and not self.svc.handover.holding
-            and not self._draining
-            and not len(self.hold)
-        )
+        return self.link.accepting() and not self._draining and not len(self.hold)
 
     async def on_frame(self, frame: InputAudioRawFrame) -> None:
         """Send, or hold, one caller frame."""
@@ -83,7 +80,13 @@ class CallerInput:
             return
         voiced = self.clock.observe(audio)
         self.last_frame_at = time.monotonic()
-        if self.svc.manual_turns and not self.active:
+        try:
+            await self._route(frame, audio, voiced)
+        finally:
+            self.on_audio()
+
+    async def _route(self, frame: InputAudioRawFrame, audio: bytes, voiced: bool) -> None:
+        if self.manual_turns() and not self.active:
             self._keep_preroll(HeldChunk(audio, frame.sample_rate))
             return
         self.stream_ended = False
@@ -99,14 +102,14 @@ class CallerInput:
 
     def _hold_one(self, chunk: HeldChunk) -> None:
         if self.hold.hold(chunk.audio, chunk.sample_rate):
-            self.svc.warn_once("hold-overflow", f"caller audio hold exceeded {self.hold.max_s}s; dropping oldest")
+            self.hooks.warn_once("hold-overflow", f"caller audio hold exceeded {self.hold.max_s}s; dropping oldest")
 
     async def flush_batch(self) -> None:
         """Send the grouped frames as one message (or hold them if the session cannot take it)."""
         group = self.batcher.take()
         if not group:
             return
-        session = self.svc.session
+        session = self.link.session
         if self.can_stream():
             try:
                 await session.send_audio(b"".join(c.audio for c, _ in group), group[0][0].sample_rate)
@@ -117,7 +120,7 @@ class CallerInput:
                 return
             except Exception as e:
                 # The session is going away; its own task reports how. Keep the audio.
-                logger.debug(f"{self.svc}: audio send failed ({e}); holding")
+                logger.debug(f"{self.link.session}: audio send failed ({e}); holding")
         for c, _ in group:
             self._hold_one(c)
 
@@ -126,21 +129,21 @@ class CallerInput:
         channels = max(1, int(frame.num_channels or 1))
         if len(audio) % (2 * channels):
             self.counters.dropped += 1
-            self.svc.create_task(
-                self.svc.push_error(
+            self.hooks.create_task(
+                self.hooks.push_error(
                     f"malformed InputAudioRawFrame: {len(audio)} bytes is not whole PCM16 samples "
                     f"for {channels} channel(s); frame dropped"
                 )
             )
             return None
         if channels > 1:
-            self.svc.warn_once("channels", f"{channels}-channel input audio is mixed down to mono")
+            self.hooks.warn_once("channels", f"{channels}-channel input audio is mixed down to mono")
             samples = np.frombuffer(audio, dtype=np.int16).reshape(-1, channels)
             audio = samples.mean(axis=1).astype(np.int16).tobytes()
-        if frame.sample_rate != 16000:
-            self.svc.warn_once(
+        if frame.sample_rate != LIVE_INPUT_RATE:
+            self.hooks.warn_once(
                 "rate",
-                f"input audio is {frame.sample_rate} Hz; the Live API's native rate is 16000 Hz "
+                f"input audio is {frame.sample_rate} Hz; the Live API's native rate is {LIVE_INPUT_RATE} Hz "
                 "(it is sent as declared; put an AudioResampler before this service)",
             )
         return audio
@@ -174,23 +177,20 @@ class CallerInput:
 
     async def drain_now(self) -> None:
         """Drain into the session the call is on, if one can take audio now."""
-        session = self.svc.session
-        if session is not None and session.ready and not self.svc.handover.holding and not self._draining:
-            await self.drain(session)
+        if self.link.accepting() and not self._draining:
+            await self.drain(self.link.session)
 
     async def end_stream_if_quiet(self, after_s: float) -> bool:
         """Server VAD: ``audioStreamEnd`` once no audio has arrived for ``after_s`` seconds."""
-        session = self.svc.session
+        session = self.link.session
         if self.batcher.pending and self.last_frame_at is not None and time.monotonic() - self.last_frame_at >= after_s / 2:
             await self.flush_batch()  # the input stopped mid-group: what was said goes out first
         if (
-            self.svc.manual_turns
+            self.manual_turns()
             or self.stream_ended
             or self.last_frame_at is None
             or time.monotonic() - self.last_frame_at < after_s
-            or session is None
-            or not session.ready
-            or self.svc.handover.holding
+            or not self.link.accepting()
             or len(self.hold)
         ):
             return False
@@ -198,9 +198,23 @@ class CallerInput:
         try:
             await session.send_audio_stream_end()
         except Exception as e:
-            logger.debug(f"{self.svc}: audioStreamEnd not sent ({e})")
+            logger.debug(f"{self.link.session}: audioStreamEnd not sent ({e})")
             return False
         return True
+
+    def quiet_deadline(self, after_s: float) -> float | None:
+        """When :meth:`end_stream_if_quiet` may next have something to do (monotonic), or None
+        when only new audio (or a session that can take it) can change that."""
+        if self.last_frame_at is None:
+            return None
+        now = time.monotonic()
+        times = []
+        if self.batcher.pending:
+            times.append(self.last_frame_at + after_s / 2)
+        if not self.manual_turns() and not self.stream_ended:
+            times.append(self.last_frame_at + after_s)
+        future = [t for t in times if t > now]
+        return min(future) if future else None
 
     def unanswered_since(self, end_of_turn_s: float = 1.0) -> float | None:
         """When a finished caller sentence started waiting for its answer (monotonic), or None.
@@ -219,12 +233,12 @@ class CallerInput:
             self.hold.push_front(HeldChunk(chunk.audio, chunk.sample_rate, replay=True))
         self.counters.replayed += len(chunks)
 
-    async def drain(self, session: "LiveSession") -> int:
+    async def drain(self, session: LiveSession) -> int:
         """Send held audio to ``session`` in order; returns frames sent."""
         sent = 0
         self._draining = True
         try:
-            manual = self.svc.manual_turns
+            manual = self.manual_turns()
             if manual and (self.active or len(self.hold)) and not session.activity_open:
                 await session.send_activity(start=True)
             while (chunk := self.hold.pop()) is not None:
@@ -232,7 +246,7 @@ class CallerInput:
                     await session.send_audio(chunk.audio, chunk.sample_rate)
                 except Exception as e:
                     self.hold.push_front(chunk)
-                    logger.warning(f"{self.svc}: replaying held audio failed ({e}); keeping it held")
+                    logger.warning(f"{self.link.session}: replaying held audio failed ({e}); keeping it held")
                     break
                 sent += 1
                 if not chunk.replay:
@@ -241,7 +255,7 @@ class CallerInput:
             if manual and not self.active and session.activity_open and not len(self.hold):
                 await session.send_activity(start=False)
         except Exception as e:
-            logger.warning(f"{self.svc}: activity signal not sent ({e})")
+            logger.warning(f"{self.link.session}: activity signal not sent ({e})")
         finally:
             self._draining = False
         return sent

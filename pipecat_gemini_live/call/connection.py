@@ -229,6 +229,12 @@ class LiveSession:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
 
+    async def wait_closed(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the connection to end; returns whether it has."""
+        if self._task is not None and not self._task.done():
+            await asyncio.wait({self._task}, timeout=timeout)
+        return self.state is SessionState.CLOSED or self._task is None or self._task.done()
+
     async def _join(self, timeout: float) -> None:
         if self._task is None or self._task.done():
             return

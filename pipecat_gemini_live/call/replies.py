@@ -1,4 +1,4 @@
-"""Server events -> Pipecat frames: the I/O half of :mod:`.responses`.
+"""Server events -> Pipecat frames: the I/O half of :mod:`..protocol.inbound`.
 
 Frame conventions follow Pipecat's own Gemini Live service, so aggregators, RTVI and the
 output transport see what they expect: a reply is ``TTSStartedFrame`` +
@@ -11,9 +11,11 @@ interruption instead of the end frame. The caller's transcript goes upstream as 
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any
 
 from loguru import logger
 from pipecat.frames.frames import (
@@ -35,10 +37,9 @@ from pipecat.processors.frame_processor import FrameDirection
 from pipecat.utils.time import time_now_iso8601
 
 from ..protocol import inbound as r
+from ..protocol.history import ConversationHistory
+from .link import CallHooks, SessionLink
 from .playout_cushion import PlayoutCushion
-
-if TYPE_CHECKING:
-    from ..service import GeminiLiveLLMService
 
 
 def _modality_tokens(details, modality: str) -> int | None:
@@ -93,19 +94,96 @@ class ReplyRecord:
         return "".join(self.pieces).strip()
 
 
-class ServerEvents:
-    """Applies translated server events to the pipeline, for the session the call is on."""
+@dataclass
+class ReplyListener:
+    """Who hears what a server message means beyond the frames pushed for it.
 
-    def __init__(self, service: "GeminiLiveLLMService"):
-        self.svc = service
+    Attributes:
+        bot_started: A reply's first output (the caller's turn is over; time to first byte).
+        bot_stopped: A reply ended, completed or cut.
+        caller_speaking: The server heard the caller (a new turn's transcription, a barge-in).
+        caller_transcript: The caller's transcript was pushed upstream (the aggregator will
+            write it into the context).
+        reply_spoken: A reply's transcript, once it is over (likewise).
+        tool_calls: ``toolCall``'s function calls.
+        tool_cancellation: ``toolCallCancellation``'s ids.
+        go_away: ``goAway``, with the time left, seconds.
+        turn_complete: ``turnComplete``: nothing is owed.
+        usage: Token usage for Pipecat's metrics.
+    """
+
+    bot_started: Callable[[], Awaitable[None]]
+    bot_stopped: Callable[[ReplyRecord], Awaitable[None]]
+    caller_speaking: Callable[[], Awaitable[None]]
+    caller_transcript: Callable[[str], None]
+    reply_spoken: Callable[[str], None]
+    tool_calls: Callable[[list[Any]], Awaitable[None]]
+    tool_cancellation: Callable[[list[str]], Awaitable[None]]
+    go_away: Callable[[float], Awaitable[None]]
+    turn_complete: Callable[[], None]
+    usage: Callable[[LLMTokenUsage], Awaitable[None]]
+
+
+class ServerEvents:
+    """Applies translated server events to the pipeline, for the session the call is on.
+
+    Args:
+        link: The seam to the session (whose replies are recorded).
+        hooks: Frame pushing of the hosting processor.
+        history: The call's conversation record.
+        listener: Who hears the events that are more than frames.
+        cushion_ms: Reply audio playout cushion, ms (0: none).
+    """
+
+    def __init__(
+        self,
+        link: SessionLink,
+        hooks: CallHooks,
+        history: ConversationHistory,
+        listener: ReplyListener,
+        cushion_ms: float = 0,
+    ):
+        self.link = link
+        self.hooks = hooks
+        self.history = history
+        self.listener = listener
         self.translator = r.ResponseTranslator()
         self.replies: list[ReplyRecord] = []
+        self.audio_out_frames = 0
         self._caller_text = ""
         self._suppressed: object | None = None
-        cushion_ms = service.options.output_cushion_ms or 0
+        self._reply_over = asyncio.Event()
+        self._reply_over.set()
         self.cushion: PlayoutCushion[TTSAudioRawFrame] | None = (
             PlayoutCushion(max_s=cushion_ms / 1000.0) if cushion_ms > 0 else None
         )
+
+    @property
+    def responding(self) -> bool:
+        """Whether a reply is being played."""
+        return self.translator.responding
+
+    async def wait_reply_over(self, timeout: float) -> bool:
+        """Wait until no reply is being played, at most ``timeout`` seconds; returns whether
+        none is."""
+        if not self.responding:
+            return True
+        self._reply_over.clear()
+        try:
+            await asyncio.wait_for(self._reply_over.wait(), timeout)
+        except asyncio.TimeoutError:
+            pass
+        return not self.responding
+
+    async def cut_for_switch(self) -> None:
+        """A switch cuts the reply in progress: end it locally (an interruption goes through
+        the pipeline) and drop what the session still sends of it."""
+        if not self.responding:
+            return
+        if await self.cut():
+            await self.hooks.broadcast_interruption()
+        if self.link.session is not None:
+            self.suppress_reply_of(self.link.session)
 
     async def handle(self, message, session: object | None = None) -> None:
         """Translate one server message from ``session`` and act on each event."""
@@ -113,6 +191,11 @@ class ServerEvents:
             message = self._suppress(message)
         for event in self.translator.translate(message):
             await self.apply(event)
+        self._note_reply_state()
+
+    def _note_reply_state(self) -> None:
+        if not self.translator.responding:
+            self._reply_over.set()
 
     def suppress_reply_of(self, session: object) -> None:
         """Drop the rest of the reply ``session`` is generating (a switch cut it).
@@ -143,6 +226,7 @@ class ServerEvents:
             self.cushion.drop()
         for event in self.translator.reset():
             await self.apply(event)
+        self._note_reply_state()
         return was
 
     async def on_pipeline_interruption(self) -> None:
@@ -153,34 +237,35 @@ class ServerEvents:
     async def _flush_cushion(self) -> None:
         if self.cushion is not None:
             for ready in self.cushion.flush(time.monotonic()):
-                await self.svc.push_frame(ready)
+                await self.hooks.push_frame(ready)
 
     async def apply(self, event: r.Event) -> None:
         """Push the frames (or make the calls) one event means."""
-        svc = self.svc
+        push = self.hooks.push_frame
+        listener = self.listener
         if isinstance(event, r.BotAudio):
-            svc.audio_out_frames += 1
+            self.audio_out_frames += 1
             frame = TTSAudioRawFrame(audio=event.audio, sample_rate=event.sample_rate, num_channels=1)
             if self.cushion is None:
-                await svc.push_frame(frame)
+                await push(frame)
             else:
                 duration = len(event.audio) / 2 / event.sample_rate
                 for ready in self.cushion.feed(frame, duration, time.monotonic()):
-                    await svc.push_frame(ready)
+                    await push(ready)
         elif isinstance(event, r.GenerationDone):
             await self._flush_cushion()
         elif isinstance(event, r.BotTranscript):
-            svc.history.model_piece(event.text)
+            self.history.model_piece(event.text)
             if self.replies:
                 self.replies[-1].pieces.append(event.text)
             text_frame = LLMTextFrame(event.text)
             text_frame.append_to_context = False
-            await svc.push_frame(text_frame)
+            await push(text_frame)
             tts_text = TTSTextFrame(event.text, text_type=TextType.SENTENCE)
             tts_text.includes_inter_frame_spaces = True
-            await svc.push_frame(tts_text)
+            await push(tts_text)
         elif isinstance(event, r.BotStarted):
-            session = svc.session
+            session = self.link.session
             self.replies.append(
                 ReplyRecord(
                     index=len(self.replies),
@@ -193,54 +278,54 @@ class ServerEvents:
             self._caller_text = ""
             if self.cushion is not None:
                 self.cushion.start_reply(time.monotonic())
-            await svc.on_bot_started()
-            await svc.push_frame(TTSStartedFrame())
-            await svc.push_frame(LLMFullResponseStartFrame())
+            await listener.bot_started()
+            await push(TTSStartedFrame())
+            await push(LLMFullResponseStartFrame())
         elif isinstance(event, r.BotText):
             if event.thought:
-                await svc.push_frame(LLMThoughtStartFrame())
-                await svc.push_frame(LLMThoughtTextFrame(event.text))
-                await svc.push_frame(LLMThoughtEndFrame())
+                await push(LLMThoughtStartFrame())
+                await push(LLMThoughtTextFrame(event.text))
+                await push(LLMThoughtEndFrame())
             else:
-                svc.history.model_piece(event.text)
-                await svc.push_frame(LLMTextFrame(event.text))
+                self.history.model_piece(event.text)
+                await push(LLMTextFrame(event.text))
         elif isinstance(event, r.CallerTranscript):
-            svc.history.add_user(event.text)
-            svc.changes.tracker.pushed_transcript(event.text)
+            self.history.add_user(event.text)
+            listener.caller_transcript(event.text)
             self._caller_text = event.text
-            await svc.push_frame(
+            await push(
                 TranscriptionFrame(text=event.text, user_id="", timestamp=time_now_iso8601()),
                 FrameDirection.UPSTREAM,
             )
         elif isinstance(event, r.Interrupted):
             if event.was_responding:
-                logger.debug(f"{svc}: caller barged in")
-                await svc.broadcast_interruption()
-            await svc.turns.caller_started()
+                logger.debug(f"{self.link.session}: caller barged in")
+                await self.hooks.broadcast_interruption()
+            await listener.caller_speaking()
         elif isinstance(event, r.BotStopped):
             if event.interrupted and self.cushion is not None:
                 self.cushion.drop()
             else:
                 await self._flush_cushion()
-            svc.history.end_model_turn()
-            await svc.push_frame(TTSStoppedFrame())
+            self.history.end_model_turn()
+            await push(TTSStoppedFrame())
             if not event.interrupted:
-                await svc.push_frame(LLMFullResponseEndFrame())
+                await push(LLMFullResponseEndFrame())
             if self.replies and self.replies[-1].ended_at is None:
                 reply = self.replies[-1]
                 reply.ended_at = time.monotonic()
                 reply.interrupted = event.interrupted
-                svc.changes.tracker.spoke(reply.text)
-                await svc.on_bot_stopped(reply)
+                listener.reply_spoken(reply.text)
+                await listener.bot_stopped(reply)
         elif isinstance(event, r.Usage):
-            await svc.start_llm_usage_metrics(token_usage(event.metadata))
+            await listener.usage(token_usage(event.metadata))
         elif isinstance(event, r.ToolCalls):
-            await svc.on_tool_calls(event.calls)
+            await listener.tool_calls(event.calls)
         elif isinstance(event, r.ToolCallCancellation):
-            await svc.on_tool_call_cancellation(event.ids)
+            await listener.tool_cancellation(event.ids)
         elif isinstance(event, r.GoAway):
-            await svc.on_go_away(event.time_left_s)
+            await listener.go_away(event.time_left_s)
         elif isinstance(event, r.CallerSpeaking):
-            await svc.on_caller_speaking()
+            await listener.caller_speaking()
         elif isinstance(event, r.TurnComplete):
-            svc.guard.reply_settled()
+            listener.turn_complete()

@@ -2,7 +2,7 @@
 
 ``InputTextRawFrame`` goes in as ``realtimeInput.text`` (every model takes it, interleaved
 with audio). The application's messages (``LLMMessagesAppendFrame``, and what it adds to the
-pipeline's context: see :mod:`.context_sync`) go in as ``clientContent`` turns where the
+pipeline's context: see :mod:`..protocol.context_messages`) go in as ``clientContent`` turns where the
 profile takes ``clientContent`` at that point of the session; otherwise (3.1 once realtime
 input has started: a late ``clientContent`` is closed with 1007) a user turn that asks for an
 answer goes in as realtime text, and what cannot go in now (a model turn, a user turn that must
@@ -13,70 +13,73 @@ that arrives while no session can take it waits for the next one.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
-from google.genai.types import Content, Part
 from loguru import logger
 from pipecat.frames.frames import LLMMessagesAppendFrame
 
 from ..protocol.context_messages import Turn, message_turn
-from ..protocol.history import CONTINUE_MARKER
-from ..protocol.profiles import HistorySeeding
+from ..protocol.history import ConversationHistory
+from ..protocol.outbound import TurnsDelivery, deliver_turns, note_delivery
+from ..protocol.profiles import ModelProfile
+from .connection import LiveSession
+from .link import CallHooks, SessionLink
 
-if TYPE_CHECKING:
-    from ..service import GeminiLiveLLMService
 
+class TextInput:
+    """Text, appended messages and notes for one call.
 
-class ContentInput:
-    """Text, appended messages and notes for one service."""
+    Args:
+        link: The seam to the session (what cannot go now waits in its outbox).
+        hooks: Error reporting and one-time warnings of the hosting processor.
+        history: The call's conversation record.
+        profile: The profile of the call's current model.
+        reply_owed: Tells the watchdog the model owes an answer from now.
+    """
 
-    def __init__(self, service: "GeminiLiveLLMService"):
-        self.svc = service
-        self.notes: list[str] = []
-        self.pending: list[tuple[list[Turn], bool, str]] = []
-
-    def _can_send(self) -> bool:
-        s = self.svc.session
-        return s is not None and s.ready and not self.svc.handover.holding
+    def __init__(
+        self,
+        link: SessionLink,
+        hooks: CallHooks,
+        history: ConversationHistory,
+        profile: Callable[[], ModelProfile],
+        reply_owed: Callable[[], None],
+    ):
+        self.link = link
+        self.hooks = hooks
+        self.history = history
+        self.profile = profile
+        self.reply_owed = reply_owed
 
     async def text(self, text: str) -> None:
-        """``InputTextRawFrame``: a user turn as realtime text."""
+        """``InputTextRawFrame``: a user turn as realtime text (a note while no session can take it)."""
         if not text:
             return
-        self.svc.history.add_user(text, kind="text")
-        if not self._can_send():
-            self.notes.append(text)
+        self.history.add_user(text, kind="text")
+        if not self.link.accepting():
+            self._defer_note(text)
             return
         try:
-            await self.svc.session.send_text(text)
-            self.svc.guard.reply_owed()
+            await self.link.session.send_text(text)
+            self.reply_owed()
         except Exception as e:
-            await self.svc.push_error(f"sending text to the Live session failed: {e}", exception=e)
+            await self.hooks.push_error(f"sending text to the Live session failed: {e}", exception=e)
+
+    def _defer_note(self, text: str) -> None:
+        self.link.defer("note", text, lambda: self.note(text))
 
     async def note(self, text: str) -> None:
         """Give the model a user-side note it should answer; kept while no session can take it."""
-        svc = self.svc
-        if not self._can_send():
-            self.notes.append(text)
+        if not self.link.accepting():
+            self._defer_note(text)
             return
+        session = self.link.session
         try:
-            if svc.profile.mid_session_client_content:
-                await svc.session.send_client_content([Content(role="user", parts=[Part(text=text)])], turn_complete=True)
-            else:
-                await svc.session.send_text(text)
-            svc.guard.reply_owed()
+            await _send(session, note_delivery(self.profile(), text))
+            self.reply_owed()
         except Exception as e:
-            logger.warning(f"{svc}: note not sent ({e}); kept for the next session")
-            self.notes.append(text)
-
-    async def flush(self) -> None:
-        """Deliver what waited for a session."""
-        notes, self.notes = self.notes, []
-        for note in notes:
-            await self.note(note)
-        pending, self.pending = self.pending, []
-        for turns, respond, kind in pending:
-            await self.deliver(turns, respond=respond, kind=kind)
+            logger.warning(f"{session}: note not sent ({e}); kept for the next session")
+            self._defer_note(text)
 
     async def messages_append(self, frame: LLMMessagesAppendFrame) -> None:
         """``LLMMessagesAppendFrame`` reaching the service itself (a pipeline without
@@ -84,7 +87,7 @@ class ContentInput:
         is False."""
         turns = [t for t in (message_turn(m) for m in frame.messages) if t is not None]
         if not turns:
-            logger.warning(f"{self.svc}: LLMMessagesAppendFrame carried no text message; nothing sent")
+            logger.warning(f"{self.link.session}: LLMMessagesAppendFrame carried no text message; nothing sent")
             return
         await self.deliver(turns, respond=frame.run_llm is not False, kind="text")
 
@@ -93,44 +96,31 @@ class ContentInput:
         the last turn is the user's. Kept for the next session while none can take them."""
         if not turns:
             return
-        if not self._can_send():
-            self.pending.append((turns, respond, kind))
+        if not self.link.accepting():
+            self.link.defer("turns", turns, lambda: self.deliver(turns, respond=respond, kind=kind))
             return
-        svc = self.svc
-        session = svc.session
-        profile = svc.profile
-        respond = respond and turns[-1].role == "user"
-        in_session = profile.mid_session_client_content or (
-            profile.history_seeding is HistorySeeding.INITIAL_HISTORY and not session.realtime_input_sent
-        )
-        # What a 3.x model will answer: a realtime user turn (it waits for realtime input).
-        answer_as_text = respond and not profile.mid_session_client_content
-        content_turns = turns[:-1] if answer_as_text else turns
-        if content_turns and content_turns[-1].role != "user" and profile.seed_must_end_with_user:
-            # This model refuses clientContent that ends with a model turn (1007); the same
-            # marker a seed ends with keeps it a user turn, unanswered.
-            content_turns = [*content_turns, Turn("user", CONTINUE_MARKER)]
-        kept: list[Turn] = []
+        session = self.link.session
+        profile = self.profile()
+        delivery = deliver_turns(profile, turns, respond=respond, realtime_input_sent=session.realtime_input_sent)
         try:
-            if content_turns and in_session:
-                await session.send_client_content(
-                    [Content(role=t.role, parts=[Part(text=t.text)]) for t in content_turns],
-                    turn_complete=respond and not answer_as_text,
-                )
-            else:
-                kept = content_turns
-            if answer_as_text:
-                await session.send_text(turns[-1].text)
-            if respond:
-                svc.guard.reply_owed()
+            await _send(session, delivery)
+            if delivery.owes_reply:
+                self.reply_owed()
         except Exception as e:
-            await svc.push_error(f"messages not sent to the Live session: {e}", exception=e)
+            await self.hooks.push_error(f"messages not sent to the Live session: {e}", exception=e)
             return
         for t in turns:
-            svc.history.add_turn(t.role, t.text, kind=kind)
-        if kept:
-            svc.warn_once(
+            self.history.add_turn(t.role, t.text, kind=kind)
+        if delivery.kept:
+            self.hooks.warn_once(
                 f"kept-{kind}",
                 f"{profile.name} takes no clientContent once the call has started; "
-                f"{len(kept)} message(s) ({kind}) kept in the history for the next session's seed",
+                f"{len(delivery.kept)} message(s) ({kind}) kept in the history for the next session's seed",
             )
+
+
+async def _send(session: LiveSession, delivery: TurnsDelivery) -> None:
+    if delivery.client_content:
+        await session.send_client_content(delivery.client_content, turn_complete=delivery.turn_complete)
+    if delivery.realtime_text is not None:
+        await session.send_text(delivery.realtime_text)

@@ -22,20 +22,40 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from google.genai.types import FunctionResponse, FunctionResponseScheduling
+from google.genai.types import FunctionResponse
 from loguru import logger
 from pipecat.adapters.llm.services.gemini_live_adapter import GeminiLiveLLMAdapter
 from pipecat.frames.frames import FunctionCallCancelFrame, FunctionCallResultFrame
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.services.llm_service import FunctionCallFromLLM
 
-if TYPE_CHECKING:
-    from ..service import GeminiLiveLLMService
+from ..protocol.history import ConversationHistory
+from ..protocol.outbound import SCHEDULING, orphan_note, result_body, tool_response
+from ..protocol.profiles import ModelProfile
+from .link import CallHooks, SessionLink
 
-SCHEDULING = ("INTERRUPT", "WHEN_IDLE", "SILENT")
+
+@dataclass
+class FunctionRunner:
+    """The hosting ``LLMService``'s function calling, as the bridge uses it.
+
+    Attributes:
+        has_function: Whether a handler (or a catch-all) is registered for a name.
+        run: Runs a batch of calls (``LLMService.run_function_calls``).
+        cancel: Cancels the call with a tool call id (see :mod:`pipecat_gemini_live.pipecat_private`).
+        non_blocking: Names registered with ``cancel_on_interruption=False``.
+        context: The pipeline's LLM context, once there is one.
+    """
+
+    has_function: Callable[[str], bool]
+    run: Callable[[list[FunctionCallFromLLM]], Awaitable[None]]
+    cancel: Callable[[str], Awaitable[None]]
+    non_blocking: Callable[[], set[str]]
+    context: Callable[[], LLMContext | None]
 
 
 @dataclass
@@ -89,22 +109,45 @@ class ToolCallRecord:
         return self.name + json.dumps(self.args, sort_keys=True, default=str)
 
 
-@dataclass
 class ToolBridge:
-    """Tracks calls the model made and delivers their results."""
+    """Tracks calls the model made and delivers their results.
 
-    svc: "GeminiLiveLLMService"
-    calls: dict[str, ToolCallRecord] = field(default_factory=dict)
-    scheduling: dict[str, str] = field(default_factory=dict)
-    undelivered: list[FunctionResponse] = field(default_factory=list)
-    _server_cancelled: set[str] = field(default_factory=set)
+    Args:
+        link: The seam to the session (responses wait in its outbox while none can take them).
+        hooks: Error reporting and tasks of the hosting processor.
+        history: The call's conversation record (calls and results are written down).
+        functions: The hosting service's function calling.
+        profile: The profile of the call's current model.
+        reply_owed: Tells the watchdog the model owes an answer from now.
+        deliver_note: Gives the model a note (a result for a call the session never made).
+    """
+
+    def __init__(
+        self,
+        link: SessionLink,
+        hooks: CallHooks,
+        history: ConversationHistory,
+        functions: FunctionRunner,
+        profile: Callable[[], ModelProfile],
+        reply_owed: Callable[[], None],
+        deliver_note: Callable[[str], Awaitable[None]],
+    ):
+        self.link = link
+        self.hooks = hooks
+        self.history = history
+        self.functions = functions
+        self.profile = profile
+        self.reply_owed = reply_owed
+        self.deliver_note = deliver_note
+        self.calls: dict[str, ToolCallRecord] = {}
+        self.scheduling: dict[str, str] = {}
+        self._server_cancelled: set[str] = set()
 
     # -- calls from the model --------------------------------------------------------------------
 
     async def on_tool_calls(self, calls: list[Any]) -> None:
         """Start Pipecat function calls for a ``toolCall`` (or answer repeats from earlier sessions)."""
-        svc = self.svc
-        session = svc.session
+        session = self.link.session
         batch = []
         for call in calls:
             call_id = call.id or f"call-{len(self.calls)}"
@@ -116,7 +159,7 @@ class ToolBridge:
                 session_index=session.index if session else None,
             )
             self.calls[call_id] = record
-            svc.history.add_tool_call(record.name, record.args)
+            self.history.add_tool_call(record.name, record.args)
             earlier = self._orphan_twin(record)
             if earlier is not None:
                 # The model asked again after a switch: reuse the answer, don't run it twice.
@@ -125,18 +168,18 @@ class ToolBridge:
                 else:
                     earlier.linked.append(call_id)
                 continue
-            if record.name not in svc._functions and None not in svc._functions:
-                await svc.push_error(f"Gemini Live called unknown function {record.name!r}; answering with an error")
+            if not self.functions.has_function(record.name):
+                await self.hooks.push_error(f"Gemini Live called unknown function {record.name!r}; answering with an error")
             batch.append(
                 FunctionCallFromLLM(
                     function_name=record.name,
                     tool_call_id=call_id,
                     arguments=record.args,
-                    context=svc.context or LLMContext(),
+                    context=self.functions.context() or LLMContext(),
                 )
             )
         if batch:
-            await svc.run_function_calls(batch)
+            await self.functions.run(batch)
 
     def _orphan_twin(self, record: ToolCallRecord) -> ToolCallRecord | None:
         for other in self.calls.values():
@@ -146,7 +189,7 @@ class ToolBridge:
         return None
 
     def _orphaned(self, record: ToolCallRecord) -> bool:
-        session = self.svc.session
+        session = self.link.session
         return session is None or record.session_index != session.index
 
     async def on_cancellation(self, ids: list[str]) -> None:
@@ -157,7 +200,7 @@ class ToolBridge:
             if record is not None and record.finished_at is None:
                 record.cancelled = True
                 record.finished_at = time.monotonic()
-            await self.svc._cancel_function_calls_by_tool_call_id(call_id)
+            await self.functions.cancel(call_id)
 
     # -- results from Pipecat ----------------------------------------------------------------
 
@@ -185,23 +228,18 @@ class ToolBridge:
             return
         why = "timed out" if frame.run_llm else "was cancelled (the caller interrupted)"
         message = f"function {frame.function_name} {why} and returned no result"
-        logger.warning(f"{self.svc}: {message}")
+        logger.warning(f"{self.link.session}: {message}")
         record.cancelled = True
         await self._answer(record, {"error": message}, force=True)
 
     def _body(self, name: str, value: Any, error: str | None) -> dict:
-        if error:
-            return {"error": error, "result": _jsonable(value)}
-        try:
-            json.dumps(value)
-        except (TypeError, ValueError) as e:
-            message = f"result of {name} is not JSON-serialisable ({e})"
-            logger.error(f"{self.svc}: {message}")
-            self.svc.create_task(self.svc.push_error(f"Function call error: {message}"))
-            return {"error": message}
-        if value is None:
-            return {"result": "COMPLETED"}
-        return GeminiLiveLLMAdapter.to_function_response_dict(value)
+        body, problem = result_body(value, error, GeminiLiveLLMAdapter.to_function_response_dict)
+        if problem is not None:
+            message = f"result of {name} is {problem.removeprefix('result is ')}"
+            body = {"error": message}
+            logger.error(f"{self.link.session}: {message}")
+            self.hooks.create_task(self.hooks.push_error(f"Function call error: {message}"))
+        return body
 
     async def _answer(
         self,
@@ -215,58 +253,48 @@ class ToolBridge:
         if final:
             record.result = body
             record.finished_at = time.monotonic()
-            self.svc.history.add_tool_result(record.name, body)
+            self.history.add_tool_result(record.name, body)
         for call_id in [record.id, *record.linked]:
             target = self.calls.get(call_id, record)
             if self._orphaned(target):
                 if final:
-                    await self.svc.deliver_note(f"[Function {record.name} returned {json.dumps(body, default=str)}]")
+                    await self.deliver_note(orphan_note(record.name, body))
                 continue
-            response = FunctionResponse(id=call_id, name=record.name, response=body)
-            if self._non_blocking(record.name):
-                mode = scheduling or "WHEN_IDLE"
-                response.response = {**body, "scheduling": mode}
-                response.scheduling = FunctionResponseScheduling(mode)
-                response.will_continue = not final
-            elif not final and not force:
+            non_blocking = self._non_blocking(record.name)
+            response = tool_response(
+                call_id, record.name, body, non_blocking=non_blocking, final=final, scheduling=scheduling, force=force
+            )
+            if response is None:
                 continue  # a blocking call takes one response: the final one
-            else:
-                self.svc.guard.reply_owed()  # the model was waiting on this
+            if not non_blocking:
+                self.reply_owed()  # the model was waiting on this
             await self.deliver([response])
             if final and target is not record:
                 target.result, target.finished_at = body, time.monotonic()
 
     def _non_blocking(self, name: str) -> bool:
-        return self.svc.profile.non_blocking_tools and name in self.svc.non_blocking_functions()
+        return self.profile().non_blocking_tools and name in self.functions.non_blocking()
 
     async def deliver(self, responses: list[FunctionResponse]) -> None:
         """Send now if a session can take it, else keep for the next session."""
-        session = self.svc.session
-        if session is None or not session.ready or self.svc.handover.holding:
-            self.undelivered.extend(responses)
+        if not self.link.accepting():
+            self._defer(responses)
             return
+        session = self.link.session
         try:
             await session.send_tool_response(responses)
         except Exception as e:
-            logger.warning(f"{self.svc}: tool response not sent ({e}); kept for the next session")
-            self.undelivered.extend(responses)
+            logger.warning(f"{session}: tool response not sent ({e}); kept for the next session")
+            self._defer(responses)
 
-    async def flush(self) -> None:
-        """Deliver results that waited for a session (as text when their call is orphaned)."""
-        pending, self.undelivered = self.undelivered, []
-        for response in pending:
-            record = self.calls.get(response.id or "")
-            if record is not None and self._orphaned(record):
-                await self.svc.deliver_note(
-                    f"[Function {record.name} returned {json.dumps(response.response, default=str)}]"
-                )
-            else:
-                await self.deliver([response])
+    def _defer(self, responses: list[FunctionResponse]) -> None:
+        for response in responses:
+            self.link.defer("tool_response", response, lambda r=response: self._redeliver(r))
 
-
-def _jsonable(value: Any) -> Any:
-    try:
-        json.dumps(value)
-        return value
-    except (TypeError, ValueError):
-        return repr(value)
+    async def _redeliver(self, response: FunctionResponse) -> None:
+        """A response that waited for a session: as a note when its call is orphaned now."""
+        record = self.calls.get(response.id or "")
+        if record is not None and self._orphaned(record):
+            await self.deliver_note(orphan_note(record.name, response.response))
+        else:
+            await self.deliver([response])

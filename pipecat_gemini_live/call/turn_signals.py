@@ -4,7 +4,7 @@
 ``"medium"`` / ``"low"`` sensitivity to the Live API's ``automaticActivityDetection`` fields
 (start/end sensitivity, prefix padding, silence duration). Full manual settings stay available
 through Pipecat's ``GeminiVADParams``. ``GeminiVADParams(disabled=True)`` hands turn detection
-to the pipeline's own VAD (see :mod:`.caller_input`).
+to the pipeline's own VAD (see :mod:`.caller_audio`).
 
 **Turn frames.** With server-side VAD the Live API says nothing explicit about the caller's
 turns, but it does signal them: the first input transcription of a turn means the caller is
@@ -16,14 +16,11 @@ see who is speaking.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
 
 from google.genai.types import EndSensitivity, StartSensitivity
 from pipecat.frames.frames import UserStartedSpeakingFrame, UserStoppedSpeakingFrame
 from pipecat.services.google.gemini_live.llm import GeminiVADParams
-
-if TYPE_CHECKING:
-    from ..service import GeminiLiveLLMService
 
 _PRESETS = {
     # Reacts to the first syllable and ends turns quickly: snappy, but interrupts more often.
@@ -66,24 +63,30 @@ def vad_preset(name: str, **overrides) -> GeminiVADParams:
 
 
 class TurnSignals:
-    """User turn frames from the server's signals (server-side VAD only)."""
+    """User turn frames from the server's signals (server-side VAD only).
 
-    def __init__(self, service: "GeminiLiveLLMService"):
-        self.svc = service
+    Args:
+        manual_turns: Whether the pipeline's VAD drives the turns (then this stays silent).
+        broadcast_frame: Pipecat's ``broadcast_frame(frame_class)``: both directions.
+    """
+
+    def __init__(self, manual_turns: Callable[[], bool], broadcast_frame: Callable[..., Awaitable[None]]):
+        self.manual_turns = manual_turns
+        self.broadcast_frame = broadcast_frame
         self.caller_speaking = False
 
     @property
     def _active(self) -> bool:
-        return not self.svc.manual_turns
+        return not self.manual_turns()
 
     async def caller_started(self) -> None:
         """The server heard the caller (a new turn's transcription, or a barge-in)."""
         if self._active and not self.caller_speaking:
             self.caller_speaking = True
-            await self.svc.broadcast_frame(UserStartedSpeakingFrame)
+            await self.broadcast_frame(UserStartedSpeakingFrame)
 
     async def caller_stopped(self) -> None:
         """The server answered: the caller's turn is over."""
         if self._active and self.caller_speaking:
             self.caller_speaking = False
-            await self.svc.broadcast_frame(UserStoppedSpeakingFrame)
+            await self.broadcast_frame(UserStoppedSpeakingFrame)

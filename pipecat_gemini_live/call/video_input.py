@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import io
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
 
 from loguru import logger
 from PIL import Image
 from pipecat.frames.frames import InputImageRawFrame
 
-if TYPE_CHECKING:
-    from ..service import GeminiLiveLLMService
+from .link import SessionLink
 
 MAX_SIDE_PX = 1024
 MIN_INTERVAL_S = 1.0
@@ -49,12 +48,19 @@ class VideoInput:
     """Sends at most one image per ``min_interval_s`` to the session the call is on.
 
     Args:
-        service: The owning service.
+        link: The seam to the session.
+        push_error: Reports an image that cannot be encoded (Pipecat's ``push_error``).
         min_interval_s: Shortest time between two images sent, seconds.
     """
 
-    def __init__(self, service: "GeminiLiveLLMService", min_interval_s: float = MIN_INTERVAL_S):
-        self.svc = service
+    def __init__(
+        self,
+        link: SessionLink,
+        push_error: Callable[[str], Awaitable[None]],
+        min_interval_s: float = MIN_INTERVAL_S,
+    ):
+        self.link = link
+        self.push_error = push_error
         self.min_interval_s = min_interval_s
         self.paused = False
         self.sent = 0
@@ -63,9 +69,9 @@ class VideoInput:
 
     async def on_frame(self, frame: InputImageRawFrame) -> None:
         """Send the image if it is time for one and a session can take it."""
-        session = self.svc.session
+        session = self.link.session
         now = time.monotonic()
-        if self.paused or session is None or not session.ready or self.svc.handover.holding:
+        if self.paused or not self.link.accepting():
             self.skipped += 1
             return
         if now - self._last_sent < self.min_interval_s:
@@ -75,12 +81,12 @@ class VideoInput:
             jpeg = to_jpeg(frame)
         except Exception as e:
             self.skipped += 1
-            await self.svc.push_error(f"image frame not sent: {e} (size={frame.size}, format={frame.format})")
+            await self.push_error(f"image frame not sent: {e} (size={frame.size}, format={frame.format})")
             return
         try:
             await session.send_video(jpeg)
         except Exception as e:
-            logger.debug(f"{self.svc}: image not sent ({e})")
+            logger.debug(f"{session}: image not sent ({e})")
             self.skipped += 1
             return
         self._last_sent = now

@@ -112,3 +112,13 @@ def classify(code: int | None, reason: str, error: BaseException | None = None) 
     if code in FATAL_CODES:
         return Verdict(False, f"protocol error {code} ({reason!r})")
     return Verdict(True, f"{code} {reason}".strip())
+
+
+def model_unavailable(code: int | None, reason: str | None) -> bool:
+    """Whether a refused connect says the model itself is unknown or not served (1008 "not
+    found" / "not supported", HTTP 404 before the upgrade, where ``code`` is None), as opposed
+    to a bad key or a policy refusal."""
+    reason = (reason or "").lower()
+    if code == 1008:
+        return "not found" in reason or "not supported" in reason
+    return code is None and "http 404" in reason

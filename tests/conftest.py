@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Awaitable, Callable
 
 import numpy as np
 import pytest
@@ -53,6 +54,39 @@ def build_call(
         data = np.stack([data, data], axis=1)
     sf.write(str(path), data, rate, subtype=subtype, format="WAV")
     return path
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Refuse to run when pytest-xdist's ``--dist loadgroup`` would ignore ``xdist_group``.
+
+    The grouped tests share a worker on purpose (one costly batch of calls, timed calls not run
+    four at once); a pytest/xdist pair that drops the group (xdist tags the node id, and some
+    pytest versions ignore the tag) makes the suite slower and flakier without a word.
+    """
+    if not getattr(session.config.option, "loadgroup", False):
+        return
+    for item in session.items:
+        if item.get_closest_marker("xdist_group") and "@" not in item.nodeid.rpartition("]")[2]:
+            raise pytest.UsageError(
+                f"pytest-xdist did not tag {item.nodeid} with its xdist_group: this pytest "
+                "version breaks --dist loadgroup (see the pytest pin in pyproject.toml)"
+            )
+
+
+_BATCHES: dict[str, Any] = {}
+
+
+async def once_per_worker(key: str, run: Callable[[], Awaitable[Any]]) -> Any:
+    """The result of a costly batch of calls, computed once per test process.
+
+    A module-scoped fixture is set up again whenever pytest-xdist runs another module's test
+    between two of its tests on the same worker; a batch of real-time calls (minutes of wall
+    clock) then ran four times over. The results are plain data, so they outlive the event loop
+    that made them.
+    """
+    if key not in _BATCHES:
+        _BATCHES[key] = await run()
+    return _BATCHES[key]
 
 
 @pytest.fixture

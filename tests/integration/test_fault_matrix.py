@@ -27,7 +27,7 @@ from pipecat.services.llm_service import FunctionCallParams
 from pipecat_gemini_live import GeminiLiveLLMService, LiveOptions, RetryPolicy
 from gemini_live_emulator import EmulatorConfig, LiveEmulator
 
-from ..conftest import build_call
+from ..conftest import build_call, once_per_worker
 from .call_helpers import CallResult, run_call
 
 PHASES = ["setup", "speaking", "reply", "tool_call"]
@@ -72,14 +72,17 @@ async def one_call(fault: str, wav, tmp_path) -> Outcome:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def outcomes(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("faults")
-    wav = build_call(tmp / "call.wav", [0.3, "cards_001.wav", 4.5, "cards_003.wav", 2.5])
-    cases = RETRYABLE + FATAL
-    results = []
-    for i in range(0, len(cases), 5):  # five calls at a time: real-time calls on two busy cores
-        batch = cases[i : i + 5]
-        results += await asyncio.gather(*(one_call(f, wav, tmp) for f in batch))
-    return dict(zip(cases, results))
+    async def run_all():
+        tmp = tmp_path_factory.mktemp("faults")
+        wav = build_call(tmp / "call.wav", [0.3, "cards_001.wav", 4.5, "cards_003.wav", 2.5])
+        cases = RETRYABLE + FATAL
+        results = []
+        for i in range(0, len(cases), 5):  # five calls at a time: real-time calls on two busy cores
+            batch = cases[i : i + 5]
+            results += await asyncio.gather(*(one_call(f, wav, tmp) for f in batch))
+        return dict(zip(cases, results))
+
+    return await once_per_worker("fault-matrix", run_all)
 
 
 # One worker runs the whole matrix: the calls run concurrently once, in the module fixture.

@@ -22,7 +22,7 @@ from pipecat.services.llm_service import FunctionCallParams
 from pipecat_gemini_live import GeminiLiveLLMService, ScheduledResult
 from gemini_live_emulator import EmulatorConfig, LiveEmulator
 
-from ..conftest import build_call
+from ..conftest import build_call, once_per_worker
 from .call_helpers import CallResult, run_call
 
 pytestmark = pytest.mark.xdist_group("tool_matrix")
@@ -154,13 +154,16 @@ async def one_call(name: str, case: Case, tmp) -> Outcome:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def outcomes(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("tools")
-    names = list(CASES)
-    results = []
-    for i in range(0, len(names), 8):
-        batch = names[i : i + 8]
-        results += await asyncio.gather(*(one_call(n, CASES[n], tmp) for n in batch))
-    return dict(zip(names, results))
+    async def run_all():
+        tmp = tmp_path_factory.mktemp("tools")
+        names = list(CASES)
+        results = []
+        for i in range(0, len(names), 8):
+            batch = names[i : i + 8]
+            results += await asyncio.gather(*(one_call(n, CASES[n], tmp) for n in batch))
+        return dict(zip(names, results))
+
+    return await once_per_worker("tool-matrix", run_all)
 
 
 def responses(out: Outcome) -> dict[str, dict]:

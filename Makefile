@@ -20,11 +20,13 @@ demo: $(STAMP)
 	$(BIN)/python pipelines/wav_call.py --input pipelines/audio/caller_3turns_16k.wav \
 		--output out/call.wav --report out/report.json --stereo
 
-# The browser test drives Debian's Chromium and the scale-out test Debian's HAProxy; install them
-# (apt, as root) when they are missing. If they cannot be had, the tests say why and skip.
+# The browser test drives Debian's Chromium, the scale-out test Debian's HAProxy and the memory
+# store's test Debian's PostgreSQL; install them (apt, as root) when they are missing. If they
+# cannot be had, the tests say why and skip.
 test: $(STAMP)
 	-$(BIN)/python -m tests.e2e.browser_setup >/dev/null
 	-$(BIN)/python -m tests.e2e.lb_setup >/dev/null
+	-$(BIN)/python -m tests.e2e.pg_setup >/dev/null
 	$(BIN)/python -m pytest
 
 test-slow: $(STAMP)

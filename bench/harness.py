@@ -117,6 +117,12 @@ def stream_target(twiml: str) -> str:
     return m.group(1)
 
 
+def stream_parameters(twiml: str) -> dict[str, str]:
+    """Every ``<Parameter>`` of a ``<Connect><Stream>`` answer (Twilio hands them all to the
+    stream's ``start`` as ``customParameters``)."""
+    return dict(re.findall(r'<Parameter name="([^"]+)" value="([^"]*)"', twiml))
+
+
 def stream_token(twiml: str) -> str:
     """The per-call token in a ``<Connect><Stream>`` answer."""
     m = re.search(r'<Parameter name="token" value="([^"]+)"', twiml)
@@ -177,8 +183,11 @@ async def place_call(
         answer.raise_for_status()
         token = stream_token(answer.text)
         url = stream_target(answer.text)  # where Twilio would connect
+        forwarded = stream_parameters(answer.text)
+    else:
+        forwarded = {}
     config = config or SessionConfig()
-    params = dict(config.custom_parameters)
+    params = {**forwarded, **config.custom_parameters}
     if token is not None:
         params["token"] = token
     config = replace(config, custom_parameters=params)

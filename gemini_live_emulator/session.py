@@ -85,11 +85,32 @@ class EmulatedSession:
             await self.ws.send(wire.dumps(msg))
 
     async def close(self, code: int, reason: str) -> None:
-        """Close the connection from the server side."""
+        """Close the connection from the server side.
+
+        From the connection's own task nothing else reads the socket while the closing handshake
+        waits, so incoming messages are read and dropped meanwhile: left unread, a client
+        streaming audio fills websockets' receive queue, reading pauses, the client's close
+        frame behind its audio is never seen, and both ends hang for the close timeout (10 s)
+        before the client learns the session ended. The real server ends at once.
+        """
         if self.record.server_close_code is None and self.record.client_close_code is None:
             self.record.server_close_code = code
             self.record.close_reason = reason
-        await self.ws.close(code, reason)
+        if asyncio.current_task() is not self._main:
+            await self.ws.close(code, reason)
+            return
+        drain = asyncio.create_task(self._drop_incoming())
+        try:
+            await self.ws.close(code, reason)
+        finally:
+            drain.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await drain
+
+    async def _drop_incoming(self) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            async for _ in self.ws:
+                pass
 
     # -- faults ------------------------------------------------------------------------------
 

@@ -19,7 +19,10 @@ Pipeline (one per call)::
   the last one leaves.
 
 Without ``GOOGLE_API_KEY`` the bot talks to the embedded Live API emulator. The token is never
-logged.
+logged. ``--persona SPEC`` adds template personas to the room's choices (``tutor:{"age": 7,
+"level": 3}``, ``interpreter:en-US:es-ES``). With ``CALLER_MEMORY=on`` and the id of the user the
+room is for (``--participant-id`` / ``DAILY_PARTICIPANT_ID``, the application's own user id), the
+call opens with that user's earlier turns and keeps its own (:mod:`pipecat_gemini_live.memory`).
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ from pipecat_gemini_live.apps.bots import (
     make_service,
 )
 from pipecat_gemini_live.apps.bots.call import IN_SAMPLE_RATE, OUT_SAMPLE_RATE
+from pipecat_gemini_live.memory import CallerMemory
+from pipecat_gemini_live.persona_specs import persona_book
 
 
 class ConfigError(ValueError):
@@ -64,6 +69,8 @@ class DailyBotConfig:
         bot_name: The bot's name in the room.
         model: Live model name.
         video_fps: Camera frames per second passed to the service (the Live API takes about 1).
+        participant_id: The application's id of the user the room is for (their memory key).
+        memory: Remember users across calls (``CALLER_MEMORY=on``); None: forget every call.
     """
 
     room_url: str
@@ -71,6 +78,8 @@ class DailyBotConfig:
     bot_name: str = "Gemini"
     model: str = DEFAULT_MODEL
     video_fps: int = 1
+    participant_id: str | None = None
+    memory: CallerMemory | None = None
 
     def __post_init__(self):
         url = urlparse(self.room_url or "")
@@ -92,6 +101,8 @@ class DailyBotConfig:
         if not room_url:
             raise ConfigError("DAILY_ROOM_URL is not set (the Daily room the bot should join)")
         token = overrides.pop("token", None) or env.get("DAILY_TOKEN") or None
+        overrides.setdefault("participant_id", env.get("DAILY_PARTICIPANT_ID") or None)
+        overrides.setdefault("memory", CallerMemory.from_env(dict(env)))
         return cls(room_url=room_url, token=token, **overrides)
 
 
@@ -156,11 +167,20 @@ async def run_daily_bot(config: DailyBotConfig, backend: LiveBackend, personas: 
     personas = personas or PersonaBook()
     async with backend:
         transport = make_transport(config)
-        call = build_daily_bot(transport, make_service(backend, personas, model=config.model), personas)
+        service = make_service(backend, personas, model=config.model)
+        call = build_daily_bot(transport, service, personas)
+        memory = None
+        if config.memory is not None and config.participant_id:
+            key = config.memory.participant_key(config.participant_id)
+            memory = await config.memory.open_call(service, key, f"{urlparse(config.room_url).path.strip('/')}")
         # A long-running bot: Ctrl-C cancels the call cleanly (the Live session closes with 1000).
         runner = WorkerRunner(handle_sigint=True)
         await runner.add_workers(call.worker)
-        await runner.run()
+        try:
+            await runner.run()
+        finally:
+            if memory is not None:
+                await memory.close()
         return call
 
 
@@ -191,6 +211,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--bot-name", default="Gemini", help="the bot's name in the room")
     p.add_argument("--model", default=DEFAULT_MODEL, help="Live model name")
     p.add_argument("--emulator", action="store_true", help="use the local emulator even if GOOGLE_API_KEY is set")
+    p.add_argument("--persona", action="append", default=[], metavar="SPEC", help="add a template persona (repeatable)")
+    p.add_argument("--participant-id", help="the app's id of the user the room is for (memory key; $DAILY_PARTICIPANT_ID)")
     p.add_argument("--verbose", action="store_true", help="debug logs")
     return p.parse_args(argv)
 
@@ -201,12 +223,15 @@ def main(argv: list[str] | None = None) -> int:
     logger.add(sys.stderr, level="DEBUG" if args.verbose else "INFO")
     try:
         config = DailyBotConfig.from_env(room_url=args.room_url, bot_name=args.bot_name, model=args.model)
-    except ConfigError as e:
+        if args.participant_id:
+            config.participant_id = args.participant_id
+        personas = persona_book(args.persona)
+    except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     backend = LiveBackend.from_env(force_emulator=args.emulator)
     print(f"Joining {config.room_url} as {config.bot_name!r}; Live API: {backend.name}")
-    asyncio.run(run_daily_bot(config, backend))
+    asyncio.run(run_daily_bot(config, backend, personas))
     return 0
 
 

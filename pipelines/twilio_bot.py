@@ -30,7 +30,8 @@ Live service refused it, the hang-up through Twilio's REST API), ``STREAM_TOKEN_
 stream tokens' key for several workers and instances; derived from the auth token when unset),
 ``PUBLIC_URL`` (e.g. ``https://abc.ngrok.app``: the address Twilio uses, for the signature and
 the stream URL; required with ``TWILIO_AUTH_TOKEN``), ``FORWARDED_ALLOW_IPS``, ``MAX_STREAMS``,
-``MAX_PENDING_STREAMS``, ``TWILIO_API_BASE_URL``, ``GEMINI_MODEL``, ``SYSTEM_INSTRUCTION``.
+``MAX_PENDING_STREAMS``, ``TWILIO_API_BASE_URL``, ``GEMINI_MODEL``, ``SYSTEM_INSTRUCTION``,
+``CALLER_MEMORY=on`` (remember callers, :mod:`pipecat_gemini_live.memory.phone`).
 Secrets are never logged. ``bot(runner_args)`` is the entry for Pipecat's runner and Pipecat Cloud.
 """
 
@@ -56,6 +57,7 @@ from gemini_live_emulator import EmulatorConfig, LiveEmulator
 from pipecat_gemini_live.apps.bots.admission import RequestRefused, read_capped_body
 from pipecat_gemini_live.apps.bots.backend import LiveBackend
 from pipecat_gemini_live.apps.bots.twilio_call import TwilioCall, build_twilio_call, run_twilio_call
+from pipecat_gemini_live.memory.phone import CALLER_PARAMETER, PhoneMemory
 from pipecat_gemini_live.telephony.audio import TelephonyAudio
 from pipecat_gemini_live.telephony.twilio_calls import (
     MESSAGE_TOO_BIG,
@@ -100,6 +102,7 @@ class TwilioBotConfig:
         think_ms: Emulator only: delay before each reply, ms.
         max_streams: Media-stream sockets at once (``MAX_STREAMS``); more get HTTP 403.
         max_pending_streams: Sockets not yet past ``start`` (``MAX_PENDING_STREAMS``).
+        memory: Remember callers across calls (``CALLER_MEMORY=on``); None: forget every call.
     """
 
     api_key: str | None = field(default=None, repr=False)
@@ -113,6 +116,7 @@ class TwilioBotConfig:
     think_ms: int = 200
     max_streams: int = 100
     max_pending_streams: int = 16
+    memory: PhoneMemory | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> TwilioBotConfig:
@@ -130,6 +134,7 @@ class TwilioBotConfig:
             twilio_api_base_url=env.get("TWILIO_API_BASE_URL") or None,
             max_streams=int(env.get("MAX_STREAMS") or 100),
             max_pending_streams=int(env.get("MAX_PENDING_STREAMS") or 16),
+            memory=PhoneMemory.from_env(env),
         )
 
 
@@ -211,7 +216,10 @@ def create_app(
         if not CALL_SID.fullmatch(call_sid):
             raise RequestRefused(400, "Bad request: malformed CallSid")
         stream = Stream(url=stream_url(request, config.public_url, call_sid))
-        stream.parameter(name=TOKEN_PARAMETER, value=tokens.issue(call_sid))
+        caller = config.memory.caller_key(params) if config.memory else None
+        stream.parameter(name=TOKEN_PARAMETER, value=tokens.issue(PhoneMemory.token_subject(call_sid, caller)))
+        if caller:
+            stream.parameter(name=CALLER_PARAMETER, value=caller)
         connect = Connect()
         connect.append(stream)
         answer = VoiceResponse()
@@ -240,7 +248,9 @@ def create_app(
             start = await read_stream_start(lambda: _receive_opening(websocket))
             if path_call_sid is not None and path_call_sid != start.call_sid:
                 raise StreamRefused("the start message names another call than the stream URL")
-            if not tokens.redeem(start.parameters.get(TOKEN_PARAMETER), start.call_sid):
+            caller = start.parameters.get(CALLER_PARAMETER) if config.memory else None
+            subject = PhoneMemory.token_subject(start.call_sid, caller)
+            if not tokens.redeem(start.parameters.get(TOKEN_PARAMETER), subject):
                 raise StreamRefused(
                     "no valid per-call token (streams must come from this app's webhook)"
                 )
@@ -283,10 +293,14 @@ def create_app(
         if on_call is not None:
             on_call(call)
         state["workers"].add(call.worker)
+        caller = start.parameters.get(CALLER_PARAMETER) if config.memory else None
+        memory = await config.memory.open_call(call.service, caller, start.call_sid) if caller else None
         try:
             await run_twilio_call(call)
         finally:
             state["workers"].discard(call.worker)
+            if memory is not None:
+                await memory.close()
 
     return app
 

@@ -3,6 +3,11 @@
     python pipelines/wav_call.py --input pipelines/audio/caller_3turns_16k.wav \\
         --output out/call.wav --report out/report.json
 
+Template personas: ``--persona 'tutor:{"age": 7, "level": 3}'`` opens the call as the tutor,
+``--interpreter en-US:es-ES`` as a live interpreter (every caller turn answered only with its
+Spanish translation); ``--template-at SECONDS=SPEC`` and ``--interpreter-at SECONDS=en-US:fr-FR``
+switch mid-call.
+
 Uses the embedded Live API emulator unless ``GOOGLE_API_KEY`` is set (then Google's Live API;
 ``--emulator`` forces the emulator). Prints a line per bot reply as the call goes, then where
 the output WAV and the JSON report went.
@@ -18,6 +23,9 @@ from pathlib import Path
 from loguru import logger
 
 from gemini_live_emulator.faults import Fault
+from pipecat_gemini_live.apps.bots.personas import Persona
+from pipecat_gemini_live.persona_specs import persona_from_spec
+from pipecat_gemini_live.service import GeminiLiveLLMService
 from pipecat_gemini_live.apps.transports.wav import WavInputError, WavOutputError
 from pipecat_gemini_live.apps.wav_call import (
     DEFAULT_INSTRUCTION,
@@ -44,6 +52,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=[],
         metavar="SECONDS[@LANG]=INSTRUCTION",
         help="switch persona at that call time, optionally with a new speech language (repeatable)",
+    )
+    p.add_argument(
+        "--persona",
+        metavar="SPEC",
+        help='open as a template persona: tutor:{"age": 7, "level": 3} or interpreter:en-US:es-ES',
+    )
+    p.add_argument("--interpreter", metavar="SOURCE:TARGET", help="open as a live interpreter, e.g. en-US:es-ES")
+    p.add_argument(
+        "--template-at",
+        action="append",
+        default=[],
+        metavar="SECONDS=SPEC",
+        help="switch to a template persona at that call time (repeatable)",
+    )
+    p.add_argument(
+        "--interpreter-at",
+        action="append",
+        default=[],
+        metavar="SECONDS=SOURCE:TARGET",
+        help="switch the interpreter's language pair at that call time (repeatable)",
     )
     p.add_argument(
         "--emulator-lifetime-s",
@@ -78,12 +106,46 @@ def emulator_settings(args: argparse.Namespace) -> dict:
     return settings
 
 
+def template_change(text: str, prefix: str = "") -> PersonaChange:
+    """``SECONDS=SPEC`` -> the persona change to that rendered persona.
+
+    Raises:
+        ValueError: Not ``SECONDS=SPEC``, or a spec :func:`persona_from_spec` refuses.
+    """
+    at, sep, spec = text.partition("=")
+    try:
+        at_s = float(at)
+    except ValueError:
+        at_s = None
+    if not sep or at_s is None:
+        raise ValueError(f"expected SECONDS=SPEC, got {text!r}")
+    persona = persona_from_spec(prefix + spec)
+    return PersonaChange(at_s, persona.system_instruction, language=persona.language, voice=persona.voice)
+
+
+def opening_persona(args: argparse.Namespace) -> Persona | None:
+    """The template persona the call opens as (``--persona`` / ``--interpreter``), if any.
+
+    Raises:
+        ValueError: Both given, or a bad spec.
+    """
+    if args.persona and args.interpreter:
+        raise ValueError("--persona and --interpreter both name the opening persona: give one")
+    if args.interpreter:
+        return persona_from_spec("interpreter:" + args.interpreter)
+    return persona_from_spec(args.persona) if args.persona else None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logger.remove()
     logger.add(sys.stderr, level="DEBUG" if args.verbose else "WARNING")
     try:
         changes = [PersonaChange.parse(text) for text in args.persona_at]
+        changes += [template_change(text) for text in args.template_at]
+        changes += [template_change(text, "interpreter:") for text in args.interpreter_at]
+        changes.sort(key=lambda c: c.at_s)
+        first = opening_persona(args)
         for spec in args.emulator_fault:
             Fault.parse(spec)
     except ValueError as e:
@@ -94,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         output=args.output,
         report=args.report,
         model=args.model,
-        system_instruction=args.system_instruction,
+        system_instruction=first.system_instruction if first else args.system_instruction,
         think_ms=args.think_ms,
         force_emulator=args.emulator,
         api_key=api_key_from_env(),
@@ -103,9 +165,15 @@ def main(argv: list[str] | None = None) -> int:
         emulator=emulator_settings(args),
         tools_demo=args.tools_demo,
     )
+    service_kwargs: dict = {}
+    if first is not None:
+        print(f"Persona: {first.title} ({first.name})")
+        service_kwargs = {"voice_id": first.voice} if first.voice else {}
+        if first.language:
+            service_kwargs["settings"] = GeminiLiveLLMService.Settings(language=first.language)
     print(f"Calling {opts.model} on the {opts.backend} with {args.input} ...")
     try:
-        report = asyncio.run(run_wav_call(opts))
+        report = asyncio.run(run_wav_call(opts, service_kwargs=service_kwargs))
     except (WavInputError, WavOutputError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -19,6 +19,10 @@ server's calls, and a call slot taken atomically (HTTP 401/413/400/404/503 with 
 call whose peer never connects is ended after ``connect_timeout_s``. ``bot(runner_args)`` is the
 entry for Pipecat's runner and Pipecat Cloud.
 
+``--persona SPEC`` adds template personas to the page's buttons (``tutor:{"age": 7, "level": 3}``,
+``interpreter:en-US:es-ES``). With ``CALLER_MEMORY=on`` a browser is remembered by a signed,
+HttpOnly cookie (:mod:`pipecat_gemini_live.memory`): its next call opens with its earlier turns.
+
 Without ``GOOGLE_API_KEY`` every call talks to one embedded Live API emulator started with the
 app. Browsers allow the microphone on ``http://localhost`` / ``127.0.0.1`` only; serve it over
 HTTPS (a reverse proxy) to reach it from another machine.
@@ -27,11 +31,9 @@ HTTPS (a reverse proxy) to reach it from another machine.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import ipaddress
 import os
 import sys
-from collections.abc import Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -39,235 +41,28 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from loguru import logger
-from pipecat.observers.base_observer import BaseObserver
 from pipecat.transports.base_transport import TransportParams
-from pipecat.transports.smallwebrtc.connection import SmallWebRTCConnection
-from pipecat.transports.smallwebrtc.request_handler import (
-    SmallWebRTCPatchRequest,
-    SmallWebRTCRequest,
-    SmallWebRTCRequestHandler,
-)
 from pipecat.transports.smallwebrtc.transport import SmallWebRTCTransport
 from pipecat.workers.runner import WorkerRunner
 
-from pipecat_gemini_live import GeminiLiveLLMService
 from pipecat_gemini_live.apps.bots import (
     DEFAULT_MODEL,
-    BotCall,
     LiveBackend,
     PersonaBook,
-    build_bot_call,
     make_service,
 )
-from pipecat_gemini_live.apps.bots.admission import (
-    CallSlot,
-    CallSlots,
-    RequestRefused,
-    bearer_ok,
-    read_capped_body,
-)
+from pipecat_gemini_live.apps.bots.admission import RequestRefused, bearer_ok, read_capped_body
+from pipecat_gemini_live.apps.bots.webrtc_calls import CallManager, build_webrtc_bot
 from pipecat_gemini_live.apps.bots.webrtc_offer import (
     MAX_OFFER_BYTES,
-    OfferBody,
     parse_offer,
     parse_patch,
 )
+from pipecat_gemini_live.memory import CallerMemory
+from pipecat_gemini_live.memory.keys import COOKIE_NAME
+from pipecat_gemini_live.persona_specs import persona_book
 
 PAGE_DIR = Path(__file__).parent / "webrtc_page"
-
-
-def build_webrtc_bot(
-    transport: SmallWebRTCTransport,
-    service: GeminiLiveLLMService,
-    personas: PersonaBook,
-    *,
-    observers: Sequence[BaseObserver] = (),
-) -> BotCall:
-    """One browser call: the pipeline plus the peer's connect / disconnect handlers.
-
-    Args:
-        transport: The call's ``SmallWebRTCTransport``.
-        service: The call's service.
-        personas: The personas the page may ask for.
-        observers: Pipecat observers for the worker.
-    """
-    call = build_bot_call(transport, service, personas, observers=observers)
-
-    @transport.event_handler("on_client_connected")
-    async def _on_client_connected(_transport, connection):
-        logger.info(f"{transport}: browser {connection.pc_id} connected")
-        await call.announce()
-
-    @transport.event_handler("on_client_disconnected")
-    async def _on_client_disconnected(_transport, connection):
-        await call.hang_up(f"browser {connection.pc_id} left")
-
-    return call
-
-
-class CallManager:
-    """Runs one bot per browser connection, up to ``max_calls`` at once.
-
-    A call's slot is taken (:class:`CallSlots`, one synchronous step) before any SDP work and
-    held until its pipeline has ended, so concurrent offers cannot overshoot the limit. A peer
-    that never connects (an offer nobody follows through) has its call ended after
-    ``connect_timeout_s``, which frees the slot.
-
-    Args:
-        backend: Where the Live API is (started before the first call).
-        personas: The personas offered.
-        model: Live model name.
-        max_calls: Concurrent calls this process accepts; more get HTTP 503.
-        connect_timeout_s: How long a new call waits for its peer connection, seconds.
-
-    Raises:
-        ValueError: ``max_calls`` below 1 or ``connect_timeout_s`` not positive.
-    """
-
-    def __init__(
-        self,
-        backend: LiveBackend,
-        personas: PersonaBook,
-        *,
-        model: str,
-        max_calls: int,
-        connect_timeout_s: float = 30.0,
-    ):
-        if max_calls < 1:
-            raise ValueError(f"max_calls must be at least 1, got {max_calls}")
-        if not connect_timeout_s > 0:
-            raise ValueError(f"connect_timeout_s must be positive, got {connect_timeout_s}")
-        self.backend = backend
-        self.personas = personas
-        self.model = model
-        self.slots = CallSlots(max_calls)
-        self.connect_timeout_s = connect_timeout_s
-        self.handler = SmallWebRTCRequestHandler(ice_servers=[])
-        self._tasks: set[asyncio.Task] = set()
-        self._connections: dict[str, SmallWebRTCConnection] = {}
-        self.started = 0
-        self.never_connected = 0
-
-    @property
-    def max_calls(self) -> int:
-        """Concurrent calls accepted."""
-        return self.slots.limit
-
-    @property
-    def active(self) -> int:
-        """Calls being set up or running now."""
-        return self.slots.taken
-
-    async def answer(self, offer: OfferBody) -> dict:
-        """Answer a checked offer: a new call, or a renegotiation of one of this server's calls.
-
-        Returns:
-            ``{"sdp", "type": "answer", "pc_id"}``.
-
-        Raises:
-            RequestRefused: 404 for a ``pc_id`` this server does not run, 503 at the call limit,
-                400 when the peer connection cannot be built from the offer.
-        """
-        request = SmallWebRTCRequest(sdp=offer.sdp, type=offer.type, pc_id=offer.pc_id, restart_pc=offer.restart_pc)
-        if offer.pc_id is not None:
-            if offer.pc_id not in self._connections:
-                raise RequestRefused(404, "unknown pc_id: start a new call without one")
-            return await self._handle(request)
-        slot = self.slots.take()
-        started: list[asyncio.Task] = []
-
-        async def start(connection: SmallWebRTCConnection) -> None:
-            started.append(self._start_call(connection, slot))
-
-        try:
-            answer = await self._handle(request, start)
-        except BaseException:
-            for task in started:
-                task.cancel()
-            if not started:
-                slot.release()
-            raise
-        if not started:  # Pipecat logs and swallows a failed callback
-            slot.release()
-            raise RequestRefused(500, "the call could not be started")
-        return answer
-
-    async def _handle(self, request: SmallWebRTCRequest, start=None) -> dict:
-        try:
-            answer = await self.handler.handle_web_request(request, start or _no_new_call)
-        except Exception as e:
-            raise RequestRefused(400, f"the offer could not be answered ({type(e).__name__})") from None
-        if answer is None:
-            raise RequestRefused(400, "the offer produced no answer")
-        return answer
-
-    async def add_candidates(self, patch: SmallWebRTCPatchRequest) -> None:
-        """Add trickled ICE candidates to one of this server's calls.
-
-        Raises:
-            RequestRefused: 404 for an unknown ``pc_id``, 400 for a malformed candidate.
-        """
-        if patch.pc_id not in self._connections:
-            raise RequestRefused(404, "unknown pc_id")
-        try:
-            await self.handler.handle_patch_request(patch)
-        except Exception as e:
-            raise RequestRefused(400, f"bad ICE candidate ({type(e).__name__})") from None
-
-    def _start_call(self, connection: SmallWebRTCConnection, slot: CallSlot) -> asyncio.Task:
-        transport = SmallWebRTCTransport(
-            connection,
-            params=TransportParams(audio_in_enabled=True, audio_out_enabled=True),
-        )
-        service = make_service(self.backend, self.personas, model=self.model)
-        call = build_webrtc_bot(transport, service, self.personas)
-        pc_id = connection.pc_id
-        task = asyncio.get_running_loop().create_task(self._run(call, connection), name=f"call-{pc_id}")
-        self._tasks.add(task)
-        self._connections[pc_id] = connection
-
-        def _ended(t: asyncio.Task) -> None:
-            self._tasks.discard(t)
-            self._connections.pop(pc_id, None)
-            slot.release()
-
-        task.add_done_callback(_ended)
-        self.started += 1
-        return task
-
-    async def _run(self, call: BotCall, connection: SmallWebRTCConnection) -> None:
-        connected = asyncio.Event()
-        connection.add_event_handler("connected", lambda _c: connected.set())
-        watchdog = asyncio.get_running_loop().create_task(self._watch_connect(call, connection, connected))
-        runner = WorkerRunner(handle_sigint=False)
-        await runner.add_workers(call.worker)
-        try:
-            await runner.run()
-        except Exception as e:
-            logger.exception(f"{call.worker}: call failed: {e}")
-        finally:
-            watchdog.cancel()
-            await asyncio.gather(watchdog, return_exceptions=True)
-
-    async def _watch_connect(self, call: BotCall, connection: SmallWebRTCConnection, connected: asyncio.Event) -> None:
-        try:
-            await asyncio.wait_for(connected.wait(), self.connect_timeout_s)
-        except TimeoutError:
-            self.never_connected += 1
-            logger.warning(f"browser {connection.pc_id} did not connect within {self.connect_timeout_s:g}s; ending its call")
-            await call.worker.cancel(reason="the peer never connected")
-            await connection.disconnect()
-
-    async def shutdown(self) -> None:
-        """End every call and close every peer connection."""
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.handler.close()
-
-
-async def _no_new_call(connection: SmallWebRTCConnection) -> None:
-    raise RuntimeError(f"renegotiation of {connection.pc_id} built a new connection")
 
 
 def create_app(
@@ -279,6 +74,7 @@ def create_app(
     page_dir: Path = PAGE_DIR,
     auth_token: str | None = None,
     connect_timeout_s: float = 30.0,
+    memory: CallerMemory | None = None,
 ) -> FastAPI:
     """The browser bot's web app.
 
@@ -296,6 +92,7 @@ def create_app(
         auth_token: A shared token the signalling requests must carry (None: no auth, for a
             server on loopback). The page sends the one in its URL's ``#token=...``.
         connect_timeout_s: How long a call waits for its peer to connect, seconds.
+        memory: Remember browsers across calls by a signed cookie (None: no memory, no cookie).
 
     Raises:
         ValueError: ``max_calls`` below 1.
@@ -304,7 +101,8 @@ def create_app(
     if not (page_dir / "index.html").is_file():
         raise FileNotFoundError(f"no index.html in {page_dir}")
     calls = CallManager(
-        backend, personas or PersonaBook(), model=model, max_calls=max_calls, connect_timeout_s=connect_timeout_s
+        backend, personas or PersonaBook(), model=model, max_calls=max_calls, connect_timeout_s=connect_timeout_s,
+        memory=memory,
     )
 
     @asynccontextmanager
@@ -343,7 +141,14 @@ def create_app(
     async def offer(request: Request):
         _authorize(request)
         offer = parse_offer(await read_capped_body(request, MAX_OFFER_BYTES))
-        return await calls.answer(offer)
+        if memory is None:
+            return await calls.answer(offer)
+        key, fresh = memory.browser_key(request.cookies.get(COOKIE_NAME))
+        answer = JSONResponse(await calls.answer(offer, caller_key=key))
+        if fresh:
+            secure = request.url.scheme == "https"
+            answer.set_cookie(COOKIE_NAME, fresh, max_age=memory.cookie_max_age_s, httponly=True, samesite="strict", secure=secure)
+        return answer
 
     @app.patch("/api/offer")
     async def ice_candidates(request: Request):
@@ -384,7 +189,9 @@ async def bot(runner_args) -> None:
 def app_from_env() -> FastAPI:
     """The app for ``uvicorn --factory``: Gemini when ``GOOGLE_API_KEY`` is set, else the emulator;
     signalling requires ``WEBRTC_AUTH_TOKEN`` as a bearer token when that is set."""
-    return create_app(LiveBackend.from_env(), auth_token=os.environ.get(AUTH_TOKEN_ENV) or None)
+    return create_app(
+        LiveBackend.from_env(), auth_token=os.environ.get(AUTH_TOKEN_ENV) or None, memory=CallerMemory.from_env()
+    )
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -396,6 +203,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--emulator", action="store_true", help="use the local emulator even if GOOGLE_API_KEY is set")
     p.add_argument("--think-ms", type=int, default=200, help="emulator: delay before each reply, ms")
     p.add_argument("--connect-timeout-s", type=float, default=30.0, help="end a call whose peer has not connected by then")
+    p.add_argument("--persona", action="append", default=[], metavar="SPEC", help="add a template persona (repeatable)")
     p.add_argument("--verbose", action="store_true", help="debug logs")
     return p.parse_args(argv)
 
@@ -415,8 +223,14 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    try:
+        personas = persona_book(args.persona)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     app = create_app(
-        backend, model=args.model, max_calls=args.max_calls, auth_token=token, connect_timeout_s=args.connect_timeout_s
+        backend, personas, model=args.model, max_calls=args.max_calls, auth_token=token,
+        connect_timeout_s=args.connect_timeout_s, memory=CallerMemory.from_env(),
     )
     where = f"http://{args.host}:{args.port}" + ("/#token=..." if token else "")
     print(f"Browser bot on {where} (Live API: {backend.name})", flush=True)

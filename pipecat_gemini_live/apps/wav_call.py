@@ -51,6 +51,7 @@ class PersonaChange:
     at_s: float
     system_instruction: str
     language: str | None = None
+    voice: str | None = None
 
     @classmethod
     def parse(cls, text: str) -> "PersonaChange":
@@ -228,7 +229,7 @@ async def _persona_at(transport: WavTransport, worker: PipelineWorker, change: P
     if delay > 0:
         await asyncio.sleep(delay)
     await worker.queue_frame(
-        PersonaUpdateFrame(system_instruction=change.system_instruction, language=change.language)
+        PersonaUpdateFrame(system_instruction=change.system_instruction, language=change.language, voice=change.voice)
     )
 
 

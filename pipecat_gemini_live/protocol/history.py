@@ -12,10 +12,12 @@ Live adapter uses. A profile may require the seed to end with a user turn (2.5 n
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from google.genai.types import Content, Part
+from loguru import logger
 
 from .profiles import ModelProfile
 
@@ -43,6 +45,21 @@ class ConversationHistory:
         self.max_seed_chars = max_seed_chars
         self.entries: list[HistoryEntry] = []
         self._model_pieces: list[str] = []
+        self._listeners: list[Callable[[HistoryEntry], None]] = []
+
+    def add_listener(self, listener: Callable[[HistoryEntry], None]) -> None:
+        """Call ``listener(entry)`` for every whole turn recorded from now on, as it is recorded
+        (a store that keeps the call as it goes). ``replace`` is not reported. A listener must not
+        block; one that raises is logged and the call goes on."""
+        self._listeners.append(listener)
+
+    def _record(self, entry: HistoryEntry) -> None:
+        self.entries.append(entry)
+        for listener in self._listeners:
+            try:
+                listener(entry)
+            except Exception:
+                logger.exception(f"history listener {listener!r} failed")
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -51,13 +68,13 @@ class ConversationHistory:
         """Record a caller turn (a transcript, typed text, or a tool result)."""
         text = text.strip()
         if text:
-            self.entries.append(HistoryEntry("user", text, kind))
+            self._record(HistoryEntry("user", text, kind))
 
     def add_model(self, text: str, kind: str = "speech") -> None:
         """Record a whole bot turn."""
         text = text.strip()
         if text:
-            self.entries.append(HistoryEntry("model", text, kind))
+            self._record(HistoryEntry("model", text, kind))
 
     def add_turn(self, role: str, text: str, kind: str) -> None:
         """Record a whole turn of ``role`` (``"user"`` or ``"model"``)."""

@@ -224,16 +224,29 @@ def persona_at(personas: list[tuple[float, str]], t: float) -> str:
     return current
 
 
-OUTAGE_S = 25.0  # a server refusing every connect for this long (call time) may end the call
+# The retry budget is about 30 s of backoff from the first failed connect; the service gives up
+# when the next wait (up to 8 s, jittered by a quarter) would pass it, so its last attempt opens
+# at least about 18 s (call time) after the first.
+OUTAGE_S = 18.0
+
+
+def failing_connects(obs: Observation) -> list[Any]:
+    """The trailing run of connections the server ended (or dropped) before any reply: an outage
+    still going on when the call ended or gave up."""
+    run: list[Any] = []
+    for r in obs.records:
+        failed = not r.replies and (r.server_close_code in (1000, 1011) or r.client_close_code is None)
+        run = run + [r] if failed else []
+    return run
 
 
 def justified_fatal(obs: Observation) -> bool:
     """Whether the faults that fired may end the call: a second 1007, a 1008, or connects
-    refused with 1011 for about half a minute of backoff."""
+    refused for about half a minute of backoff."""
     codes = [r.server_close_code for r in obs.records]
     if codes.count(1007) >= 2 or 1008 in codes:
         return True
-    failed = [r for r in obs.records if r.server_close_code == 1011 and not r.replies]
+    failed = failing_connects(obs)
     return len(failed) >= 2 and (failed[-1].opened_at - failed[0].opened_at) * obs.speed >= OUTAGE_S
 
 
@@ -346,6 +359,8 @@ def check_call_end(obs: Observation) -> None:
 def check_audio(obs: Observation) -> None:
     if any(fatal for _, _, fatal in obs.errors):
         return  # nothing after a call-ending error is owed
+    if len(failing_connects(obs)) >= 2:
+        return  # an outage that outlasted the call: the held audio never had a session to go to
     unique = obs.received_s - obs.replayed_s
     lost = obs.pushed_s - unique
     # The hold keeps the latest max_held_s of an outage: a longer one loses what came before.

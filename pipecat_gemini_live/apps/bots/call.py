@@ -59,6 +59,8 @@ def make_service(
         RuntimeError: An emulator backend that was not started.
     """
     first = personas.first
+    if first.language and "settings" not in kwargs:
+        kwargs["settings"] = GeminiLiveLLMService.Settings(language=first.language)
     return GeminiLiveLLMService(
         **backend.service_kwargs(),
         model=model,

@@ -22,12 +22,14 @@ class Persona:
         title: What a page shows on the button (``"Pirate"``).
         system_instruction: The system instruction the Live session gets.
         voice: Prebuilt voice name, or None to keep the current one.
+        language: Speech language (BCP-47, ``"es-ES"``), or None to keep the current one.
     """
 
     name: str
     title: str
     system_instruction: str
     voice: str | None = None
+    language: str | None = None
 
     def update_frame(self) -> PersonaUpdateFrame:
         """The frame that switches a running call to this persona.
@@ -36,7 +38,7 @@ class Persona:
         name with the frame's own id, so a persona is recognised by its instruction instead
         (:meth:`PersonaBook.by_instruction`).
         """
-        return PersonaUpdateFrame(system_instruction=self.system_instruction, voice=self.voice)
+        return PersonaUpdateFrame(system_instruction=self.system_instruction, voice=self.voice, language=self.language)
 
 
 DEFAULT_PERSONAS: tuple[Persona, ...] = (

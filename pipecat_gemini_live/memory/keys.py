@@ -1,0 +1,108 @@
+"""Caller keys: who a caller is, to the memory store, without saying who they are.
+
+- A phone caller (Twilio): ``tel:`` + HMAC-SHA256(secret, the E.164 number), hex. The number
+  itself is never stored or logged; without the secret the key cannot be turned back into it.
+- A browser: a signed cookie (:class:`CookieSigner`) holding a random id, ``web:`` + that id.
+- A room participant (Daily): ``participant:`` + HMAC of the id the application gives (the
+  application's own user id, stable across calls).
+
+The secret comes from ``CALLER_KEY_SECRET``, else from a random one kept in the data directory
+(``caller-key.secret``, mode 0600), so keys stay the same across restarts of one deployment.
+Several instances must share one secret (set the variable).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import re
+import secrets
+from pathlib import Path
+
+from .store import data_dir
+
+SECRET_FILE = "caller-key.secret"
+COOKIE_NAME = "gl_caller"
+_E164 = re.compile(r"\+?[1-9][0-9]{6,14}")
+_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+def caller_secret(env: dict[str, str] | None = None) -> bytes:
+    """The deployment's caller-key secret (see the module docstring).
+
+    Raises:
+        OSError: The data directory cannot be written (set ``CALLER_KEY_SECRET``).
+    """
+    env = os.environ if env is None else env
+    if env.get("CALLER_KEY_SECRET"):
+        return hashlib.sha256(b"caller-key-secret:" + env["CALLER_KEY_SECRET"].encode()).digest()
+    path = data_dir(env) / SECRET_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another worker wrote it first
+            pass
+        else:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(32))
+    return bytes.fromhex(Path(path).read_text().strip())
+
+
+def _mac(secret: bytes, label: str, value: str) -> str:
+    return hmac.new(secret, f"{label}\n{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def phone_caller_key(number: str, secret: bytes) -> str | None:
+    """The key of a phone number (``"+15550001111"``; spaces, dashes and dots are ignored).
+
+    Returns None for what is not a phone number (a withheld ``anonymous`` caller, a SIP URI):
+    such calls are not remembered.
+    """
+    digits = re.sub(r"[\s().-]", "", number or "")
+    if not _E164.fullmatch(digits):
+        return None
+    return "tel:" + _mac(secret, "tel", "+" + digits.lstrip("+"))
+
+
+def participant_caller_key(participant_id: str, secret: bytes) -> str:
+    """The key of a participant id the application vouches for (its own user id).
+
+    Raises:
+        ValueError: An empty id or one over 256 characters.
+    """
+    if not participant_id or len(participant_id) > 256:
+        raise ValueError("a participant id is a non-empty string of at most 256 characters")
+    return "participant:" + _mac(secret, "participant", participant_id)
+
+
+class CookieSigner:
+    """Signed browser cookies that carry a random caller id.
+
+    A cookie is ``ID.SIGNATURE``: ``ID`` 32 URL-safe characters, ``SIGNATURE`` the URL-safe
+    base64 of HMAC-SHA256(secret, ID) truncated to 16 bytes. A forged or altered cookie is not
+    accepted (the browser then gets a new id: a stranger, not someone else's memory).
+    """
+
+    def __init__(self, secret: bytes):
+        self._secret = secret
+
+    def _sign(self, ident: str) -> str:
+        mac = hmac.new(self._secret, b"cookie\n" + ident.encode(), hashlib.sha256).digest()[:16]
+        return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+
+    def new(self) -> str:
+        """A fresh cookie value."""
+        ident = secrets.token_urlsafe(24)
+        return f"{ident}.{self._sign(ident)}"
+
+    def caller_key(self, cookie: str | None) -> str | None:
+        """The caller key of a cookie this signer issued, else None."""
+        if not cookie or len(cookie) > 128 or "." not in cookie:
+            return None
+        ident, _, sig = cookie.partition(".")
+        if not _ID.fullmatch(ident) or not hmac.compare_digest(sig, self._sign(ident)):
+            return None
+        return "web:" + ident

@@ -7,7 +7,7 @@ think time, replies paced in real time) and the same service (ours):
 
 - ``wideband``: the main job's pipeline, 16 kHz PCM in, 24 kHz out (WAV transports);
 - ``twilio``: the Twilio bot (``pipelines/twilio_bot.py``) on our telephony path
-  (:class:`~pipecat_gemini_live.telephony.audio.audio.TelephonyAudio`), 8 kHz mu-law both ways;
+  (:class:`~pipecat_gemini_live.telephony.audio.TelephonyAudio`), 8 kHz mu-law both ways;
 - ``stock``: the same bot on Pipecat's stock Twilio setup (``TelephonyAudio.pipecat_stock()``:
   the serializer resamples to a 16 kHz pipeline, the output transport resamples 24 -> 8 kHz).
 
@@ -47,7 +47,7 @@ from gemini_live_emulator import EmulatorConfig
 from pipecat_gemini_live.apps.latency import AudioPathTrace, TwilioWireTap, summarize, turn_latencies
 from pipecat_gemini_live.apps.latency.emulator_tap import TracedLiveEmulator
 from pipecat_gemini_live.apps.report import caller_segments
-from pipecat_gemini_live.telephony.audio.audio import TelephonyAudio
+from pipecat_gemini_live.telephony.audio import TelephonyAudio
 from pipecat_gemini_live.apps.transports.wav import (
     CallClock,
     WavInputTransport,

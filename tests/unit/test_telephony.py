@@ -6,7 +6,7 @@ import pytest
 from pipecat.serializers.twilio import TwilioFrameSerializer
 
 from pipecat_gemini_live.audio.resampler import AudioResampler, OutputResampler
-from pipecat_gemini_live.telephony.audio.audio import TelephonyAudio
+from pipecat_gemini_live.telephony.audio import TelephonyAudio
 
 
 def test_ours_decodes_at_the_wire_rate_and_resamples_in_the_pipeline():

@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test test-slow fuzz explore bench bench-switch bench-telephony bench-telephony-cpu bench-resamplers install clean
+.PHONY: demo test test-slow fuzz explore eval bench bench-switch bench-telephony bench-telephony-cpu bench-resamplers install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,19 @@ fuzz: $(STAMP)
 EXPLORE_MINUTES ?= 30
 explore: $(STAMP)
 	EXPLORE_MINUTES=$(EXPLORE_MINUTES) $(BIN)/python -m tests.explorer.explore
+
+# Opt-in: Pipecat's evals harness (`pipecat eval suite`) drives the ready bots under Pipecat's dev
+# runner with recorded speech and checks the events they report (evals/manifest.yaml; ~5 min).
+# Offline on purpose: the API keys are dropped, so every bot answers from its embedded emulator
+# (the scenarios script its tool calls). EVAL_ARGS narrows or repeats, e.g. `-p twilio_bot`,
+# `-s barge_in`, `--repeat 5`; logs and results.jsonl land in out/eval-runs/.
+EVAL_STAMP := $(VENV)/.installed-evals
+$(EVAL_STAMP): $(STAMP)
+	$(PIP) install -c constraints.txt -e ".[test,evals]"
+	touch $(EVAL_STAMP)
+
+eval: $(EVAL_STAMP)
+	env -u GOOGLE_API_KEY -u GEMINI_API_KEY $(BIN)/python -m pipecat.evals suite -d evals/manifest.yaml $(EVAL_ARGS)
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -37,6 +37,7 @@ from urllib.parse import urlparse
 
 from loguru import logger
 from pipecat.observers.base_observer import BaseObserver
+from pipecat.runner.types import WebSocketRunnerArguments
 from pipecat.transports.base_transport import VideoInSourceParams
 from pipecat.transports.daily.transport import DailyParams, DailyTransport
 from pipecat.workers.runner import WorkerRunner
@@ -53,6 +54,11 @@ from pipecat_gemini_live.apps.bots import (
 from pipecat_gemini_live.apps.bots.call import IN_SAMPLE_RATE, OUT_SAMPLE_RATE
 from pipecat_gemini_live.memory import CallerMemory
 from pipecat_gemini_live.persona_specs import persona_book
+
+try:
+    from pipelines.eval_calls import run_room_eval_call
+except ModuleNotFoundError:  # run as a script: pipelines/ is on sys.path, the repository is not
+    from eval_calls import run_room_eval_call  # type: ignore[no-redef]
 
 
 class ConfigError(ValueError):
@@ -190,12 +196,17 @@ _runner_backend: LiveBackend | None = None
 async def bot(runner_args) -> None:
     """Entry for Pipecat's runner (``python pipelines/daily_bot.py -t daily``) and Pipecat Cloud.
 
-    ``runner_args`` is Pipecat's ``DailyRunnerArguments`` (the room and token the runner made).
+    ``runner_args`` is Pipecat's ``DailyRunnerArguments`` (the room and token the runner made);
+    a ``WebSocketRunnerArguments`` is Pipecat's evals harness on the runner's ``/ws`` route
+    (evals/), which gets the same call pipeline on the eval transport.
     Without ``GOOGLE_API_KEY`` one embedded emulator serves every call of the process.
     """
     global _runner_backend
     if _runner_backend is None:
         _runner_backend = await LiveBackend.from_env().start()
+    if isinstance(runner_args, WebSocketRunnerArguments):
+        model = os.environ.get("GEMINI_MODEL") or DEFAULT_MODEL
+        return await run_room_eval_call(runner_args, _runner_backend, model=model)
     config = DailyBotConfig(room_url=runner_args.room_url, token=runner_args.token)
     personas = PersonaBook()
     transport = make_transport(config)

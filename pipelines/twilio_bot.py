@@ -38,6 +38,7 @@ Secrets are never logged. ``bot(runner_args)`` is the entry for Pipecat's runner
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import re
 import sys
@@ -54,6 +55,7 @@ from pipecat.serializers.base_serializer import FrameSerializer
 from twilio.twiml.voice_response import Connect, Stream, VoiceResponse
 
 from gemini_live_emulator import EmulatorConfig, LiveEmulator
+from pipecat_gemini_live import GeminiLiveLLMService
 from pipecat_gemini_live.apps.bots.admission import RequestRefused, read_capped_body
 from pipecat_gemini_live.apps.bots.backend import LiveBackend
 from pipecat_gemini_live.apps.bots.twilio_call import TwilioCall, build_twilio_call, run_twilio_call
@@ -71,6 +73,11 @@ from pipecat_gemini_live.telephony.twilio_calls import (
     signature_ok,
     token_key,
 )
+
+try:
+    from pipelines.eval_calls import eval_connect_flags, phone_eval_worker, run_eval_call
+except ModuleNotFoundError:  # run as a script: pipelines/ is on sys.path, the repository is not
+    from eval_calls import eval_connect_flags, phone_eval_worker, run_eval_call  # type: ignore[no-redef]
 
 DEFAULT_MODEL = "gemini-2.5-flash-native-audio-preview-09-2025"
 DEFAULT_INSTRUCTION = "You are a friendly phone assistant. Answer briefly and kindly."
@@ -305,8 +312,10 @@ def create_app(
     return app
 
 
-async def _receive_opening(websocket: WebSocket) -> str:
-    """One message of a stream's opening, refused when over :data:`MAX_OPENING_BYTES`."""
+async def _receive_opening(websocket: WebSocket, already_read: list[str] | None = None) -> str:
+    """One opening message (first those ``already_read``), refused over :data:`MAX_OPENING_BYTES`."""
+    if already_read:
+        return already_read.pop(0)
     message = await websocket.receive()
     if message["type"] == "websocket.disconnect":
         raise StreamRefused("the stream closed before its start message", disconnected=True)
@@ -367,7 +376,9 @@ async def bot(runner_args: Any) -> None:
 
     ``runner_args`` is Pipecat's ``WebSocketRunnerArguments``. The platform answered the
     webhook, so there is no stream token to ask for; the ``start`` message is still read and
-    validated like the app's (1008 with the reason), and the call runs the same pipeline.
+    validated like the app's (1008 with the reason), and the call runs the same pipeline. A
+    connection opening with the evals harness's ``eval-connect`` instead runs that pipeline on
+    Pipecat's eval transport (:mod:`pipelines.eval_calls`).
     Settings come from the environment (:meth:`TwilioBotConfig.from_env`); without
     ``GOOGLE_API_KEY`` one embedded emulator serves every call of the process.
     """
@@ -375,38 +386,42 @@ async def bot(runner_args: Any) -> None:
     config = TwilioBotConfig.from_env()
     websocket = runner_args.websocket
     try:
-        start = await read_stream_start(lambda: _receive_opening(websocket))
-        check_media_format(start.media_format)
-    except StreamRefused as e:
+        opening = [await asyncio.wait_for(_receive_opening(websocket), 10.0)]  # read_stream_start's
+        flags = eval_connect_flags(opening[0])
+        if flags is None:
+            start = await read_stream_start(lambda: _receive_opening(websocket, opening))
+            check_media_format(start.media_format)
+    except (StreamRefused, ValueError, TimeoutError) as e:  # ValueError: bad eval-connect flags
+        if not isinstance(e, StreamRefused):
+            e = StreamRefused(f"bad eval-connect: {e}" if isinstance(e, ValueError) else "no message within 10 s")
         logger.warning(f"twilio-bot: media stream refused: {e.reason}")
         if not e.disconnected:
             await _close(websocket, e.code, e.reason)
         return
     if _runner_backend is None:
         _runner_backend = await LiveBackend(config.api_key).start()
+    sigint = getattr(runner_args, "handle_sigint", False)
+    if flags is not None:  # Pipecat's evals harness: the same pipeline on its transport (evals/)
+        service = GeminiLiveLLMService(
+            **_runner_backend.service_kwargs(), model=config.model, system_instruction=config.system_instruction
+        )
+        transport, worker = phone_eval_worker(websocket, flags, service, config.audio)
+        await run_eval_call(transport, worker, handle_sigint=sigint)
+        return
     call = build_twilio_call(
-        websocket,
-        start,
-        service_kwargs=_runner_backend.service_kwargs(),
-        model=config.model,
-        system_instruction=config.system_instruction,
-        audio=config.audio,
-        auth_token=config.auth_token,
+        websocket, start, service_kwargs=_runner_backend.service_kwargs(), model=config.model,
+        system_instruction=config.system_instruction, audio=config.audio, auth_token=config.auth_token,
         twilio_api_base_url=config.twilio_api_base_url,
     )
-    await run_twilio_call(call, handle_sigint=getattr(runner_args, "handle_sigint", False))
+    await run_twilio_call(call, handle_sigint=sigint)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Run the bot under uvicorn."""
     import uvicorn
 
-    p = argparse.ArgumentParser(
-        description="Twilio phone bot on Gemini Live (or its local emulator)."
-    )
-    p.add_argument(
-        "--host", default="127.0.0.1", help="address to listen on (behind a tunnel or proxy)"
-    )
+    p = argparse.ArgumentParser(description="Twilio phone bot on Gemini Live (or its local emulator).")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (behind a tunnel or proxy)")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument(
         "--forwarded-allow-ips",

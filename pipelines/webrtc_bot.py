@@ -41,6 +41,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from loguru import logger
+from pipecat.runner.types import WebSocketRunnerArguments
 from pipecat.transports.base_transport import TransportParams
 from pipecat.transports.smallwebrtc.transport import SmallWebRTCTransport
 from pipecat.workers.runner import WorkerRunner
@@ -61,6 +62,11 @@ from pipecat_gemini_live.apps.bots.webrtc_offer import (
 from pipecat_gemini_live.memory import CallerMemory
 from pipecat_gemini_live.memory.keys import COOKIE_NAME
 from pipecat_gemini_live.persona_specs import persona_book
+
+try:
+    from pipelines.eval_calls import run_room_eval_call
+except ModuleNotFoundError:  # run as a script: pipelines/ is on sys.path, the repository is not
+    from eval_calls import run_room_eval_call  # type: ignore[no-redef]
 
 PAGE_DIR = Path(__file__).parent / "webrtc_page"
 
@@ -167,19 +173,21 @@ async def bot(runner_args) -> None:
     """Entry for Pipecat's runner and Pipecat Cloud: one call on a peer connection they made.
 
     ``runner_args`` is Pipecat's ``SmallWebRTCRunnerArguments`` (its ``webrtc_connection``
-    already answered by the platform's signalling, which then owns the offer checks and limits
-    that :func:`create_app` applies). The call is the same pipeline as the app's, with the
-    default personas; ``GEMINI_MODEL`` picks the model, and without ``GOOGLE_API_KEY`` one
-    embedded emulator serves every call of the process.
+    answered by the platform's signalling, which then owns the offer checks and limits that
+    :func:`create_app` applies; a ``WebSocketRunnerArguments`` is the evals harness, evals/).
+    The same pipeline as the app's, default personas; ``GEMINI_MODEL`` picks the model;
+    without ``GOOGLE_API_KEY`` one embedded emulator serves every call of the process.
     """
     global _runner_backend
-    if _runner_backend is None:
-        _runner_backend = await LiveBackend.from_env().start()
+    _runner_backend = _runner_backend or await LiveBackend.from_env().start()
+    model = os.environ.get("GEMINI_MODEL") or DEFAULT_MODEL
+    if isinstance(runner_args, WebSocketRunnerArguments):  # Pipecat's evals harness (evals/)
+        return await run_room_eval_call(runner_args, _runner_backend, model=model)
     personas = PersonaBook()
     transport = SmallWebRTCTransport(
         runner_args.webrtc_connection, params=TransportParams(audio_in_enabled=True, audio_out_enabled=True)
     )
-    service = make_service(_runner_backend, personas, model=os.environ.get("GEMINI_MODEL") or DEFAULT_MODEL)
+    service = make_service(_runner_backend, personas, model=model)
     call = build_webrtc_bot(transport, service, personas)
     runner = WorkerRunner(handle_sigint=getattr(runner_args, "handle_sigint", False))
     await runner.add_workers(call.worker)

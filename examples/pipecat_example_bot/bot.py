@@ -22,12 +22,13 @@ import os
 from loguru import logger
 from pipecat.adapters.schemas.function_schema import FunctionSchema
 from pipecat.adapters.schemas.tools_schema import ToolsSchema
+from pipecat.evals.transport import EvalTransportParams
 from pipecat.frames.frames import EndWorkerFrame, LLMRunFrame, LLMUpdateSettingsFrame
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker, ProcessorUnusablePolicy
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.aggregators.llm_response_universal import LLMContextAggregatorPair
-from pipecat.runner.types import RunnerArguments
+from pipecat.runner.types import RunnerArguments, WebSocketRunnerArguments
 from pipecat.runner.utils import create_transport
 from pipecat.services.llm_service import FunctionCallParams
 from pipecat.transports.base_transport import TransportParams
@@ -43,6 +44,9 @@ INSTRUCTION = "You are a cheerful phone assistant. You can look up the weather a
 SETTINGS_CHANGE_AFTER_S = float(os.environ.get("SETTINGS_CHANGE_AFTER_S", "10"))
 
 transport_params = {
+    # Pipecat's evals harness (`pipecat eval`, evals/ in this repository) connects to the
+    # runner's /ws route and announces itself; create_transport then builds the eval transport.
+    "eval": lambda: EvalTransportParams(audio_in_enabled=True, audio_out_enabled=True),
     "twilio": lambda: FastAPIWebsocketParams(audio_in_enabled=True, audio_out_enabled=True),
     "webrtc": lambda: TransportParams(audio_in_enabled=True, audio_out_enabled=True),
 }
@@ -50,18 +54,41 @@ transport_params = {
 _emulator = None
 
 
-async def live_endpoint() -> dict:
-    """``api_key`` and ``http_options``: Gemini with a key, else one emulator per process."""
+async def live_endpoint(body: object = None) -> dict:
+    """``api_key`` and ``http_options``: Gemini with a key, else one emulator per process.
+
+    ``body`` is the operator's session body (the runner's ``--runner-body`` file, see
+    :func:`operator_body`). Its optional ``emulator`` mapping holds ``EmulatorConfig`` fields for
+    the embedded emulator, read when the process starts it: an eval scripts the emulated model's
+    tool calls this way (``{"emulator": {"scenario": ["2:get_current_weather{...}"]}}``, see
+    evals/manifest.yaml), since the emulated model understands no words. With a key it is ignored.
+
+    Raises:
+        pydantic.ValidationError: An ``emulator`` mapping that is not a valid ``EmulatorConfig``.
+    """
     global _emulator
     key = os.environ.get("GOOGLE_API_KEY")
+    settings = body.get("emulator") if isinstance(body, dict) else None
     if key:
+        if settings:
+            logger.warning("GOOGLE_API_KEY is set: the session body's emulator settings are ignored")
         return {"api_key": key}
     if _emulator is None:
         from gemini_live_emulator import EmulatorConfig, LiveEmulator
 
-        _emulator = await LiveEmulator(EmulatorConfig(think_ms=200)).start()
+        config = EmulatorConfig.model_validate({"think_ms": 200, **(settings or {})})
+        _emulator = await LiveEmulator(config).start()
         logger.info(f"Live API emulator at {_emulator.base_url}")
     return {"api_key": _emulator.api_key, "http_options": _emulator.http_options()}
+
+
+def operator_body(runner_args: RunnerArguments) -> object:
+    """The session body when the operator wrote it, else None.
+
+    A WebSocket session's body is the runner's ``--runner-body`` file; a WebRTC or Daily
+    ``/start`` body comes from the client, which must not configure the backend.
+    """
+    return runner_args.body if isinstance(runner_args, WebSocketRunnerArguments) else None
 
 
 async def get_current_weather(params: FunctionCallParams):
@@ -95,7 +122,7 @@ async def run_bot(transport, runner_args: RunnerArguments):
     settings = GeminiLiveLLMService.Settings(system_instruction=INSTRUCTION, voice="Aoede")
     if os.environ.get("GEMINI_MODEL"):
         settings.model = os.environ["GEMINI_MODEL"]
-    llm = GeminiLiveLLMService(**await live_endpoint(), settings=settings, tools=tools)
+    llm = GeminiLiveLLMService(**await live_endpoint(operator_body(runner_args)), settings=settings, tools=tools)
     context = LLMContext()
     user_aggregator, assistant_aggregator = LLMContextAggregatorPair(context)
     pipeline = Pipeline([transport.input(), user_aggregator, llm, transport.output(), assistant_aggregator])

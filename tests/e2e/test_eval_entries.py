@@ -1,0 +1,115 @@
+"""The ready bots' ``bot(runner_args)`` entries when Pipecat's evals harness is the caller.
+
+A small FastAPI app stands in for the runner's ``/ws`` route, as in test_runner_entries.py. The
+harness opens with its ``eval-connect`` message and then speaks RTVI, so a bot that serves it
+answers the harness's ``client-ready`` with ``bot-ready`` (the handshake every eval starts
+with); `make eval` plays whole scenarios.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+import websockets
+from fastapi import FastAPI, WebSocket
+from pipecat.evals.serializer import EvalConnectionFlags, eval_connect_message
+from pipecat.runner.types import WebSocketRunnerArguments
+
+from bench.harness import serve
+from pipelines import daily_bot, twilio_bot, webrtc_bot
+from pipelines.eval_calls import eval_connect_flags
+
+pytestmark = pytest.mark.timeout(60)
+
+CLIENT_READY = json.dumps(
+    {"label": "rtvi-ai", "type": "client-ready", "id": "c1", "data": {"version": "1.0.0", "about": {}}}
+)
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch):
+    for name in ("GOOGLE_API_KEY", "GEMINI_API_KEY", "TWILIO_AUTH_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_eval_connect_is_told_from_a_twilio_opening():
+    flags = eval_connect_flags(eval_connect_message(EvalConnectionFlags(skip_tts=True)))
+    assert flags == EvalConnectionFlags(skip_tts=True)
+    assert eval_connect_flags(json.dumps({"event": "connected", "protocol": "Call"})) is None
+    assert eval_connect_flags("not json") is None
+    bad = json.dumps(
+        {"label": "rtvi-ai", "type": "client-message", "id": "x", "data": {"t": "eval-connect", "d": {"skip_tts": []}}}
+    )
+    with pytest.raises(ValueError):
+        eval_connect_flags(bad)
+
+
+async def _bot_ready(module, first_message: str) -> dict:
+    """Hand a connection to ``module.bot`` as the runner would; return the first RTVI reply."""
+    app = FastAPI()
+
+    @app.websocket("/ws")
+    async def ws(websocket: WebSocket):
+        await websocket.accept()
+        await module.bot(WebSocketRunnerArguments(websocket=websocket))
+
+    try:
+        async with serve(app) as served:
+            url = served.base_url.replace("http://", "ws://", 1) + "/ws"
+            async with websockets.connect(url) as client:
+                await client.send(first_message)
+                await client.send(CLIENT_READY)
+                while True:
+                    message = json.loads(await asyncio.wait_for(client.recv(), 20))
+                    if message.get("type") in ("bot-ready", "error"):
+                        return message
+    finally:
+        if module._runner_backend is not None:
+            await module._runner_backend.stop()
+            module._runner_backend = None
+
+
+@pytest.mark.parametrize("module", [twilio_bot, webrtc_bot, daily_bot], ids=lambda m: m.__name__)
+async def test_a_bot_answers_the_harness_handshake(module):
+    reply = await _bot_ready(module, eval_connect_message(EvalConnectionFlags()))
+    assert reply["type"] == "bot-ready", reply
+
+
+async def test_the_twilio_bot_refuses_an_eval_connect_with_bad_flags():
+    app = FastAPI()
+
+    @app.websocket("/ws")
+    async def ws(websocket: WebSocket):
+        await websocket.accept()
+        await twilio_bot.bot(WebSocketRunnerArguments(websocket=websocket))
+
+    bad = json.dumps(
+        {"label": "rtvi-ai", "type": "client-message", "id": "x", "data": {"t": "eval-connect", "d": {"skip_tts": []}}}
+    )
+    async with serve(app) as served:
+        url = served.base_url.replace("http://", "ws://", 1) + "/ws"
+        async with websockets.connect(url) as client:
+            await client.send(bad)
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await asyncio.wait_for(client.recv(), 10)
+    assert closed.value.rcvd.code == 1008 and "eval-connect" in closed.value.rcvd.reason
+    assert twilio_bot._runner_backend is None  # refused before any Live session was prepared
+
+
+async def test_the_twilio_bot_closes_a_stream_that_says_nothing():
+    """Reading the first message to tell an eval from a call must not wait forever."""
+    app = FastAPI()
+
+    @app.websocket("/ws")
+    async def ws(websocket: WebSocket):
+        await websocket.accept()
+        await twilio_bot.bot(WebSocketRunnerArguments(websocket=websocket))
+
+    async with serve(app) as served:
+        url = served.base_url.replace("http://", "ws://", 1) + "/ws"
+        async with websockets.connect(url) as client:
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await asyncio.wait_for(client.recv(), 20)
+    assert closed.value.rcvd.code == 1008 and "no message within 10 s" in closed.value.rcvd.reason

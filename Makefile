@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test test-slow fuzz explore eval bench bench-switch bench-telephony bench-telephony-cpu bench-resamplers install clean
+.PHONY: demo test test-slow fuzz fuzz-emulator explore eval bench bench-switch bench-telephony bench-telephony-cpu bench-resamplers install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,6 +57,12 @@ $(EVAL_STAMP): $(STAMP)
 
 eval: $(EVAL_STAMP)
 	env -u GOOGLE_API_KEY -u GEMINI_API_KEY $(BIN)/python -m pipecat.evals suite -d evals/manifest.yaml $(EVAL_ARGS)
+
+# The emulator's fuzz suite at length: fresh random seeds, EMULATOR_FUZZ_EXAMPLES per entry point
+# (`make test` runs a fixed 25).
+EMULATOR_FUZZ_EXAMPLES ?= 5000
+fuzz-emulator: $(STAMP)
+	EMULATOR_FUZZ_EXAMPLES=$(EMULATOR_FUZZ_EXAMPLES) $(BIN)/python -m pytest -n 0 tests/fuzz/test_emulator_fuzz.py -q
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -31,6 +31,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--silence-ms", type=int, default=500, help="default end-of-speech silence, ms")
     p.add_argument("--chunk-ms", type=int, default=40, help="audio per reply message, ms")
     p.add_argument("--pace", type=float, default=1.0, help="reply sending speed, x real time")
+    p.add_argument(
+        "--pacing", default="realtime", help="reply audio delivery: realtime, burst:N, slow:F or jitter[:SEED]"
+    )
+    p.add_argument(
+        "--no-asr", action="store_true", help="do not recognise caller words (describe speech by its length; cheaper)"
+    )
     p.add_argument("--lifetime-s", type=float, help="connection lifetime, s (goAway comes --goaway-before-s ahead)")
     p.add_argument("--goaway-before-s", type=float, default=50.0, help="goAway lead before the lifetime ends, s")
     p.add_argument("--time-scale", type=float, default=1.0, help="divide every emulator duration by this")
@@ -75,9 +81,12 @@ async def _serve(args: argparse.Namespace) -> None:
         "default_silence_ms": args.silence_ms,
         "chunk_ms": args.chunk_ms,
         "pace": args.pace,
+        "pacing": args.pacing,
     }
     if args.api_key:
         fields["api_key"] = args.api_key
+    if args.no_asr:  # otherwise the default (GEMINI_LIVE_EMULATOR_ASR, on when unset)
+        fields["asr"] = False
     fields.update(
         lifetime_s=args.lifetime_s,
         goaway_before_s=args.goaway_before_s,

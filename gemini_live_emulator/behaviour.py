@@ -10,7 +10,7 @@ the emulator's README lists them with their sources.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from fnmatch import fnmatchcase
 
@@ -38,12 +38,18 @@ class ServerBehaviour:
         client_content_needs_history_config: ``clientContent`` is only accepted as initial
             history declared by ``historyConfig.initialHistoryInClientContent`` (3.1).
         system_role_turn: What a ``role: "system"`` turn in ``clientContent`` does.
-        seed_must_end_with_user: ``clientContent`` whose last turn is not ``user`` is refused
-            (1007, "Precondition check failed.").
+        seed_must_end_with_user: ``clientContent`` with ``turnComplete`` whose last turn is not
+            ``user`` is refused (1007, "Precondition check failed."); with ``turnComplete``
+            false (the server waits for more) it is accepted.
         context_update: What a ``contextUpdate`` does (ACCEPT applies it in place).
         non_blocking_tools: Whether ``behavior: NON_BLOCKING`` declarations are accepted.
         cancel_tool_calls_on_barge_in: Caller speech during a pending blocking tool call sends
             ``toolCallCancellation`` for it (reported for 3.1).
+        default_tool_behavior: How a function declared without ``behavior`` is called
+            (``BLOCKING``: the model waits for the result; ``NON_BLOCKING``: it goes on).
+
+    Each rule's dated source is in docs/model-rules.md; where reports conflict, each reading
+    is a variant of its own (``3.1@2026-08``, ``3.1@2026-09``; see :data:`VARIANTS`).
     """
 
     name: str
@@ -56,6 +62,7 @@ class ServerBehaviour:
     non_blocking_tools: bool
     cancel_tool_calls_on_barge_in: bool
     min_version: tuple[int, int] | None = None
+    default_tool_behavior: str = "BLOCKING"
 
     def matches(self, model: str) -> bool:
         """Whether the family covers ``model``."""
@@ -125,6 +132,33 @@ UNKNOWN_GEMINI = ServerBehaviour(
 
 BEHAVIOURS: tuple[ServerBehaviour, ...] = (LIVE_3_1, LIVE_3_8, NATIVE_AUDIO_2_5, UNKNOWN_GEMINI)
 
+# Readings of the same model at different dates, where the reports conflict (docs/model-rules.md).
+# The plain family names keep the stricter, older reading; a test or an emulator picks a
+# variant by name (``model_behaviours={"gemini-3.1-*": "3.1@2026-09"}``, ``--model-behaviour``).
+LIVE_3_1_MUTABLE = replace(
+    LIVE_3_1,
+    name="gemini-3.1-flash-live@2026-09",
+    # Instruction and chat-context updates accepted throughout the session (LiveKit's plugin
+    # sends them to 3.1 from its PR #7289, merged 2026-09-15: "now supported").
+    late_client_content=OnViolation.ACCEPT,
+    client_content_needs_history_config=False,
+)
+LIVE_3_8_NON_BLOCKING_DEFAULT = replace(
+    LIVE_3_8,
+    name="gemini-3.8-live@2026-10",
+    # LiveKit's plugin 1.8.9 (2026-10) treats 3.8 functions declared without a behavior as
+    # NON_BLOCKING on the real server, as Pipecat 1.14 does ("the 3.8 Live family flipped
+    # the default").
+    default_tool_behavior="NON_BLOCKING",
+)
+VARIANTS: dict[str, ServerBehaviour] = {
+    "2.5@2026-10": NATIVE_AUDIO_2_5,
+    "3.1@2026-08": LIVE_3_1,
+    "3.1@2026-09": LIVE_3_1_MUTABLE,
+    "3.8@2026-08": LIVE_3_8,
+    "3.8@2026-10": LIVE_3_8_NON_BLOCKING_DEFAULT,
+}
+
 
 def behaviour_for(model: str) -> ServerBehaviour | None:
     """The family serving ``model``, or None for a model the service would not find (1008)."""
@@ -139,11 +173,13 @@ _NAMES = {
     "3.1": LIVE_3_1,
     "3.8": LIVE_3_8,
     "strict": UNKNOWN_GEMINI,
+    **VARIANTS,
 }
 
 
 def behaviour_named(name: str) -> ServerBehaviour:
-    """A family by short name (``2.5``, ``3.1``, ``3.8``, ``strict``) or full ``name``.
+    """A family by short name (``2.5``, ``3.1``, ``3.8``, ``strict``), dated variant
+    (``3.1@2026-08``, ``3.1@2026-09``, ... :data:`VARIANTS`) or full ``name``.
 
     Raises:
         ValueError: For a name no family has.

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .behaviour import ServerBehaviour, behaviour_named
 from .faults import Fault
+from .pacing import Pacing
 from .scenario import Scenario
 
 
@@ -23,7 +25,24 @@ class EmulatorConfig(BaseModel):
         vad_threshold_dbfs: Speech threshold of the energy VAD (RMS per 10 ms, dBFS).
         chunk_ms: Duration of audio in each reply message, ms (24 kHz PCM16: 48 bytes per ms).
         pace: Reply audio is sent at ``pace`` times real time (1.0 = as fast as it plays).
+        pacing: Delivery profile of reply audio (:mod:`.pacing`): ``realtime``, ``burst:N``
+            (N seconds ahead of real time), ``slow:F`` (F x real time with gaps), ``jitter``.
         words_per_minute: Speaking rate of the synthesized replies.
+        asr: Recognise the caller's words (offline PocketSphinx, :mod:`.asr`): input
+            transcription carries them and replies quote them. False describes speech by its
+            length only (``"(caller speech, 2.7 seconds)"``): much cheaper (no recogniser
+            processes). Unset, it follows the environment variable
+            ``GEMINI_LIVE_EMULATOR_ASR`` (``0``/``off``/``false`` turn it off; on by default).
+            The project's test suite turns it off except in the tests that check words.
+        listen_timeout_s: How long a reply waits for the recogniser's words after the
+            caller's turn ends, seconds. Past it (a machine too loaded to keep up) the reply
+            goes on without quoting them, and the words still go out as input transcription
+            when they come (as the real service's transcription may trail its reply). Unset,
+            ``GEMINI_LIVE_EMULATOR_LISTEN_TIMEOUT_S`` or 1.0. Tests that check a reply's
+            quote (or a tool chosen by the words) set it generously.
+        choose_tools: Call the declared function the caller's words (heard or typed) ask for,
+            with arguments from the same words (:mod:`.tool_choice`). A ``scenario`` with steps
+            takes over: then only the script calls functions.
         setup_timeout_s: How long a connection may wait before sending ``setup``.
         handle_ttl_s: How long a resumption handle stays valid (the real service: about 2 h).
         lifetime_s: Connection lifetime (the real service: about 10 min); None for no limit.
@@ -50,7 +69,11 @@ class EmulatorConfig(BaseModel):
     vad_threshold_dbfs: float = -45.0
     chunk_ms: int = Field(default=40, ge=10, le=2000)
     pace: float = Field(default=1.0, gt=0)
+    pacing: Pacing = Field(default_factory=Pacing)
     words_per_minute: int = Field(default=190, ge=80, le=450)
+    asr: bool = Field(default_factory=lambda: asr_from_environment())
+    listen_timeout_s: float = Field(default_factory=lambda: listen_timeout_from_environment(), gt=0)
+    choose_tools: bool = True
     setup_timeout_s: float = Field(default=30.0, gt=0)
     handle_ttl_s: float = Field(default=7200.0, gt=0)
     lifetime_s: float | None = Field(default=None, gt=0)
@@ -64,6 +87,11 @@ class EmulatorConfig(BaseModel):
     @classmethod
     def _parse_faults(cls, value):
         return [Fault.parse(v) if isinstance(v, str) else v for v in value or []]
+
+    @field_validator("pacing", mode="before")
+    @classmethod
+    def _parse_pacing(cls, value):
+        return Pacing.parse(value)
 
     @field_validator("model_behaviours")
     @classmethod
@@ -79,3 +107,31 @@ class EmulatorConfig(BaseModel):
         if isinstance(value, (list, tuple)):
             return Scenario.parse(list(value))
         return value or Scenario()
+
+
+ASR_ENV = "GEMINI_LIVE_EMULATOR_ASR"
+
+
+def asr_from_environment() -> bool:
+    """The default of :attr:`EmulatorConfig.asr`: off when ``GEMINI_LIVE_EMULATOR_ASR`` is
+    ``0``, ``off``, ``false`` or ``no`` (any case), on otherwise (unset included)."""
+    return os.environ.get(ASR_ENV, "").strip().lower() not in {"0", "off", "false", "no"}
+
+
+LISTEN_TIMEOUT_ENV = "GEMINI_LIVE_EMULATOR_LISTEN_TIMEOUT_S"
+
+
+def listen_timeout_from_environment() -> float:
+    """The default of :attr:`EmulatorConfig.listen_timeout_s`: ``GEMINI_LIVE_EMULATOR_LISTEN_TIMEOUT_S``
+    (seconds) or 1.0.
+
+    Raises:
+        ValueError: When the variable is set but is not a positive number.
+    """
+    raw = os.environ.get(LISTEN_TIMEOUT_ENV, "").strip()
+    if not raw:
+        return 1.0
+    value = float(raw)
+    if not value > 0:
+        raise ValueError(f"{LISTEN_TIMEOUT_ENV} must be a positive number of seconds, not {raw!r}")
+    return value

@@ -8,13 +8,21 @@ about any test.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import re
 from dataclasses import dataclass, field
 
+from loguru import logger
+
+from . import phrases
+
 AUDIO_TOKENS_PER_S = 32  # Gemini counts 32 tokens per second of audio
-# Sent as the caller starts speaking, like the real service's streaming input transcription.
+# With speech recognition off: sent as the caller starts speaking, the rest with the reply.
 TRANSCRIPT_OPENING = "(caller speech,"
+LISTEN_TIMEOUT_S = 1.0  # see UserTurn.listen (EmulatorConfig.listen_timeout_s)
+LATE_WORDS_TIMEOUT_S = 60.0  # words later than this are given up (a recogniser that hung)
+QUOTED_WORDS = 4  # the reply quotes at most this many of the words heard (a reply must fit between turns)
 CHARS_PER_TEXT_TOKEN = 4
 
 
@@ -41,7 +49,15 @@ class UserTurn:
         tools_called: The scripted calls for this turn were made (a re-answered turn does not
             call again).
         transcript_opened: The start of the transcription went out when the caller began
-            speaking (:data:`TRANSCRIPT_OPENING`); the rest goes out with the reply.
+            speaking (:data:`TRANSCRIPT_OPENING`, recognition off); the rest goes out with the
+            reply.
+        heard: What the recogniser made of each utterance of the turn
+            (:class:`~.asr.Heard`), once :meth:`listen` has run.
+        hearing: Recognition results still to come (futures of :class:`~.asr.Heard`).
+        late: Recognition results the reply stopped waiting for (:meth:`listen`'s bound):
+            their words go out as input transcription when they come, unquoted.
+        late_sent: Those of :attr:`late` whose words are already on their way (a turn
+            answered again after a barge-in must not send them twice).
     """
 
     speech_s: float = 0.0
@@ -52,20 +68,88 @@ class UserTurn:
     from_caller: bool = True
     tools_called: bool = False
     transcript_opened: bool = False
+    heard: list = field(default_factory=list)
+    hearing: list = field(default_factory=list)
+    late: list = field(default_factory=list)
+    late_sent: list = field(default_factory=list)
+
+    async def listen(self, timeout_s: float = LISTEN_TIMEOUT_S) -> None:
+        """Wait for the recogniser's results of this turn's utterances.
+
+        Args:
+            timeout_s: Longest wait per utterance; past it (a machine too loaded to keep up) the
+                turn goes on without that utterance's words rather than hold the reply back
+                (the result moves to :attr:`late`).
+        """
+        while self.hearing:
+            future = self.hearing[0]
+            try:
+                # Shielded: a barge-in cancelling the reply must not cancel the recognition.
+                heard = await asyncio.wait_for(asyncio.shield(future), timeout_s)
+            except asyncio.TimeoutError:
+                # The words are not lost: they follow as transcription when they come.
+                logger.warning(f"emulator: speech recognition took over {timeout_s} s; answering without the words")
+                self.late.append(future)
+                heard = None
+            except asyncio.CancelledError:
+                if not future.cancelled():
+                    raise
+                heard = None
+            except Exception as e:  # the recogniser failed: the turn goes on without words
+                logger.warning(f"emulator: speech recognition failed: {e!r}")
+                heard = None
+            self.hearing.pop(0)
+            if heard is not None:
+                self.heard.append(heard)
+
+    def merge(self, other: "UserTurn", *, front: bool = False) -> None:
+        """Take in ``other``'s content (an unanswered turn the caller continued)."""
+        self.speech_s += other.speech_s
+        for name in ("texts", "images", "tool_results", "heard", "hearing", "late", "late_sent"):
+            mine, theirs = getattr(self, name), getattr(other, name)
+            mine[0:0] = theirs if front else []
+            if not front:
+                mine.extend(theirs)
+        self.checking += other.checking
+        self.tools_called = self.tools_called or other.tools_called
+        self.transcript_opened = self.transcript_opened or other.transcript_opened
+
+    @property
+    def recognised(self) -> bool:
+        """The turn's speech went through the recogniser."""
+        return bool(self.heard or self.hearing or self.late)
+
+    def words(self) -> str:
+        """The words recognised in the caller's speech ("" when none, or not recognised)."""
+        return " ".join(h.text for h in self.heard if h.text)
+
+    def spoken(self) -> str:
+        """The caller's speech as text: the words heard, or with recognition off its length."""
+        if self.recognised:
+            return self.words()
+        if self.speech_s > 0:
+            return f"{TRANSCRIPT_OPENING} {self.speech_s:.1f} seconds)"
+        return ""
 
     def transcript(self) -> str:
-        """The input transcription the emulator reports for this turn.
-
-        There is no speech recogniser: audio turns are described by their length.
-        """
-        pieces = list(self.texts)
-        if self.speech_s > 0:
-            pieces.insert(0, f"{TRANSCRIPT_OPENING} {self.speech_s:.1f} seconds)")
-        return " ".join(pieces)
+        """The turn as the model holds it in its history: speech, then typed text."""
+        return " ".join(p for p in [self.spoken(), *self.texts] if p)
 
     def transcript_rest(self) -> str:
-        """What is left to send of the transcription once its opening went out."""
-        full = self.transcript()
+        """The input transcription still to send at the end of the turn.
+
+        Typed text is never transcribed (the real service's recogniser only hears audio).
+        With recognition on: the words not sent yet as interim pieces; off: the rest of the
+        length placeholder whose opening went out when the caller began.
+        """
+        if self.recognised:
+            out = ""
+            for piece in (h.rest() for h in self.heard):
+                if piece and out and not piece.startswith(" "):
+                    out += " "
+                out += piece
+            return out
+        full = self.spoken()
         if self.transcript_opened and full.startswith(TRANSCRIPT_OPENING):
             return full[len(TRANSCRIPT_OPENING) :]
         return full
@@ -81,6 +165,11 @@ def persona_label(system_instruction: str | None, max_words: int = 10) -> str:
 
 
 _NUMBERS = ["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
+
+
+def _quote(words: str) -> str:
+    split = words.split()
+    return " ".join(split[:QUOTED_WORDS]) + (" ..." if len(split) > QUOTED_WORDS else "")
 
 
 def _count(n: int) -> str:
@@ -110,8 +199,18 @@ class Conversation:
         remembered = len(self.history)
         self.replies += 1
         lang = (self.language_code or "en").lower()
+        words = _quote(turn.words())
+        other = phrases.compose(
+            lang.split("-")[0], self.persona, speech_s=turn.speech_s, words=words, recognised=turn.recognised,
+            texts=turn.texts, images=turn.images, checking=turn.checking, tool_results=turn.tool_results,
+            remembered=remembered,
+        )
+        if other is not None:
+            return other
         if lang.startswith("ko"):
             parts = [f"{self.persona}.", "네, 잘 들었습니다."]
+            if words:
+                parts.append(f'"{words}" 라고 하셨습니다.')
             if turn.images:
                 parts.append(f"이미지 {', '.join(turn.images)} 를 봤습니다.")
             if turn.tool_results:
@@ -121,6 +220,10 @@ class Conversation:
         parts = [f"{self.persona}."]
         if turn.speech_s > 0:
             parts.append(f"I heard you for {turn.speech_s:.1f} seconds.")
+            if words:
+                parts.append(f'You said: "{words}".')
+            elif turn.recognised and not turn.late:
+                parts.append("I could not make out any words.")
         for text in turn.texts:
             parts.append(f'You wrote: "{text[:80]}".')
         if turn.images:

@@ -13,6 +13,7 @@ import math
 from collections.abc import Awaitable, Callable
 
 from . import wire
+from .pacing import Pacing, schedule
 from .voice import OUTPUT_RATE
 
 Send = Callable[[dict], Awaitable[None]]
@@ -29,6 +30,10 @@ class ReplyStream:
         send: Coroutine that puts one server message on the wire.
         transcribe: Whether to send ``outputTranscription``.
         on_first_chunk: Awaited once the first chunk is out (a mid-reply fault fires there).
+        pacing: Delivery profile (:mod:`.pacing`); ``pace`` scales its schedule.
+        connection: The connection's index (varies jitter between connections).
+        text_only: TEXT modality: the words go out as text parts (about ``chunk_ms`` apart at
+            the speaking rate of ``pcm``), with no audio and no output transcription.
     """
 
     def __init__(
@@ -41,6 +46,9 @@ class ReplyStream:
         send: Send,
         transcribe: bool,
         on_first_chunk: Callable[[], Awaitable[None]] | None = None,
+        pacing: Pacing | None = None,
+        connection: int = 0,
+        text_only: bool = False,
     ):
         self.text = text
         self.words = text.split()
@@ -51,14 +59,17 @@ class ReplyStream:
         self._send = send
         self._transcribe = transcribe
         self._on_first_chunk = on_first_chunk
+        self.pacing = pacing or Pacing()
+        self.connection = connection
+        self.text_only = text_only
         self.chunks_sent = 0
         self.words_sent = 0
         self.started = False
 
     @property
     def audio_s(self) -> float:
-        """Duration of the whole reply, seconds."""
-        return len(self.pcm) / 2 / OUTPUT_RATE
+        """Duration of the whole reply's audio, seconds (0 in TEXT modality: none is sent)."""
+        return 0.0 if self.text_only else len(self.pcm) / 2 / OUTPUT_RATE
 
     @property
     def spoken_s(self) -> float:
@@ -71,25 +82,31 @@ class ReplyStream:
         return " ".join(self.words[: self.words_sent])
 
     async def run(self) -> None:
-        """Send every chunk (cancellable between chunks)."""
+        """Send every chunk on the pacing's schedule (cancellable between chunks)."""
         loop = asyncio.get_running_loop()
         n = max(1, math.ceil(len(self.pcm) / self.chunk_bytes))
+        offsets = schedule(self.pacing, n, self.chunk_s, self.connection)
         t0 = loop.time()
         self.started = True
         for i in range(n):
-            due = t0 + i * self.chunk_s / self.pace
-            delay = due - loop.time()
+            delay = t0 + offsets[i] / self.pace - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            chunk = self.pcm[i * self.chunk_bytes : (i + 1) * self.chunk_bytes]
-            await self._send(wire.audio_chunk(chunk, OUTPUT_RATE))
+            words_due = math.ceil(len(self.words) * (i + 1) / n)
+            piece = ""
+            if words_due > self.words_sent:
+                piece = (" " if self.words_sent else "") + " ".join(self.words[self.words_sent : words_due])
+            if self.text_only:
+                if piece:
+                    await self._send(wire.text_part(piece))
+            else:
+                await self._send(wire.audio_chunk(self.pcm[i * self.chunk_bytes : (i + 1) * self.chunk_bytes], OUTPUT_RATE))
             self.chunks_sent = i + 1
             if i == 0 and self._on_first_chunk is not None:
                 await self._on_first_chunk()
-            words_due = math.ceil(len(self.words) * (i + 1) / n)
-            if words_due > self.words_sent:
-                piece = " ".join(self.words[self.words_sent : words_due])
-                prefix = " " if self.words_sent else ""
+            if piece:
                 self.words_sent = words_due
-                if self._transcribe:
-                    await self._send(wire.output_transcription(prefix + piece))
+                if self._transcribe and not self.text_only:
+                    # Transcription goes out with the audio that says it: aligned with what
+                    # was sent, whatever the pacing.
+                    await self._send(wire.output_transcription(piece))

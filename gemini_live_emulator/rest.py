@@ -94,8 +94,10 @@ class RestApi:
         try:
             request = json.loads(body or b"{}")
             token = self.emu.tokens.issue_from_rest(request)
-        except (ValueError, TypeError) as e:
+        except (ValueError, TypeError, AttributeError) as e:
             return _error(HTTPStatus.BAD_REQUEST, f"Invalid JSON payload received. {e}", "INVALID_ARGUMENT")
+        except RecursionError:
+            return _error(HTTPStatus.BAD_REQUEST, "Invalid JSON payload received. Nested too deeply.", "INVALID_ARGUMENT")
         return HTTPStatus.OK.value, token.to_rest()
 
 

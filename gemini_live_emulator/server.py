@@ -18,6 +18,7 @@ else gets HTTP 404. The key is accepted as the ``x-goog-api-key`` header (Python
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import re
 from fnmatch import translate as fnmatch_translate
@@ -211,6 +212,10 @@ class LiveEmulator(Observations):
             create_connection=connection_class(RestApi(self)),
         )
         logger.debug(f"Live emulator listening on {self.base_url}")
+        if self.config.asr:
+            from .asr import warm_up_in_background
+
+            warm_up_in_background()
         return self
 
     async def stop(self) -> None:
@@ -268,7 +273,7 @@ class LiveEmulator(Observations):
 
     def accepts_key(self, key: str) -> bool:
         """Whether ``key`` is this emulator's API key."""
-        return key == self.config.api_key
+        return hmac.compare_digest(key.encode(), self.config.api_key.encode())
 
     def admit(self, request, raw_setup: str | bytes, record: SessionRecord) -> str | bytes:
         """Judge a connection's credential once its first message is in.
@@ -302,7 +307,7 @@ class LiveEmulator(Observations):
         try:
             message = json.loads(raw_setup)
             setup = message["setup"]
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, RecursionError):
             setup = None  # not a setup: the session refuses it with its own 1007
         resuming = isinstance(setup, dict) and bool(wire.get(wire.get(setup, "sessionResumption"), "handle"))
         token = self.tokens.admit(credential, resuming=resuming)

@@ -1,7 +1,7 @@
 """One emulated Live session: the server's side of a WebSocket connection.
 
 Driven only by what it receives: the setup picks the model family's rules
-(:mod:`.behaviour`), caller audio goes through the energy VAD (:mod:`.vad`), turns and replies
+(:mod:`.behaviour`), caller audio goes to the VAD and recogniser (:mod:`.listening`), turns and replies
 are the :class:`~.turns.TurnTaker`'s, and rule violations raise
 :class:`~.wire.ProtocolError`, which closes the connection the way the real service does.
 This module also runs the connection's limits (lifetime with ``goAway`` ahead of the close) and
@@ -23,10 +23,10 @@ from . import wire
 from .behaviour import OnViolation, ServerBehaviour
 from .conversation import Conversation, HistoryTurn
 from .faults import Fault, FaultKind
+from .listening import Listener
 from .records import SessionRecord
 from .tool_desk import summarise
 from .turns import TurnTaker
-from .vad import EnergyVAD, VadParams
 
 if TYPE_CHECKING:
     from .server import LiveEmulator
@@ -57,11 +57,9 @@ class EmulatedSession:
         self.setup: wire.Setup | None = None
         self.conv = Conversation()
         self.turns = TurnTaker(self)
-        self.vad: EnergyVAD | None = None
+        self.ear = Listener(self)
         self.realtime_started = False
         self.silenced = False
-        self._manual_active = False
-        self._manual_speech_s = 0.0
         self._images: list[str] = []
         self._results: dict[str, str] = {}
         self._send_lock = asyncio.Lock()
@@ -167,9 +165,12 @@ class EmulatedSession:
             raw = await asyncio.wait_for(self.ws.recv(), self.cfg.setup_timeout_s)
             # Key or ephemeral token, judged once the setup is in (a token may rewrite it).
             raw = self.emu.admit(self.ws.request, raw, self.record)
-            events = wire.parse_client_message(raw)
-            if not isinstance(events[0], wire.Setup):
+            kind = wire.message_kind(raw)
+            if kind is None:
+                wire.parse_client_message(raw)  # not one JSON message: raises its own 1007
+            if kind != "setup":  # judged before the body: its faults are moot
                 raise wire.ProtocolError(wire.CLOSE_INVALID, "The first message must be setup.")
+            events = wire.parse_client_message(raw)
             self.record.note("setup")
             await self._on_setup(events[0])
             async for raw in self.ws:
@@ -185,10 +186,15 @@ class EmulatedSession:
                 await self.close(e.code, e.wire_reason())
         except (ConnectionClosed, asyncio.TimeoutError, _Dropped, asyncio.CancelledError):
             pass
+        except Exception as e:  # a bug: say so once, close like the real service's 500
+            logger.opt(exception=e).error(f"emulator {self.id}: internal error")
+            with contextlib.suppress(ConnectionClosed):
+                await self.close(wire.CLOSE_INTERNAL, wire.REASON_INTERNAL)
         finally:
             for timer in self._timers:
                 timer.cancel()
             await self.turns.stop()
+            self.ear.close()
             self._finish_record()
 
     def _finish_record(self) -> None:
@@ -241,6 +247,7 @@ class EmulatedSession:
         await self.fault_phase("setup")
         await self.send(wire.setup_complete(self.id))
         await self.send_resumption_handle()
+        self.ear.start()
         self._start_timers()
 
     def _start_timers(self) -> None:
@@ -293,7 +300,7 @@ class EmulatedSession:
             raise wire.ProtocolError(wire.CLOSE_INVALID, "setup may only be sent once.")
         elif isinstance(event, wire.AudioStreamEnd):
             rec.note("audio_stream_end")
-            await self._on_audio_stream_end()
+            await self.ear.stream_end()
         elif isinstance(event, wire.RealtimeText):
             rec.note("text")
             rec.texts.append(event.text)
@@ -316,33 +323,7 @@ class EmulatedSession:
 
     async def _on_audio(self, event: wire.RealtimeAudio) -> None:
         self.realtime_started = True
-        if self.setup.vad.disabled:
-            if self._manual_active:
-                self._manual_speech_s += len(event.pcm) / 2 / event.rate
-            return
-        if self.vad is None or self.vad.rate != event.rate:
-            params = VadParams.from_setup(
-                default_silence_ms=self.cfg.default_silence_ms,
-                silence_duration_ms=self.setup.vad.silence_duration_ms,
-                start_sensitivity=self.setup.vad.start_sensitivity,
-                end_sensitivity=self.setup.vad.end_sensitivity,
-                threshold_dbfs=self.cfg.vad_threshold_dbfs,
-            )
-            self.vad = EnergyVAD(params, event.rate)
-        for change in self.vad.feed(event.pcm):
-            if change.kind == "start":
-                await self.turns.caller_started(change.at_s)
-            else:
-                await self.turns.caller_stopped(change.at_s)
-
-    async def _on_audio_stream_end(self) -> None:
-        if self.setup.vad.disabled:
-            raise wire.ProtocolError(
-                wire.CLOSE_INVALID, "audioStreamEnd is only valid with automatic activity detection enabled."
-            )
-        if self.vad is not None:
-            for change in self.vad.flush():
-                await self.turns.caller_stopped(change.at_s)
+        await self.ear.audio(event)
 
     async def _on_activity(self, event) -> None:
         name = "activity_start" if isinstance(event, wire.ActivityStart) else "activity_end"
@@ -354,12 +335,9 @@ class EmulatedSession:
             )
         self.realtime_started = True
         if isinstance(event, wire.ActivityStart):
-            self._manual_active = True
-            self._manual_speech_s = 0.0
-            await self.turns.caller_started(0.0)
-        elif self._manual_active:
-            self._manual_active = False
-            await self.turns.caller_stopped(0.0, speech_s=self._manual_speech_s)
+            await self.ear.activity_start()
+        else:
+            await self.ear.activity_end()
 
     def _on_video(self, event: wire.RealtimeVideo) -> None:
         self.realtime_started = True
@@ -403,7 +381,11 @@ class EmulatedSession:
                 if b.system_role_turn is OnViolation.CLOSE_1007:
                     raise wire.ProtocolError(wire.CLOSE_INVALID, wire.REASON_INVALID_ARGUMENT)
             turns.append(turn)
-        if b.seed_must_end_with_user and turns and turns[-1].role != "user":
+        # Only content that asks for a reply (turnComplete) must end with the caller: content
+        # the server is told to wait on may end with the model (LiveKit's Google plugin sends
+        # instructions as a lone model turn and syncs histories ending with the assistant,
+        # turnComplete false; docs/model-rules.md).
+        if b.seed_must_end_with_user and event.turn_complete and turns and turns[-1].role != "user":
             raise wire.ProtocolError(wire.CLOSE_INVALID, wire.REASON_PRECONDITION)
         answer = None
         if event.turn_complete and turns and turns[-1].role == "user":

@@ -13,9 +13,11 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from . import wire
-from .conversation import AUDIO_TOKENS_PER_S, TRANSCRIPT_OPENING, HistoryTurn, UserTurn
+from .conversation import AUDIO_TOKENS_PER_S, LATE_WORDS_TIMEOUT_S, TRANSCRIPT_OPENING, HistoryTurn, UserTurn
 from .records import Reply
 from .reply import ReplyStream
+from .scenario import ToolStep
+from .tool_choice import choose
 from .tool_desk import ToolDesk, summarise
 from .voice import synthesize
 
@@ -41,6 +43,8 @@ class TurnTaker:
         self._reply: ReplyStream | None = None
         self._composed = False
         self._waiting_tools = False
+        self._interim_sends: list[asyncio.Task] = []
+        self._late_sends: set[asyncio.Task] = set()
 
     @property
     def busy(self) -> bool:
@@ -53,7 +57,8 @@ class TurnTaker:
         """Caller speech began (VAD or ``activityStart``)."""
         self.speech_started_at = at_s
         await self.s.fault_phase("speaking")
-        if self.s.setup.input_transcription and not self.current.transcript_opened:
+        recognising = self.s.ear.asr is not None
+        if self.s.setup.input_transcription and not recognising and not self.current.transcript_opened:
             self.current.transcript_opened = True
             await self.s.send(wire.input_transcription(TRANSCRIPT_OPENING))
         if self._waiting_tools and self.s.behaviour.cancel_tool_calls_on_barge_in:
@@ -68,14 +73,33 @@ class TurnTaker:
             return
         await self.barge_in()
 
-    async def caller_stopped(self, at_s: float, speech_s: float | None = None) -> None:
-        """Caller speech ended; the turn is over."""
+    async def caller_stopped(self, at_s: float, speech_s: float | None = None, heard=None) -> None:
+        """Caller speech ended; the turn is over.
+
+        Args:
+            at_s: Audio time the speech ended, seconds.
+            speech_s: Length of the speech when known otherwise (manual activity), seconds.
+            heard: The recogniser's pending result for the utterance (None: recognition off).
+        """
+        if heard is not None:
+            self.current.hearing.append(heard)
         if speech_s is not None:
             self.current.speech_s += speech_s
         elif self.speech_started_at is not None:
             self.current.speech_s += max(0.0, at_s - self.speech_started_at)
         self.speech_started_at = None
         self.end_turn()
+
+    def interim(self, text: str) -> None:
+        """Words the recogniser is sure of while the caller still speaks (event loop callback)."""
+        if self.s.setup is None or not self.s.setup.input_transcription:
+            return
+        self._interim_sends = [t for t in self._interim_sends if not t.done()]
+        self._interim_sends.append(asyncio.create_task(self._send_quietly(wire.input_transcription(text))))
+
+    async def _send_quietly(self, msg: dict) -> None:
+        with contextlib.suppress(Exception):
+            await self.s.send(msg)
 
     def end_turn(self) -> None:
         """Close the caller's turn and queue the reply to it."""
@@ -112,24 +136,88 @@ class TurnTaker:
 
     async def _respond(self, turn: UserTurn) -> None:
         conv = self.s.conv
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        if self.s.scenario.steps:
+            # Scripted calls need no words: a recogniser behind (a loaded machine) must not
+            # push the call past the think time, where the caller may already speak again.
+            await turn.listen(timeout_s=max(self.s.scaled(self.s.cfg.think_ms / 1000.0), 0.05))
+        else:
+            await turn.listen(timeout_s=self.s.cfg.listen_timeout_s)
+        # The think time runs from the end of the turn: recognition that finished within it
+        # adds no latency.
+        listened_s = loop.time() - started
         if self.s.silenced:
             if turn.from_caller:
                 conv.history.append(HistoryTurn("user", turn.transcript(), turn.speech_s))
             return
+        await self._finish_transcription(turn)
         caller_turn_no = sum(1 for t in conv.history if t.role == "user") + 1
-        scripted = self.s.scenario and turn.from_caller and not turn.tools_called
-        step = self.s.scenario.calls_for(caller_turn_no) if scripted else None
+        step = self._tool_step(turn, caller_turn_no)
         if step is not None:
             if not await self._call_tools(step, turn):
                 conv.history.append(HistoryTurn("user", turn.transcript(), turn.speech_s))
                 return
+            listened_s = 0.0
         turn.tool_results.extend(self.desk.notes)
         self.desk.notes.clear()
-        await self._speak(turn)
+        await self._speak(turn, listened_s)
+
+    def _tool_step(self, turn: UserTurn, caller_turn_no: int) -> ToolStep | None:
+        """The calls this turn makes: scripted ones when a scenario is set, else the function
+        the caller's words ask for (:mod:`.tool_choice`), if any."""
+        if not turn.from_caller or turn.tools_called:
+            return None
+        if self.s.scenario.steps:
+            return self.s.scenario.calls_for(caller_turn_no)
+        if not self.s.cfg.choose_tools:
+            return None
+        said = " ".join([turn.words(), *turn.texts])
+        choice = choose(said, [t.raw for t in self.s.declared_tools()])
+        if choice is None:
+            return None
+        self.s.record.extra.setdefault("tool_choices", []).append(
+            {"turn": caller_turn_no, "said": said, "name": choice.name, "args": choice.args, "score": choice.score}
+        )
+        return ToolStep(turn=caller_turn_no, calls=[{"name": choice.name, "args": choice.args}])
+
+    async def _finish_transcription(self, turn: UserTurn) -> None:
+        """The rest of the caller's words, as the turn ends (after the interim pieces)."""
+        if not self.s.setup.input_transcription:
+            return
+        rest = turn.transcript_rest()
+        turn.heard = [h.sent() for h in turn.heard]
+        late = [f for f in turn.late if f not in turn.late_sent]
+        turn.late_sent.extend(late)
+        if late:
+            # The reply goes on; the words follow when the recogniser has them.
+            task = asyncio.create_task(self._send_late_words(late, bool(rest or turn.heard)))
+            self._late_sends.add(task)
+            task.add_done_callback(self._late_sends.discard)
+        if not rest:
+            return
+        if self._interim_sends:
+            await asyncio.gather(*self._interim_sends)
+        await self.s.send(wire.input_transcription(rest, finished=turn.recognised and not late))
+
+    async def _send_late_words(self, late: list, continued: bool) -> None:
+        """Send the words of utterances the reply did not wait for, the last piece finished."""
+        text = ""
+        for future in late:
+            with contextlib.suppress(Exception):
+                # Interim pieces of the utterance may have gone out already: only the rest.
+                rest = (await asyncio.wait_for(asyncio.shield(future), LATE_WORDS_TIMEOUT_S)).rest()
+                if rest and (text or continued) and not rest.startswith(" "):
+                    rest = " " + rest
+                text += rest
+        self.s.record.extra.setdefault("late_words", []).append(text.strip())
+        await self._send_quietly(wire.input_transcription(text, finished=True))
 
     async def _call_tools(self, step, turn: UserTurn) -> bool:
         """Make the scripted calls; False when a barge-in cancelled the blocking ones."""
-        declared = {t.name: t.behavior for t in self.s.declared_tools()}
+        # A declaration without behavior gets the model's default (docs/model-rules.md).
+        default = self.s.behaviour.default_tool_behavior
+        declared = {t.name: t.behavior or default for t in self.s.declared_tools()}
         calls = self.desk.issue(step, declared)
         turn.tools_called = True
         if not calls:
@@ -151,20 +239,18 @@ class TurnTaker:
         turn.tool_results.extend(results)
         return True
 
-    async def _speak(self, turn: UserTurn) -> None:
+    async def _speak(self, turn: UserTurn, listened_s: float = 0.0) -> None:
         s = self.s
         text = s.conv.compose_reply(turn)
         self._composed = True
         remembered = len(s.conv.history)
-        synth = asyncio.create_task(synthesize(text, s.setup.language_code, s.cfg.words_per_minute))
+        synth = asyncio.create_task(synthesize(text, s.setup.language_code, s.cfg.words_per_minute, s.setup.voice_name))
         try:
-            await asyncio.sleep(s.scaled(s.cfg.think_ms / 1000.0))
+            await asyncio.sleep(max(0.0, s.scaled(s.cfg.think_ms / 1000.0) - listened_s))
             pcm = await synth
         except asyncio.CancelledError:
             synth.cancel()
             raise
-        if s.setup.input_transcription and turn.transcript_rest():
-            await s.send(wire.input_transcription(turn.transcript_rest()))
         if s.setup.resumption_enabled:
             await s.send(wire.resumption_update(None, False))
         self._reply = ReplyStream(
@@ -175,6 +261,9 @@ class TurnTaker:
             send=s.send,
             transcribe=s.setup.output_transcription,
             on_first_chunk=lambda: s.fault_phase("reply"),
+            pacing=s.cfg.pacing,
+            connection=s.record.index,
+            text_only=s.setup.response_modalities == ["TEXT"],
         )
         s.record.replies.append(Reply(text=text, persona=s.conv.persona, remembered_turns=remembered))
         await self._reply.run()
@@ -230,21 +319,10 @@ class TurnTaker:
             return None
         merged = UserTurn(from_caller=any(t.from_caller for t in unanswered))
         for t in unanswered:
-            merged.speech_s += t.speech_s
-            merged.texts += t.texts
-            merged.images += t.images
-            merged.tool_results += t.tool_results
-            merged.checking += t.checking
-            merged.tools_called = merged.tools_called or t.tools_called
-            merged.transcript_opened = merged.transcript_opened or t.transcript_opened
+            merged.merge(t)
         if not resume_turn:
             return merged
-        self.current.speech_s += merged.speech_s
-        self.current.texts[:0] = merged.texts
-        self.current.images[:0] = merged.images
-        self.current.tool_results[:0] = merged.tool_results
-        self.current.tools_called = self.current.tools_called or merged.tools_called
-        self.current.transcript_opened = self.current.transcript_opened or merged.transcript_opened
+        self.current.merge(merged, front=True)
         return None
 
     async def tool_result(self, call, response, scheduling: str | None) -> None:
@@ -266,6 +344,8 @@ class TurnTaker:
     async def stop(self) -> None:
         """Cancel whatever is in progress (the connection is gone)."""
         self._pending.clear()
+        for task in list(self._late_sends):
+            task.cancel()
         if self._worker is not None and not self._worker.done():
             self._worker.cancel()
             with contextlib.suppress(BaseException):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import threading
+import zlib
 from functools import lru_cache
 
 import numpy as np
@@ -96,13 +97,37 @@ def _espeak() -> _ESpeak | None:
         return None
 
 
-def _voice_for(language_code: str | None) -> str:
+# The Live API's prebuilt voice names, each given its own eSpeak NG variant (voice quality and
+# pitch), so a test can hear that the voice setting reached the server. Unknown names get a
+# variant from a stable hash of the name; no name keeps the language's plain voice.
+VARIANTS = ("m1", "f1", "m2", "f2", "m3", "f3", "m4", "f4", "m5", "f5", "m6", "m7")
+GEMINI_VOICES = (
+    "Zephyr Puck Charon Kore Fenrir Leda Orus Aoede Callirrhoe Autonoe Enceladus Iapetus Umbriel "
+    "Algieba Despina Erinome Algenib Rasalgethi Laomedeia Achernar Alnilam Schedar Gacrux "
+    "Pulcherrima Achird Zubenelgenubi Vindemiatrix Sadachbia Sadaltager Sulafat"
+).split()
+
+
+def variant_for(voice_name: str | None) -> str | None:
+    """The eSpeak NG variant a prebuilt voice name is spoken with (None: the plain voice)."""
+    if not voice_name:
+        return None
+    names = [n.lower() for n in GEMINI_VOICES]
+    key = voice_name.strip().lower()
+    index = names.index(key) if key in names else zlib.crc32(key.encode())
+    return VARIANTS[index % len(VARIANTS)]
+
+
+def _voice_for(language_code: str | None, voice_name: str | None = None) -> str:
     lang = (language_code or "en-US").lower()
     if lang.startswith("en-gb"):
-        return "en-gb"
-    if lang.startswith("en"):
-        return "en-us"
-    return lang.split("-")[0]
+        base = "en-gb"
+    elif lang.startswith("en"):
+        base = "en-us"
+    else:
+        base = lang.split("-")[0]
+    variant = variant_for(voice_name)
+    return f"{base}+{variant}" if variant else base
 
 
 def _babble(text: str, rate: int) -> np.ndarray:
@@ -136,7 +161,9 @@ def _babble(text: str, rate: int) -> np.ndarray:
     return (wave / peak * 9000).astype(np.int16)
 
 
-def synthesize_sync(text: str, language_code: str | None = None, words_per_minute: int = 175) -> bytes:
+def synthesize_sync(
+    text: str, language_code: str | None = None, words_per_minute: int = 175, voice_name: str | None = None
+) -> bytes:
     """Speak ``text``: PCM16 LE mono at 24 kHz.
 
     Args:
@@ -144,6 +171,7 @@ def synthesize_sync(text: str, language_code: str | None = None, words_per_minut
         language_code: BCP-47 code from the setup's ``speechConfig.languageCode`` (picks the
             eSpeak voice; English when unset).
         words_per_minute: Speaking rate.
+        voice_name: ``prebuiltVoiceConfig.voiceName`` from the setup (:func:`variant_for`).
 
     Returns:
         Raw PCM16 bytes at :data:`OUTPUT_RATE`.
@@ -154,7 +182,7 @@ def synthesize_sync(text: str, language_code: str | None = None, words_per_minut
         engine = _espeak()
         if engine is None:
             return _babble(text, OUTPUT_RATE).tobytes()
-        samples = engine.synth(text, _voice_for(language_code), words_per_minute)
+        samples = engine.synth(text, _voice_for(language_code, voice_name), words_per_minute)
         native_rate = engine.rate
     if samples.size == 0:
         return _babble(text, OUTPUT_RATE).tobytes()
@@ -162,6 +190,8 @@ def synthesize_sync(text: str, language_code: str | None = None, words_per_minut
     return np.clip(resampled, -32768, 32767).astype(np.int16).tobytes()
 
 
-async def synthesize(text: str, language_code: str | None = None, words_per_minute: int = 175) -> bytes:
+async def synthesize(
+    text: str, language_code: str | None = None, words_per_minute: int = 175, voice_name: str | None = None
+) -> bytes:
     """:func:`synthesize_sync` in a worker thread, so the event loop keeps pacing."""
-    return await asyncio.to_thread(synthesize_sync, text, language_code, words_per_minute)
+    return await asyncio.to_thread(synthesize_sync, text, language_code, words_per_minute, voice_name)

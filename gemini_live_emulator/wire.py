@@ -21,6 +21,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import checks
+
 # Close codes and the reasons the real service gives (docs/live-api.md).
 CLOSE_NORMAL = 1000
 CLOSE_INVALID = 1007
@@ -101,10 +103,11 @@ def b64encode(data: bytes) -> str:
 
 @dataclass
 class FunctionDeclaration:
-    """One declared function: ``name``, ``behavior`` (BLOCKING / NON_BLOCKING), raw dict."""
+    """One declared function: ``name``, ``behavior`` (``BLOCKING`` / ``NON_BLOCKING``, ``""``
+    when the declaration has none: the model's default), raw dict."""
 
     name: str
-    behavior: str = "BLOCKING"
+    behavior: str = ""
     raw: dict = field(default_factory=dict)
 
 
@@ -283,7 +286,7 @@ def _declarations(tools: Any) -> list[FunctionDeclaration]:
                 )
             out.append(
                 FunctionDeclaration(
-                    name=name, behavior=str(get(decl, "behavior", "BLOCKING")), raw=decl
+                    name=name, behavior=str(get(decl, "behavior", "")), raw=decl
                 )
             )
     return out
@@ -423,6 +426,17 @@ def _parse_context_update(body: Any) -> ContextUpdate:
     )
 
 
+def message_kind(raw: str | bytes) -> str | None:
+    """The camelCase top-level key of a one-key JSON object message, else None."""
+    try:
+        msg = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(msg, dict) or len(msg) != 1:
+        return None
+    return re.sub(r"_([a-z])", lambda m: m.group(1).upper(), next(iter(msg)))
+
+
 def parse_client_message(raw: str | bytes) -> list[ClientEvent]:
     """Parse one client WebSocket message into events.
 
@@ -440,6 +454,8 @@ def parse_client_message(raw: str | bytes) -> list[ClientEvent]:
         msg = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ProtocolError(CLOSE_INVALID, f"Invalid JSON payload received. {e}") from e
+    except RecursionError as e:
+        raise ProtocolError(CLOSE_INVALID, "Invalid JSON payload received. Nested too deeply.") from e
     if not isinstance(msg, dict) or len(msg) != 1:
         keys = list(msg) if isinstance(msg, dict) else type(msg).__name__
         raise ProtocolError(
@@ -447,6 +463,9 @@ def parse_client_message(raw: str | bytes) -> list[ClientEvent]:
         )
     key, body = next(iter(msg.items()))
     camel = re.sub(r"_([a-z])", lambda m: m.group(1).upper(), key)
+    issue = checks.problem(camel, body)
+    if issue is not None:
+        raise ProtocolError(CLOSE_INVALID, issue)
     if camel == "setup":
         return [_parse_setup(body)]
     if camel == "realtimeInput":
@@ -493,9 +512,12 @@ def output_transcription(text: str) -> dict:
     return {"serverContent": {"outputTranscription": {"text": text}}}
 
 
-def input_transcription(text: str) -> dict:
-    """``serverContent.inputTranscription``."""
-    return {"serverContent": {"inputTranscription": {"text": text}}}
+def input_transcription(text: str, *, finished: bool = False) -> dict:
+    """``serverContent.inputTranscription``; ``finished`` marks the last piece of a turn."""
+    body: dict = {"text": text}
+    if finished:
+        body["finished"] = True
+    return {"serverContent": {"inputTranscription": body}}
 
 
 def generation_complete() -> dict:
@@ -509,8 +531,14 @@ def interrupted() -> dict:
 
 
 def turn_complete(usage: dict | None = None) -> dict:
-    """``serverContent.turnComplete``, with ``usageMetadata`` riding along."""
-    msg: dict = {"serverContent": {"turnComplete": True}}
+    """``serverContent.turnComplete``, with ``usageMetadata`` riding along.
+
+    ``interactionStatus`` goes with it: the SDK's ``LiveServerContent`` documents it as
+    "always sent alongside turn_complete". The emulator never works on in the background
+    after a turn (no thinking), so it is always ``IDLE`` (Pipecat 1.14 holds a turn open
+    while a 3.8 thinking model reports ``IN_PROGRESS``).
+    """
+    msg: dict = {"serverContent": {"turnComplete": True, "interactionStatus": "IDLE"}}
     if usage is not None:
         msg["usageMetadata"] = usage
     return msg

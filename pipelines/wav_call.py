@@ -89,7 +89,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--tools-demo",
         action="store_true",
-        help="register get_weather and get_time; on the emulator the caller's turns 2 and 3 call them",
+        help="register get_weather and get_time; on the emulator the model calls one when the caller asks for it",
     )
     p.add_argument("--verbose", action="store_true", help="debug logs")
     return p.parse_args(argv)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
@@ -11,6 +12,7 @@ import soundfile as sf
 import soxr
 
 from gemini_live_emulator import EmulatorConfig, LiveEmulator
+from gemini_live_emulator.config import ASR_ENV, LISTEN_TIMEOUT_ENV
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).parent.parent
@@ -109,3 +111,30 @@ def _forget_learned_refusals():
 
     yield
     forget_refusals()
+
+
+# Speech recognition costs a recogniser process per emulator process and CPU per second of
+# speech; only the tests that check the caller's words pay for it (``@pytest.mark.asr``).
+# Everywhere else, emulators in this process and in the processes tests start (the main job,
+# the bots) describe speech by its length.
+ASR_WAIT_S = "30"  # a test that checks words waits for them, however loaded the machine
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "asr: the test checks the caller's words: the emulator's speech recognition is on (in this "
+        f"process and the ones it starts) and replies wait up to {ASR_WAIT_S} s for the words",
+    )
+    os.environ[ASR_ENV] = "0"
+
+
+@pytest.fixture(autouse=True)
+def _emulator_asr(request, monkeypatch):
+    """Recognition on only for tests marked ``asr`` (see :func:`pytest_configure`)."""
+    if request.node.get_closest_marker("asr") is not None:
+        monkeypatch.setenv(ASR_ENV, "1")
+        monkeypatch.setenv(LISTEN_TIMEOUT_ENV, ASR_WAIT_S)
+    else:
+        monkeypatch.setenv(ASR_ENV, "0")
+        monkeypatch.delenv(LISTEN_TIMEOUT_ENV, raising=False)

@@ -93,7 +93,8 @@ class WavCallOptions:
         emulator: Extra emulator settings (``EmulatorConfig`` fields: ``lifetime_s``,
             ``goaway_before_s``, ``faults``, ``scenario``, ``time_scale``...).
         tools_demo: Register two example functions (``get_weather``, ``get_time``); on the
-            emulator, the caller's 2nd and 3rd turns make the model call them.
+            emulator, the model calls one when the caller's words ask for it ("what is the
+            weather in Chicago" -> ``get_weather(city="Chicago")``).
     """
 
     input: Path
@@ -151,8 +152,6 @@ async def run_wav_call(
     own_emulator = None
     if opts.backend == "emulator" and emulator is None:
         settings = dict(opts.emulator)
-        if opts.tools_demo:
-            settings.setdefault("scenario", DEMO_SCENARIO)
         own_emulator = await LiveEmulator(EmulatorConfig(think_ms=opts.think_ms, **settings)).start()
         emulator = own_emulator
     try:
@@ -231,9 +230,6 @@ async def _persona_at(transport: WavTransport, worker: PipelineWorker, change: P
     await worker.queue_frame(
         PersonaUpdateFrame(system_instruction=change.system_instruction, language=change.language, voice=change.voice)
     )
-
-
-DEMO_SCENARIO = ['2:get_weather{"city": "Paris"}', '3:get_time{"timezone": "Europe/Paris"}']
 
 
 async def _get_weather(params: FunctionCallParams) -> None:

@@ -87,11 +87,16 @@ def resolve_language(language: Any) -> str | None:
 
 
 def tag_tool_behaviors(tools: list[Any], non_blocking: set[str]) -> list[Any]:
-    """A copy of ``tools`` with ``behavior: NON_BLOCKING`` on the named functions.
+    """A copy of ``tools`` with ``behavior: NON_BLOCKING`` on the named functions and
+    ``behavior: BLOCKING`` on the others that declare none.
+
+    Every behavior is explicit because the default moved: 3.8 runs a function declared
+    without one NON_BLOCKING, as reported from 2026-10 (docs/model-rules.md), so a function
+    the application expects the model to wait for must say so.
 
     Args:
         tools: Gemini-format tools (dicts holding ``function_declarations`` lists).
-        non_blocking: Names of the functions to mark.
+        non_blocking: Names of the functions to mark ``NON_BLOCKING``.
     """
     tagged = copy.deepcopy(tools)
     for tool in tagged:
@@ -100,6 +105,8 @@ def tag_tool_behaviors(tools: list[Any], non_blocking: set[str]) -> list[Any]:
         for decl in tool.get("function_declarations", []) or []:
             if decl.get("name") in non_blocking:
                 decl["behavior"] = "NON_BLOCKING"
+            else:
+                decl.setdefault("behavior", "BLOCKING")
     return tagged
 
 
@@ -206,7 +213,7 @@ def build_connect_config(
 
     if spec.tools:
         tools = spec.tools
-        if non_blocking_functions and profile.non_blocking_tools:
-            tools = tag_tool_behaviors(tools, non_blocking_functions)
+        if profile.non_blocking_tools:  # the profiles whose models take a behavior at all
+            tools = tag_tool_behaviors(tools, non_blocking_functions or set())
         config.tools = tools
     return config

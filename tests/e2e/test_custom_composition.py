@@ -44,7 +44,7 @@ def test_keyword_switch_and_transcript_log(tmp_path):
 
     turns = [json.loads(line) for line in log.read_text().splitlines()]
     assert [t["role"] for t in turns] == ["user", "bot", "user", "bot"], turns
-    assert turns[0]["text"].startswith("(caller speech")
+    assert turns[0]["text"].startswith("(caller speech")  # recognition off: the suite's default
     # The rule fired after the first reply, so the second comes from the concierge.
     assert turns[1]["text"].startswith("You are a helpful assistant") and "no earlier turns" in turns[1]["text"]
     assert turns[3]["text"].startswith("You are a polite hotel concierge")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from gemini_live_emulator.config import ASR_ENV, LISTEN_TIMEOUT_ENV
 from pipecat_gemini_live.apps.wav_call import WavCallOptions, run_wav_call
 
 from ..conftest import ROOT, build_call
@@ -22,6 +24,8 @@ SCRIPT = ROOT / "pipelines" / "wav_call.py"
 
 def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     env = {"PATH": "/usr/bin:/bin", "HOME": str(ROOT)}  # no GOOGLE_API_KEY: the embedded emulator
+    # Recognition as the test asks (tests/conftest.py: off unless the test is marked asr).
+    env.update({k: os.environ[k] for k in (ASR_ENV, LISTEN_TIMEOUT_ENV) if k in os.environ})
     return subprocess.run(
         [sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT
     )

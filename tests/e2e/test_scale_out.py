@@ -26,6 +26,7 @@ from streamdouble.protocol import StreamIdentity
 from streamdouble.session import SessionConfig
 
 from bench.harness import Served, free_port, place_call, ulaw_frames
+from gemini_live_emulator.config import ASR_ENV
 from pipecat_gemini_live.apps.transports.wav import load_wav
 
 from ..conftest import ROOT, build_call
@@ -102,6 +103,7 @@ async def cluster(haproxy, tmp_path):
         "STREAM_TOKEN_SECRET": "shared-by-every-instance",
         "TWILIO_API_BASE_URL": "http://127.0.0.1:9",  # hang-ups never leave loopback
         "PYTHONPATH": str(ROOT),
+        ASR_ENV: os.environ.get(ASR_ENV, "0"),  # recognition off, as in the rest of the suite
     }
     instances = [
         Instance("bot1", free_port(), env, tmp_path / "bot1.log"),

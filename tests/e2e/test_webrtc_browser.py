@@ -197,7 +197,7 @@ async def test_browser_call_with_persona_switch(chromium, server, tmp_path):
     assert len(bot_lines) == 2 and len(user_lines) == 2, (bot_lines, user_lines)
     assert bot_lines[0].startswith("You are a helpful assistant") and "no earlier turns" in bot_lines[0]
     assert bot_lines[1].startswith("You are a cheerful pirate captain")
-    assert all("caller speech" in line for line in user_lines)
+    assert all("caller speech" in line for line in user_lines)  # recognition off: the suite's default
     assert len(notes) == 1 and "pirate" in notes[0]
 
     # The audio the browser received: two audible replies, each seconds long, silence around.

@@ -54,6 +54,12 @@ class WireReply:
         return ANSWER in self.text
 
     @property
+    def answers_a_function_result(self) -> bool:
+        """The reply the model gives once a function's result is in: the answer to the caller
+        turn that asked for the function (its audio never says "I heard you")."""
+        return "[Function " in self.text and " returned " in self.text
+
+    @property
     def complete(self) -> bool:
         """Spoken to the end (not cut by a barge-in, nor by its connection closing)."""
         return not self.interrupted and self.audio_s > 0
@@ -419,7 +425,7 @@ def check_report(obs: Observation, budget: float) -> None:
     by :func:`check_turns`, not here (a busy machine splits playback into spans that the
     report may pair with the wrong turn by a few hundred ms).
     """
-    answers = [r for r in obs.wire_replies if r.is_answer]
+    answers = [r for r in obs.wire_replies if r.is_answer or r.answers_a_function_result]
     ends = [t["user_speech_end_s"] for t in obs.report_turns]
     for i, turn in enumerate(obs.report_turns):
         if turn.get("bot_audio_start_s") is None:

@@ -147,3 +147,21 @@ def test_audio_spoken_into_an_outage_that_outlasts_the_call_is_not_owed():
     session to go to. The check counted it as lost audio."""
     speech = ((1.1, "cards_001.wav"), (0.3, "cards_001.wav"), (0.3, "cards_005.wav"))
     run_and_check(Timeline(M25, speech, faults=("close:1000@speaking",) + OUTAGE, tool_turns=(1,), tool_delay=0.7, pace=1.5))
+
+
+# Found by `make explore` (seed 7015): a tool call on turn 1, a persona switch as it ends, and a
+# goAway every 5.8 s (2.3 s ahead).
+GOAWAY_LOOP = Timeline(
+    M25,
+    ((1.1, "cards_001.wav"), (0.7, "cards_001.wav"), (0.5, "cards_001.wav")),
+    events=(Event("persona", 1, 0.0, 1),),
+    lifetime=(5.8, 2.3),
+    tool_turns=(1,),
+    tool_delay=1.7,
+)
+
+
+def test_the_reply_to_a_function_result_answers_the_turn_that_asked_for_it():
+    """The report credited turn 2 with the reply that followed its function's result; the
+    explorer's check only counted replies that say what they heard, and called the report wrong."""
+    run_and_check(GOAWAY_LOOP)

@@ -10,6 +10,7 @@ import ssl
 import numpy as np
 import pytest
 import websockets
+from google.genai import types
 from google.genai.errors import APIError
 
 from ..conftest import speech
@@ -76,6 +77,8 @@ async def test_a_turn_names_the_persona_and_counts_history(emulator):
         if sc and sc.turn_complete:
             kinds.append("turn_complete")
             assert m.usage_metadata and m.usage_metadata.total_token_count > 0
+            # Documented by the SDK's types as always sent alongside turn_complete.
+            assert sc.interaction_status == types.InteractionStatus.IDLE
     assert kinds[0] == "input" and kinds[-2:] == ["generation_complete", "turn_complete"]
     # The audio is speech-like and its length follows the text (about 24 kHz * 2 bytes * seconds).
     seconds = audio_bytes(first) / 48000

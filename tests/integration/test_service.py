@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 
+import pytest
 from pipecat.frames.frames import (
     LLMFullResponseEndFrame,
     LLMFullResponseStartFrame,
@@ -17,6 +18,8 @@ from pipecat.frames.frames import (
 )
 from pipecat.metrics.metrics import LLMUsageMetricsData, TTFBMetricsData
 from pipecat.processors.frame_processor import FrameDirection
+
+from gemini_live_emulator.asr import word_error_rate
 
 from .call_helpers import run_call
 
@@ -38,6 +41,7 @@ async def test_a_call_is_answered_turn_by_turn(emulator, short_call, tmp_path):
     assert "test persona" in spoken
     transcripts = before.of(TranscriptionFrame, FrameDirection.UPSTREAM)
     assert len(transcripts) == 2
+    # Recognition off (the suite's default): speech described by its length.
     assert all(re.fullmatch(r"\(caller speech, \d\.\d seconds\)", t.text) for t in transcripts)
 
     metrics = [d for f in after.of(MetricsFrame) for d in f.data]
@@ -54,6 +58,20 @@ async def test_a_call_is_answered_turn_by_turn(emulator, short_call, tmp_path):
             break
         await asyncio.sleep(0.02)
     assert record.client_close_code == 1000  # a hang-up is a normal closure, not 1011
+
+
+@pytest.mark.asr
+async def test_the_callers_words_reach_the_pipeline_as_transcriptions(emulator, short_call, tmp_path):
+    # No timing here: the emulator's replies wait for its recogniser, however loaded the machine.
+    result = await run_call(emulator, short_call, tmp_path / "out.wav", timeout_tail=4.0)
+    assert result.errors == []
+    transcripts = result.before.of(TranscriptionFrame, FrameDirection.UPSTREAM)
+    assert len(transcripts) == 2, [t.text for t in transcripts]
+    # cards_001.wav and cards_003.wav say "ten of clubs" and "seven of clubs".
+    for t, said in zip(transcripts, ["ten of clubs", "seven of clubs"]):
+        assert word_error_rate(said, t.text) <= 0.5, (said, t.text)
+    replies = [r.text for r in result.service.replies if not r.interrupted]
+    assert any(f'You said: "{transcripts[0].text.strip().split()[0]}' in r for r in replies), replies
 
 
 async def test_a_refused_connect_is_reported_not_silent(emulator, short_call, tmp_path):

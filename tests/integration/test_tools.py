@@ -80,6 +80,7 @@ class Case:
     parts: list = field(default_factory=lambda: [0.3, "cards_001.wav", 5.0, "cards_003.wav", 4.0])
     at: list = field(default_factory=list)
     cancelled_seen: list = field(default_factory=list)
+    variants: dict[str, str] = field(default_factory=dict)  # EmulatorConfig.model_behaviours
 
 
 CANCELLED: list[str] = []
@@ -121,6 +122,17 @@ CASES: dict[str, Case] = {
         )
         for name, model in (("25", M25), ("31", M31), ("38", M38))
     },
+    # Both readings of conflicting rules (docs/model-rules.md): 3.8 before and after its
+    # functions without a behavior became NON_BLOCKING; 3.1 refusing late clientContent and
+    # accepting it.
+    **{
+        f"blocking_38@{date}": Case(M38, ["1:get_weather"], ["get_weather"], {"get_weather": weather}, variants={"gemini-3.8-*": f"3.8@{date}"})
+        for date in ("2026-08", "2026-10")
+    },
+    "tool_swap_31@2026-09": Case(
+        M31, ["2:get_time", "3:get_time"], ["get_weather"], {"get_weather": weather, "get_time": clock},
+        at=[(3.0, "swap")], variants={"gemini-3.1-*": "3.1@2026-09"},
+    ),
 }
 
 
@@ -133,7 +145,8 @@ class Outcome:
 
 async def one_call(name: str, case: Case, tmp) -> Outcome:
     wav = build_call(tmp / f"{name}.wav", case.parts)
-    async with LiveEmulator(EmulatorConfig(think_ms=100, pace=3.0, scenario=case.scenario)) as emu:
+    config = EmulatorConfig(think_ms=100, pace=3.0, scenario=case.scenario, model_behaviours=case.variants)
+    async with LiveEmulator(config) as emu:
         service = GeminiLiveLLMService(
             api_key=emu.api_key,
             http_options=emu.http_options(),
@@ -267,7 +280,10 @@ async def test_failures_become_error_responses(outcomes, name, in_response, in_e
 
 
 @pytest.mark.asyncio(loop_scope="module")
-@pytest.mark.parametrize("name,method", [("tool_swap_25", "handover"), ("tool_swap_31", "handover"), ("tool_swap_38", "context_update")])
+@pytest.mark.parametrize(
+    "name,method",
+    [("tool_swap_25", "handover"), ("tool_swap_31", "handover"), ("tool_swap_31@2026-09", "handover"), ("tool_swap_38", "context_update")],
+)
 async def test_tools_swapped_mid_call(outcomes, name, method):
     out = outcomes[name]
     swaps = [s for s in out.result.service.handover.records if s.reason == "tools"]
@@ -276,3 +292,19 @@ async def test_tools_swapped_mid_call(outcomes, name, method):
     assert [c["name"] for c in calls] == ["get_time"]  # the new tool was there to be called
     assert all(r.server_close_code is None for r in out.records)
     assert any("get_time returned" in t and "12:30" in t for t in composed(out))
+
+
+@pytest.mark.asyncio(loop_scope="module")
+@pytest.mark.parametrize("date", ["2026-08", "2026-10"])
+async def test_a_blocking_function_blocks_on_3_8_whatever_its_default(outcomes, date):
+    # The service declares every behavior (BLOCKING too): the model waits for the result on
+    # both readings of 3.8's default, and speaks it.
+    out = outcomes[f"blocking_38@{date}"]
+    (rec,) = out.records
+    decl = rec.setup["tools"][0]["functionDeclarations"][0]
+    assert decl["behavior"] == "BLOCKING"
+    (call,) = rec.tool_calls
+    assert call["blocking"] is True
+    texts = composed(out)
+    assert not any("Let me check" in t for t in texts)
+    assert any("get_weather returned" in t and "21" in t for t in texts), texts

@@ -49,7 +49,9 @@ def heard(text: str) -> float:
 
 async def test_vad_presets_reach_the_server_and_change_the_pace(tmp_path):
     wav = build_call(tmp_path / "in.wav", [0.3, "cards_001.wav", 3.0])
-    async with LiveEmulator(EmulatorConfig(think_ms=100, pace=2.0)) as emu:
+    # Words are not needed here, and a recogniser still starting (a fresh process, a loaded
+    # machine) would add its wait to one call's latency but not the other's.
+    async with LiveEmulator(EmulatorConfig(think_ms=100, pace=2.0, asr=False)) as emu:
         high, low = await asyncio.gather(
             run_call(emu, wav, tmp_path / "h.wav", model=M25, settings=GeminiLiveLLMSettings(vad=vad_preset("high"))),
             run_call(emu, wav, tmp_path / "l.wav", model=M25, settings=GeminiLiveLLMSettings(vad=vad_preset("low"))),

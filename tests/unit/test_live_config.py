@@ -35,7 +35,8 @@ def test_non_blocking_only_where_the_profile_allows():
     s = spec(tools=TOOLS)
     on_38 = build_connect_config(s, settings(), GEMINI_3_8_LIVE, non_blocking_functions={"book"})
     decls = on_38.tools[0]["function_declarations"]
-    assert {d["name"]: d.get("behavior") for d in decls} == {"get_weather": None, "book": "NON_BLOCKING"}
+    # Every behavior explicit: 3.8's default for an undeclared one moved to NON_BLOCKING (2026-10).
+    assert {d["name"]: d.get("behavior") for d in decls} == {"get_weather": "BLOCKING", "book": "NON_BLOCKING"}
     on_31 = build_connect_config(s, settings(), GEMINI_3_1_LIVE, non_blocking_functions={"book"})
     assert all("behavior" not in d for d in on_31.tools[0]["function_declarations"])
     assert "behavior" not in TOOLS[0]["function_declarations"][1]  # the caller's list is untouched

@@ -34,6 +34,8 @@ function kinds(msg) {
         const sub = camel(rawSub);
         if (sub === 'modelTurn') {
           for (const part of body.parts || []) out.push(part.inlineData ? 'audio' : 'text');
+        } else if (sub === 'interactionStatus') {
+          continue; // an annotation of turnComplete, not a message kind
         } else if (body !== null && body !== undefined && body !== false) {
           out.push(sub);
         }

@@ -44,6 +44,8 @@ def kinds(msg: dict) -> list[str]:
                 if sub == "modelTurn":
                     for part in body.get("parts", []):
                         out.append("audio" if ("inlineData" in part or "inline_data" in part) else "text")
+                elif sub == "interactionStatus":
+                    continue  # an annotation of turnComplete, not a message kind
                 elif body not in (None, False):
                     out.append(sub)
         elif key == "setupComplete":

@@ -1,0 +1,92 @@
+"""The emulator's speech recogniser on the recorded speech of tests/data (words known)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import samplerate
+import soundfile as sf
+
+from gemini_live_emulator import asr
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def references() -> dict[str, str]:
+    refs = {}
+    for line in (DATA / "README.md").read_text().splitlines():
+        m = re.match(r'\| (\S+\.wav) \|.*?\| "([^"]+)" \|', line)
+        if m:
+            refs[m.group(1)] = m.group(2)
+    return refs
+
+
+def at_rate(name: str, rate: int) -> np.ndarray:
+    x, sr = sf.read(DATA / name, dtype="float32")
+    if rate != sr:
+        x = samplerate.resample(x, rate / sr, "sinc_best")
+    return (np.clip(x, -1, 1) * 32767).astype(np.int16)
+
+
+async def hear(pcm: np.ndarray, rate: int, interim: list | None = None) -> asr.Heard:
+    rec = asr.StreamingRecognizer(on_interim=interim.append if interim is not None else None)
+    try:
+        rec.begin(rate)
+        step = rate // 50
+        for i in range(0, pcm.size, step):
+            rec.feed(pcm[i : i + step].tobytes())
+        return await rec.end()
+    finally:
+        rec.close()
+
+
+def test_word_error_rate():
+    assert asr.word_error_rate("ten of clubs", "Ten of clubs.") == 0.0
+    assert asr.word_error_rate("ten of clubs", "ten of close") == pytest.approx(1 / 3)
+    assert asr.word_error_rate("ten of clubs", "") == 1.0
+    assert asr.word_error_rate("five five", "five five five five") == 1.0
+    assert asr.word_error_rate("", "") == 0.0
+
+
+@pytest.mark.parametrize("rate, bound", [(16000, 0.30), (48000, 0.30), (8000, 0.70)])
+async def test_word_error_rate_on_recorded_speech_is_bounded(rate, bound):
+    errors, words = 0.0, 0
+    for name, said in references().items():
+        heard = await hear(at_rate(name, rate), rate)
+        n = len(said.split())
+        errors += asr.word_error_rate(said, heard.text) * n
+        words += n
+    # Measured (docs/emulator-asr.md): about 20% wideband, 57% at telephone rate.
+    assert errors / words <= bound
+
+
+async def test_the_same_audio_is_always_heard_as_the_same_words():
+    pcm = at_rate("librivox_0930.wav", 24000)
+    first = await hear(pcm, 24000)
+    await hear(at_rate("cards_005.wav", 8000), 8000)  # another line in between
+    assert (await hear(pcm, 24000)).text == first.text
+
+
+async def test_interim_pieces_lead_the_final_words():
+    interim: list[str] = []
+    heard = await hear(at_rate("librivox_0920.wav", 16000), 16000, interim)
+    await asyncio.sleep(0)  # let the last interim callbacks run
+    assert len(interim) >= 2 and interim[0] and all(p.startswith(" ") for p in interim[1:])
+    sent = "".join(interim).split()
+    assert heard.interim_words == len(sent)
+    assert heard.text.split()[: len(sent)] == sent
+    assert ("".join(interim) + heard.rest()).split() == heard.text.split()
+
+
+async def test_a_tone_is_not_heard_as_the_sentence():
+    rate = 16000
+    t = np.arange(int(0.9 * rate)) / rate
+    tone = (0.3 * 32767 * np.sin(2 * np.pi * 440 * t)).astype(np.int16)
+    tone_words = (await hear(tone, rate)).text
+    sentence = (await hear(at_rate("librivox_0880.wav", rate), rate)).text
+    assert tone_words != sentence
+    assert asr.word_error_rate("he was not an ill disposed young man", tone_words) >= 0.8

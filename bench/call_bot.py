@@ -21,8 +21,8 @@ from streamdouble.audio import ulaw_to_wav
 from streamdouble.session import SessionConfig
 
 from bench.harness import Served, place_call, ulaw_frames
-from pipecat_gemini_live.report import caller_segments
-from pipecat_gemini_live.transports.wav import WavInputError, load_wav
+from pipecat_gemini_live.apps.report import caller_segments
+from pipecat_gemini_live.apps.transports.wav import WavInputError, load_wav
 
 
 async def call(url: str, audio: Path, out: Path | None) -> int:

@@ -24,7 +24,7 @@ from streamdouble.scenario import Scenario
 from streamdouble.session import Session, SessionConfig, SessionResult
 from twilio.request_validator import RequestValidator
 
-from pipecat_gemini_live.transports.wav import WavAudio
+from pipecat_gemini_live.apps.transports.wav import WavAudio
 
 FRAME_BYTES = 160  # 20 ms of 8 kHz mu-law
 

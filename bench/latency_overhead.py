@@ -25,10 +25,10 @@ from pipecat.workers.runner import WorkerRunner
 from bench.calls import build_call_wav
 from bench.emulator_process import EmulatorProcess
 from bench.rig import SERVICES, BenchCall, build_call, start_frames
-from pipecat_gemini_live.latency import AudioPathTrace, turn_latencies
-from pipecat_gemini_live.latency.breakdown import percentiles
-from pipecat_gemini_live.report import caller_segments
-from pipecat_gemini_live.transports.wav import load_wav
+from pipecat_gemini_live.apps.latency import AudioPathTrace, turn_latencies
+from pipecat_gemini_live.apps.latency.breakdown import percentiles
+from pipecat_gemini_live.apps.report import caller_segments
+from pipecat_gemini_live.apps.transports.wav import load_wav
 
 THINK_MS = 200
 SILENCE_MS = 500

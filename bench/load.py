@@ -33,8 +33,8 @@ from pipecat.workers.runner import WorkerRunner
 
 from bench.emulator_process import Endpoint, process_cpu_s
 from bench.rig import REPLY_GAP_S, BenchCall, build_call, start_frames
-from pipecat_gemini_live.report import bot_segments, caller_segments
-from pipecat_gemini_live.transports.wav import WavAudio, load_wav
+from pipecat_gemini_live.apps.report import bot_segments, caller_segments
+from pipecat_gemini_live.apps.transports.wav import WavAudio, load_wav
 
 ROOT = Path(__file__).resolve().parent.parent
 CALLER_8K = ROOT / "pipelines/audio/caller_3turns_8k_ulaw.wav"

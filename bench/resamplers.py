@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.resamplers
 
-Streams tones and noise through every quality of :mod:`pipecat_gemini_live.stream_resampler`
+Streams tones and noise through every quality of :mod:`pipecat_gemini_live.audio.stream_resampler`
 in telephone-sized frames (20 ms going 8 -> 16 kHz, 40 ms going 24 -> 8 kHz, as the Live API
 sends replies) and prints, per quality and direction:
 
@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from pipecat_gemini_live.stream_resampler import QUALITIES, create_resampler
+from pipecat_gemini_live.audio.stream_resampler import QUALITIES, create_resampler
 
 DIRECTIONS = ((8000, 16000, 20), (24000, 8000, 40))
 

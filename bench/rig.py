@@ -31,7 +31,7 @@ from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies
 
 from bench.emulator_process import Endpoint
 from pipecat_gemini_live import AudioResampler
-from pipecat_gemini_live.transports.wav import (
+from pipecat_gemini_live.apps.transports.wav import (
     CallClock,
     WavAudio,
     WavInputTransport,

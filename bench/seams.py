@@ -35,9 +35,9 @@ from bench.emulator_process import Endpoint
 from bench.rig import BenchCall, build_call, start_frames
 from pipecat_gemini_live import LiveOptions
 from gemini_live_emulator import EmulatorConfig, LiveEmulator
-from pipecat_gemini_live.latency.breakdown import percentiles
-from pipecat_gemini_live.report import bot_segments, caller_segments
-from pipecat_gemini_live.transports.wav import load_wav
+from pipecat_gemini_live.apps.latency.breakdown import percentiles
+from pipecat_gemini_live.apps.report import bot_segments, caller_segments
+from pipecat_gemini_live.apps.transports.wav import load_wav
 
 FRAME_S = 0.020
 # Long enough for the built-in service to count a connection as established (it treats every

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from pipecat_gemini_live import AudioResampler, GeminiLiveLLMService, PersonaUpdateFrame  # noqa: E402
 from gemini_live_emulator import EmulatorConfig, LiveEmulator  # noqa: E402
-from pipecat_gemini_live.transports.wav import WavTransport  # noqa: E402
+from pipecat_gemini_live.apps.transports.wav import WavTransport  # noqa: E402
 
 PROFILES = ["gemini-2.5-flash-native-audio-preview-09-2025", "gemini-3.1-flash-live-preview", "gemini-3.8-live"]
 PERSONAS = ["You are a pirate.", "You are a librarian.", "You are a chef."]

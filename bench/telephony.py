@@ -7,13 +7,13 @@ think time, replies paced in real time) and the same service (ours):
 
 - ``wideband``: the main job's pipeline, 16 kHz PCM in, 24 kHz out (WAV transports);
 - ``twilio``: the Twilio bot (``pipelines/twilio_bot.py``) on our telephony path
-  (:class:`~pipecat_gemini_live.telephony.TelephonyAudio`), 8 kHz mu-law both ways;
+  (:class:`~pipecat_gemini_live.telephony.audio.TelephonyAudio`), 8 kHz mu-law both ways;
 - ``stock``: the same bot on Pipecat's stock Twilio setup (``TelephonyAudio.pipecat_stock()``:
   the serializer resamples to a 16 kHz pipeline, the output transport resamples 24 -> 8 kHz).
 
 The Twilio paths are driven over a local WebSocket by streamdouble, a Twilio Media Streams
 simulator, playing the 8 kHz mu-law twin of the wideband recording. Every call carries an
-:class:`~pipecat_gemini_live.latency.AudioPathTrace`; the report gives, per path, p50/p95 of
+:class:`~pipecat_gemini_live.apps.latency.AudioPathTrace`; the report gives, per path, p50/p95 of
 caller speech end -> first bot audio written to the transport, and the per-stage breakdown.
 Rounds run the paths one after another, rotating their order, so drift on a shared machine
 touches all three alike.
@@ -44,11 +44,11 @@ from streamdouble.session import SessionConfig
 from bench.harness import place_call, serve, ulaw_frames
 from pipecat_gemini_live import AudioResampler, GeminiLiveLLMService, OutputResampler
 from gemini_live_emulator import EmulatorConfig
-from pipecat_gemini_live.latency import AudioPathTrace, TwilioWireTap, summarize, turn_latencies
-from pipecat_gemini_live.latency.emulator_tap import TracedLiveEmulator
-from pipecat_gemini_live.report import caller_segments
-from pipecat_gemini_live.telephony import TelephonyAudio
-from pipecat_gemini_live.transports.wav import (
+from pipecat_gemini_live.apps.latency import AudioPathTrace, TwilioWireTap, summarize, turn_latencies
+from pipecat_gemini_live.apps.latency.emulator_tap import TracedLiveEmulator
+from pipecat_gemini_live.apps.report import caller_segments
+from pipecat_gemini_live.telephony.audio import TelephonyAudio
+from pipecat_gemini_live.apps.transports.wav import (
     CallClock,
     WavInputTransport,
     WavOutputTransport,

@@ -32,8 +32,8 @@ from bench.telephony import (
 )
 from gemini_live_emulator import EmulatorConfig
 from gemini_live_emulator.threaded import EmulatorThread
-from pipecat_gemini_live.telephony import TelephonyAudio
-from pipecat_gemini_live.transports.wav import load_wav
+from pipecat_gemini_live.telephony.audio import TelephonyAudio
+from pipecat_gemini_live.apps.transports.wav import load_wav
 from pipelines.twilio_bot import TwilioBotConfig, TwilioCall, create_app
 
 

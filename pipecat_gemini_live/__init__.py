@@ -3,11 +3,11 @@
 Public names only; see the modules for details.
 """
 
-from .audio_hold import AudioCounters
+from .call.audio_hold import AudioCounters
 from .frames import PersonaUpdateFrame
-from .switches import SwitchRecord
-from .live_config import SessionSpec
-from .models import (
+from .protocol.switch_plan import SwitchRecord
+from .protocol.setup import SessionSpec
+from .protocol.profiles import (
     GEMINI_2_5_NATIVE_AUDIO,
     GEMINI_3_1_LIVE,
     GEMINI_3_8_LIVE,
@@ -20,12 +20,12 @@ from .models import (
     register_profile,
     unregister_profile,
 )
-from .options import LiveOptions
-from .reconnect import RetryPolicy
-from .resampler import AudioResampler, OutputResampler
+from .call.live_options import LiveOptions
+from .protocol.close_codes import RetryPolicy
+from .audio.resampler import AudioResampler, OutputResampler
 from .service import GeminiLiveLLMService
-from .tools import ScheduledResult
-from .turn_taking import vad_preset
+from .call.tools import ScheduledResult
+from .call.turn_signals import vad_preset
 from .vertex import GeminiLiveVertexLLMService
 
 __all__ = [

@@ -15,7 +15,7 @@ class PersonaUpdateFrame(SystemFrame):
     A system frame, so it jumps the queue as an urgent change should. The service applies it
     in-session where the model profile allows (``contextUpdate``), and otherwise moves the call
     to a new session that carries the new setup, with the conversation so far, without losing
-    caller audio (see :mod:`pipecat_gemini_live.handover`).
+    caller audio (see :mod:`pipecat_gemini_live.call.switcher`).
 
     Parameters:
         system_instruction: The new system instruction (None keeps the current one).

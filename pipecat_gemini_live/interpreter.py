@@ -20,7 +20,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from .bots.personas import Persona
+from .apps.bots.personas import Persona
 from .persona_templates import PersonaTemplate
 
 # Languages the Live API speaks (native-audio models), by primary subtag.

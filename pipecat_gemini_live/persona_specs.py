@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .bots.personas import DEFAULT_PERSONAS, Persona, PersonaBook
+from .apps.bots.personas import DEFAULT_PERSONAS, Persona, PersonaBook
 from .interpreter import LanguagePair
 from .persona_templates import TEMPLATES, PersonaTemplate
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from google.genai import Client
 
-from .models import ModelProfile
+from .protocol.profiles import ModelProfile
 from .service import GeminiLiveLLMService
 
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"

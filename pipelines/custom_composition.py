@@ -51,7 +51,7 @@ from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies
 from pipecat.workers.runner import WorkerRunner
 
 from pipecat_gemini_live import AudioResampler
-from pipecat_gemini_live.bots import (
+from pipecat_gemini_live.apps.bots import (
     DEFAULT_MODEL,
     LiveBackend,
     PersonaBook,
@@ -59,7 +59,7 @@ from pipecat_gemini_live.bots import (
     TranscriptWatcher,
     make_service,
 )
-from pipecat_gemini_live.transports import WavTransport
+from pipecat_gemini_live.apps.transports import WavTransport
 
 SAMPLE_CALL = Path(__file__).parent / "audio" / "caller_3turns_16k.wav"
 

@@ -43,7 +43,7 @@ from pipecat.transports.daily.transport import DailyParams, DailyTransport
 from pipecat.workers.runner import WorkerRunner
 
 from pipecat_gemini_live import GeminiLiveLLMService
-from pipecat_gemini_live.bots import (
+from pipecat_gemini_live.apps.bots import (
     DEFAULT_MODEL,
     BotCall,
     LiveBackend,
@@ -51,7 +51,7 @@ from pipecat_gemini_live.bots import (
     build_bot_call,
     make_service,
 )
-from pipecat_gemini_live.bots.call import IN_SAMPLE_RATE, OUT_SAMPLE_RATE
+from pipecat_gemini_live.apps.bots.call import IN_SAMPLE_RATE, OUT_SAMPLE_RATE
 from pipecat_gemini_live.memory import CallerMemory
 from pipecat_gemini_live.persona_specs import persona_book
 

@@ -41,8 +41,8 @@ from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies
 from pipecat.workers.runner import WorkerRunner
 
 from pipecat_gemini_live import GeminiLiveLLMService
-from pipecat_gemini_live.bots import LiveBackend, PersonaBook, PersonaMessageSwitcher, make_service
-from pipecat_gemini_live.resampler import AudioResampler
+from pipecat_gemini_live.apps.bots import LiveBackend, PersonaBook, PersonaMessageSwitcher, make_service
+from pipecat_gemini_live.audio.resampler import AudioResampler
 from pipecat_gemini_live.telephony import TelephonyAudio
 
 # The Live API takes 16 kHz and answers at 24 kHz (the room bots' worker rates).

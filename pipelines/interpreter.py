@@ -28,8 +28,8 @@ from pipecat.workers.runner import WorkerRunner
 from gemini_live_emulator import EmulatorConfig, LiveEmulator
 from pipecat_gemini_live import AudioResampler, GeminiLiveLLMService
 from pipecat_gemini_live.interpreter import LanguagePair
-from pipecat_gemini_live.output import ReplyRecord
-from pipecat_gemini_live.transports import WavTransport
+from pipecat_gemini_live.call.replies import ReplyRecord
+from pipecat_gemini_live.apps.transports import WavTransport
 
 DEFAULT_MODEL = "gemini-2.5-flash-native-audio-preview-09-2025"
 

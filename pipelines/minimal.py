@@ -9,7 +9,7 @@ from pipecat.workers.runner import WorkerRunner
 
 from pipecat_gemini_live import AudioResampler, GeminiLiveLLMService
 from gemini_live_emulator import LiveEmulator
-from pipecat_gemini_live.transports import WavTransport
+from pipecat_gemini_live.apps.transports import WavTransport
 
 
 async def main(caller_wav: str) -> None:

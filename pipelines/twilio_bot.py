@@ -12,7 +12,7 @@ Two routes:
 - ``WS /media-stream[/CALLSID]``: the call's audio (8 kHz mu-law both ways). At most
   ``max_pending_streams`` sockets may wait for their ``start`` and ``max_streams`` be open at
   once (HTTP 403 beyond); messages before ``start`` are capped at 4 KiB (1009). The ``start``
-  is validated (:mod:`pipecat_gemini_live.twilio_messages`) and must carry a token the webhook
+  is validated (:mod:`pipecat_gemini_live.telephony.twilio_messages`) and must carry a token the webhook
   issued for that call, for a call with no other live stream here; otherwise the socket is
   closed with 1008 and the reason. Each admitted call runs its own pipeline::
 
@@ -20,7 +20,7 @@ Two routes:
           -> user aggregator -> GeminiLiveLLMService -> OutputResampler(24 -> 8 kHz)
           -> transport.output() -> assistant aggregator
 
-  (the low-latency telephony path of :mod:`pipecat_gemini_live.telephony`). A caller who barges
+  (the low-latency telephony path of :mod:`pipecat_gemini_live.telephony.audio`). A caller who barges
   in gets Twilio's ``clear`` (the serializer's answer to ``InterruptionFrame``), so queued bot
   audio stops at once.
 
@@ -56,12 +56,12 @@ from twilio.twiml.voice_response import Connect, Stream, VoiceResponse
 
 from gemini_live_emulator import EmulatorConfig, LiveEmulator
 from pipecat_gemini_live import GeminiLiveLLMService
-from pipecat_gemini_live.bots.admission import RequestRefused, read_capped_body
-from pipecat_gemini_live.bots.backend import LiveBackend
-from pipecat_gemini_live.bots.twilio_call import TwilioCall, build_twilio_call, run_twilio_call
+from pipecat_gemini_live.apps.bots.admission import RequestRefused, read_capped_body
+from pipecat_gemini_live.apps.bots.backend import LiveBackend
+from pipecat_gemini_live.apps.bots.twilio_call import TwilioCall, build_twilio_call, run_twilio_call
 from pipecat_gemini_live.memory.phone import CALLER_PARAMETER, PhoneMemory
-from pipecat_gemini_live.telephony import TelephonyAudio
-from pipecat_gemini_live.twilio_calls import (
+from pipecat_gemini_live.telephony.audio import TelephonyAudio
+from pipecat_gemini_live.telephony.twilio_calls import (
     MESSAGE_TOO_BIG,
     TOKEN_PARAMETER,
     CallTokens,

@@ -46,15 +46,15 @@ from pipecat.transports.base_transport import TransportParams
 from pipecat.transports.smallwebrtc.transport import SmallWebRTCTransport
 from pipecat.workers.runner import WorkerRunner
 
-from pipecat_gemini_live.bots import (
+from pipecat_gemini_live.apps.bots import (
     DEFAULT_MODEL,
     LiveBackend,
     PersonaBook,
     make_service,
 )
-from pipecat_gemini_live.bots.admission import RequestRefused, bearer_ok, read_capped_body
-from pipecat_gemini_live.bots.webrtc_calls import CallManager, build_webrtc_bot
-from pipecat_gemini_live.bots.webrtc_offer import (
+from pipecat_gemini_live.apps.bots.admission import RequestRefused, bearer_ok, read_capped_body
+from pipecat_gemini_live.apps.bots.webrtc_calls import CallManager, build_webrtc_bot
+from pipecat_gemini_live.apps.bots.webrtc_offer import (
     MAX_OFFER_BYTES,
     parse_offer,
     parse_patch,

@@ -13,7 +13,7 @@ from pipecat.frames.frames import InputAudioRawFrame
 from pipecat.serializers.twilio import TwilioFrameSerializer
 from pipecat.tests.utils import run_test
 
-from pipecat_gemini_live.telephony import TelephonyAudio
+from pipecat_gemini_live.telephony.audio import TelephonyAudio
 
 
 def phone_ulaw(pcm16k: np.ndarray) -> bytes:

@@ -107,7 +107,7 @@ async def emulator():
 @pytest.fixture(autouse=True)
 def _forget_learned_refusals():
     """A 1007 teaches the process what a model refuses; no test may inherit another's lesson."""
-    from pipecat_gemini_live.models import forget_refusals
+    from pipecat_gemini_live.protocol.profiles import forget_refusals
 
     yield
     forget_refusals()

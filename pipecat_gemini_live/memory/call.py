@@ -1,7 +1,7 @@
 """One call's memory: the caller's earlier turns given to the service at connect, and the
 call's own turns written to the store as they happen.
 
-The earlier turns go into the service's :class:`~pipecat_gemini_live.history.ConversationHistory`
+The earlier turns go into the service's :class:`~pipecat_gemini_live.protocol.history.ConversationHistory`
 before the pipeline starts, so the call's first session is seeded with them in the form its
 model's profile takes (initial history, or ``clientContent`` ending with a user turn), exactly
 as a hand-over seeds a new session. The call's turns are written from that same history (its
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from loguru import logger
 
-from ..history import HistoryEntry
+from ..protocol.history import HistoryEntry
 from .store import MemoryStore, RememberedTurn
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@
 //
 // Over the data channel: "ping" keep-alives (Pipecat treats a peer silent for 3 s as gone),
 // Pipecat's own "signalling" messages, and this project's app messages, labelled
-// "pipecat-gemini-live" (see pipecat_gemini_live/bots/messages.py).
+// "pipecat-gemini-live" (see pipecat_gemini_live/apps/bots/messages.py).
 "use strict";
 
 const LABEL = "pipecat-gemini-live";

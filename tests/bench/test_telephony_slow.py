@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 
 from bench.telephony import benchmark, format_report
-from pipecat_gemini_live.telephony import TelephonyAudio
+from pipecat_gemini_live.telephony.audio import TelephonyAudio
 from tests.audio_paths import input_path, media_messages, phone_ulaw
 from tests.conftest import DATA
 

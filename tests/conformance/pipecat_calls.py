@@ -22,7 +22,7 @@ from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies
 from pipecat.workers.runner import WorkerRunner
 
 from pipecat_gemini_live import AudioResampler
-from pipecat_gemini_live.transports.wav import WavTransport
+from pipecat_gemini_live.apps.transports.wav import WavTransport
 
 
 class Tap(FrameProcessor):

@@ -22,7 +22,7 @@ from bench.harness import free_port, place_call, serve, ulaw_frames, webhook_for
 from gemini_live_emulator import EmulatorConfig, LiveEmulator
 from pipecat_gemini_live.memory import NEW_CALL_NOTE, MemoryStore, caller_secret, phone_caller_key
 from pipecat_gemini_live.memory.phone import PhoneMemory
-from pipecat_gemini_live.transports.wav import load_wav
+from pipecat_gemini_live.apps.transports.wav import load_wav
 from pipelines.twilio_bot import TwilioBotConfig, TwilioCall, create_app
 
 from ..conftest import ROOT, build_call

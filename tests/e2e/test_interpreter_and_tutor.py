@@ -18,7 +18,7 @@ from gemini_live_emulator.wire import get
 from pipecat_gemini_live.interpreter import LanguagePair
 from pipecat_gemini_live.persona_specs import persona_from_spec
 from pipecat_gemini_live.service import GeminiLiveLLMService
-from pipecat_gemini_live.wav_call import WavCallOptions, run_wav_call
+from pipecat_gemini_live.apps.wav_call import WavCallOptions, run_wav_call
 from pipelines.interpreter import interpret
 from pipelines.wav_call import main as main_job
 from pipelines.wav_call import template_change

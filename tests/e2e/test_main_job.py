@@ -13,7 +13,7 @@ import pytest
 import soundfile as sf
 
 from gemini_live_emulator.config import ASR_ENV, LISTEN_TIMEOUT_ENV
-from pipecat_gemini_live.wav_call import WavCallOptions, run_wav_call
+from pipecat_gemini_live.apps.wav_call import WavCallOptions, run_wav_call
 
 from ..conftest import ROOT, build_call
 
@@ -157,7 +157,7 @@ def test_absurd_sample_rates_are_refused(tmp_path, rate):
 
 
 def test_float_wav_is_scaled_not_silenced(tmp_path):
-    from pipecat_gemini_live.transports.wav import load_wav
+    from pipecat_gemini_live.apps.transports.wav import load_wav
 
     pcm = build_call(tmp_path / "in.wav", [0.3, "cards_001.wav", 0.5])
     ref = load_wav(pcm)

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from gemini_live_emulator import EmulatorConfig, LiveEmulator
-from pipecat_gemini_live.wav_call import PersonaChange, WavCallOptions, run_wav_call
+from pipecat_gemini_live.apps.wav_call import PersonaChange, WavCallOptions, run_wav_call
 
 from ..conftest import ROOT
 

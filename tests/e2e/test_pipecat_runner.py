@@ -23,8 +23,8 @@ import pytest
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaPlayer
 
-from pipecat_gemini_live.report import caller_segments
-from pipecat_gemini_live.transports.wav import load_wav
+from pipecat_gemini_live.apps.report import caller_segments
+from pipecat_gemini_live.apps.transports.wav import load_wav
 
 from ..conftest import ROOT, build_call
 

@@ -27,7 +27,7 @@ from streamdouble.session import SessionConfig
 
 from bench.harness import Served, free_port, place_call, ulaw_frames
 from gemini_live_emulator.config import ASR_ENV
-from pipecat_gemini_live.transports.wav import load_wav
+from pipecat_gemini_live.apps.transports.wav import load_wav
 
 from ..conftest import ROOT, build_call
 from .lb_setup import LoadBalancerUnavailable, ensure_haproxy

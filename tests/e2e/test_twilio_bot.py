@@ -35,8 +35,8 @@ from bench.harness import (
     webhook_form,
 )
 from gemini_live_emulator import EmulatorConfig, LiveEmulator
-from pipecat_gemini_live.report import caller_segments
-from pipecat_gemini_live.transports.wav import load_wav
+from pipecat_gemini_live.apps.report import caller_segments
+from pipecat_gemini_live.apps.transports.wav import load_wav
 from pipelines.twilio_bot import TwilioBotConfig, TwilioCall, create_app
 
 from ..conftest import build_call

@@ -14,7 +14,7 @@ from streamdouble.session import SessionConfig
 
 from bench.harness import place_call, post_webhook, serve, stream_token, ulaw_frames
 from gemini_live_emulator import EmulatorConfig, LiveEmulator
-from pipecat_gemini_live.transports.wav import load_wav
+from pipecat_gemini_live.apps.transports.wav import load_wav
 from pipelines.twilio_bot import TwilioBotConfig, TwilioCall, create_app
 
 from ..conftest import build_call

@@ -34,8 +34,8 @@ from pipecat.workers.runner import WorkerRunner
 from gemini_live_emulator import EmulatorConfig, LiveEmulator
 from gemini_live_emulator.conversation import persona_label
 from pipecat_gemini_live import AudioResampler, GeminiLiveLLMService, LiveOptions, PersonaUpdateFrame, RetryPolicy
-from pipecat_gemini_live.report import CallReporter, caller_segments
-from pipecat_gemini_live.transports.wav import WavAudio, WavTransport
+from pipecat_gemini_live.apps.report import CallReporter, caller_segments
+from pipecat_gemini_live.apps.transports.wav import WavAudio, WavTransport
 
 from ..conftest import build_call, speech
 from .invariants import HeardReply, Observation, ToolCall, WireReply

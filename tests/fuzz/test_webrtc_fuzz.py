@@ -19,7 +19,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from gemini_live_emulator import EmulatorConfig
-from pipecat_gemini_live.bots import LiveBackend
+from pipecat_gemini_live.apps.bots import LiveBackend
 from pipelines.webrtc_bot import create_app
 
 from ..integration.test_webrtc_app import good_call

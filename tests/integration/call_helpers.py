@@ -13,7 +13,7 @@ from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.workers.runner import WorkerRunner
 
 from pipecat_gemini_live import AudioResampler, GeminiLiveLLMService
-from pipecat_gemini_live.transports.wav import WavTransport
+from pipecat_gemini_live.apps.transports.wav import WavTransport
 
 
 class FrameLog(FrameProcessor):

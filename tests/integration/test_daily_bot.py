@@ -16,7 +16,7 @@ from pipecat.frames.frames import InputImageRawFrame
 from pipecat.observers.base_observer import BaseObserver, FrameProcessed
 from pipecat.workers.runner import WorkerRunner
 
-from pipecat_gemini_live.bots import LiveBackend, PersonaBook, make_service, messages
+from pipecat_gemini_live.apps.bots import LiveBackend, PersonaBook, make_service, messages
 from gemini_live_emulator import EmulatorConfig
 from pipelines.daily_bot import ConfigError, DailyBotConfig, build_daily_bot, make_transport
 

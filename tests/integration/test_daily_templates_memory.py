@@ -10,7 +10,7 @@ import pytest
 
 from gemini_live_emulator import EmulatorConfig
 from gemini_live_emulator.wire import get
-from pipecat_gemini_live.bots import LiveBackend, messages
+from pipecat_gemini_live.apps.bots import LiveBackend, messages
 from pipecat_gemini_live.memory import NEW_CALL_NOTE, CallerMemory, MemoryStore
 from pipecat_gemini_live.persona_specs import persona_book
 from pipelines.daily_bot import DailyBotConfig, main as daily_main, run_daily_bot

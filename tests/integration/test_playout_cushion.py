@@ -6,7 +6,7 @@ import asyncio
 
 from gemini_live_emulator import EmulatorConfig, LiveEmulator
 from pipecat_gemini_live import LiveOptions
-from pipecat_gemini_live.report import bot_segments
+from pipecat_gemini_live.apps.report import bot_segments
 
 from ..conftest import build_call
 from .call_helpers import run_call

@@ -6,7 +6,7 @@ import asyncio
 
 from gemini_live_emulator import EmulatorConfig, LiveEmulator
 from pipecat_gemini_live import PersonaUpdateFrame
-from pipecat_gemini_live.models import profile_for
+from pipecat_gemini_live.protocol.profiles import profile_for
 
 from ..conftest import build_call
 from .call_helpers import run_call

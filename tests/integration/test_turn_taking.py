@@ -33,7 +33,7 @@ from pipecat.workers.runner import WorkerRunner
 from pipecat_gemini_live import GeminiLiveLLMService, LiveOptions
 from gemini_live_emulator import EmulatorConfig, LiveEmulator
 from gemini_live_emulator.wire import get
-from pipecat_gemini_live.turn_taking import vad_preset
+from pipecat_gemini_live.call.turn_signals import vad_preset
 
 from ..conftest import build_call, speech
 from .call_helpers import run_call
@@ -100,7 +100,7 @@ async def local_vad_call(emu, wav, out, preroll: float | None):
         realtime_service_mode=False,
     )
     from pipecat_gemini_live import AudioResampler
-    from pipecat_gemini_live.transports.wav import WavTransport
+    from pipecat_gemini_live.apps.transports.wav import WavTransport
 
     transport = WavTransport(wav, out, tail_quiet_s=2.0)
     worker = PipelineWorker(Pipeline([transport.input(), AudioResampler(), user, service, transport.output()]), idle_timeout_secs=None, enable_rtvi=False)
@@ -134,7 +134,7 @@ async def test_barge_in_stops_the_bot_within_one_chunk(tmp_path):
     # The caller speaks again while the bot is still answering.
     wav = build_call(tmp_path / "in.wav", [0.3, "cards_001.wav", 2.0, "cards_005.wav", 3.0])
     async with LiveEmulator(EmulatorConfig(think_ms=100)) as emu:
-        from pipecat_gemini_live.transports.wav import WavOutputTransport
+        from pipecat_gemini_live.apps.transports.wav import WavOutputTransport
 
         writes: list[float] = []
         original = WavOutputTransport.write_audio_frame

@@ -17,7 +17,7 @@ import uvicorn
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack
 
-from pipecat_gemini_live.bots import LiveBackend, messages
+from pipecat_gemini_live.apps.bots import LiveBackend, messages
 from gemini_live_emulator import EmulatorConfig
 from pipelines.webrtc_bot import create_app
 

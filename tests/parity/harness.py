@@ -42,7 +42,7 @@ from pipecat.workers.runner import WorkerRunner
 from gemini_live_emulator import LiveEmulator
 from pipecat_gemini_live import AudioResampler
 from pipecat_gemini_live import GeminiLiveLLMService as OurService
-from pipecat_gemini_live.transports.wav import WavTransport
+from pipecat_gemini_live.apps.transports.wav import WavTransport
 
 KINDS = ("builtin", "ours")
 MODELS = {

@@ -19,7 +19,7 @@ import soundfile as sf
 
 from pipecat_gemini_live import LiveOptions
 from gemini_live_emulator import EmulatorConfig, LiveEmulator
-from pipecat_gemini_live.wav_call import WavCallOptions, run_wav_call
+from pipecat_gemini_live.apps.wav_call import WavCallOptions, run_wav_call
 
 from ..conftest import speech
 

@@ -1,5 +1,5 @@
-from pipecat_gemini_live.audio_batcher import AudioBatcher
-from pipecat_gemini_live.audio_hold import HeldChunk
+from pipecat_gemini_live.call.audio_batcher import AudioBatcher
+from pipecat_gemini_live.call.audio_hold import HeldChunk
 
 FRAME = HeldChunk(bytes(640), 16000)  # 20 ms
 

@@ -1,4 +1,4 @@
-from pipecat_gemini_live.audio_hold import AudioCounters, AudioHold
+from pipecat_gemini_live.call.audio_hold import AudioCounters, AudioHold
 
 
 def frame(ms: int = 20, rate: int = 16000) -> bytes:

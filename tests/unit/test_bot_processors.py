@@ -21,7 +21,7 @@ from pipecat.processors.frame_processor import FrameDirection
 from pipecat.tests.utils import SleepFrame, run_test
 
 from pipecat_gemini_live import PersonaUpdateFrame
-from pipecat_gemini_live.bots import (
+from pipecat_gemini_live.apps.bots import (
     Persona,
     PersonaBook,
     PersonaMessageSwitcher,

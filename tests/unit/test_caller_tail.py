@@ -1,4 +1,4 @@
-from pipecat_gemini_live.caller_tail import CallerTail
+from pipecat_gemini_live.call.replay_buffer import CallerTail
 
 VOICE, QUIET = b"\x10\x27" * 320, b"\x00\x00" * 320  # 20 ms at 16 kHz
 

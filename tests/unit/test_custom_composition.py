@@ -10,7 +10,7 @@ from pipecat.processors.frame_processor import FrameDirection
 from pipecat.tests.utils import run_test
 
 from pipecat_gemini_live import PersonaUpdateFrame
-from pipecat_gemini_live.bots import PersonaBook, TranscriptEvent
+from pipecat_gemini_live.apps.bots import PersonaBook, TranscriptEvent
 from pipelines.custom_composition import KeywordPersonaSwitcher, KeywordRule, TranscriptLog, TranscriptLogger
 
 BOOK = PersonaBook()

@@ -1,5 +1,5 @@
-from pipecat_gemini_live.history import CONTINUE_MARKER, ConversationHistory
-from pipecat_gemini_live.models import GEMINI_2_5_NATIVE_AUDIO, GEMINI_3_1_LIVE
+from pipecat_gemini_live.protocol.history import CONTINUE_MARKER, ConversationHistory
+from pipecat_gemini_live.protocol.profiles import GEMINI_2_5_NATIVE_AUDIO, GEMINI_3_1_LIVE
 
 
 def test_seed_merges_roles_and_keeps_tool_calls_as_text():

@@ -10,15 +10,15 @@ from pipecat.frames.frames import InputAudioRawFrame, TTSAudioRawFrame
 from pipecat.serializers.twilio import TwilioFrameSerializer
 from pipecat.tests.utils import run_test
 
-from pipecat_gemini_live.latency import (
+from pipecat_gemini_live.apps.latency import (
     AudioPathTrace,
     MediaClock,
     TwilioWireTap,
     summarize,
     turn_latencies,
 )
-from pipecat_gemini_live.latency.trace import twilio_media_seconds
-from pipecat_gemini_live.resampler import AudioResampler
+from pipecat_gemini_live.apps.latency.trace import twilio_media_seconds
+from pipecat_gemini_live.audio.resampler import AudioResampler
 
 
 def test_media_clock_finds_when_a_position_passed_and_splits_bursts():

@@ -1,7 +1,7 @@
 from pipecat.services.google.gemini_live.llm import GeminiLiveLLMSettings, GeminiVADParams
 
-from pipecat_gemini_live.live_config import SessionSpec, build_connect_config, tag_tool_behaviors
-from pipecat_gemini_live.models import GEMINI_2_5_NATIVE_AUDIO, GEMINI_3_1_LIVE, GEMINI_3_8_LIVE
+from pipecat_gemini_live.protocol.setup import SessionSpec, build_connect_config, tag_tool_behaviors
+from pipecat_gemini_live.protocol.profiles import GEMINI_2_5_NATIVE_AUDIO, GEMINI_3_1_LIVE, GEMINI_3_8_LIVE
 from pipecat_gemini_live.service import GeminiLiveLLMService
 
 TOOLS = [{"function_declarations": [{"name": "get_weather", "description": "w"}, {"name": "book"}]}]

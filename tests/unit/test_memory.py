@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from pipecat_gemini_live.history import ConversationHistory
+from pipecat_gemini_live.protocol.history import ConversationHistory
 from pipecat_gemini_live.memory import (
     NEW_CALL_NOTE,
     CallMemory,
@@ -20,7 +20,7 @@ from pipecat_gemini_live.memory import (
     phone_caller_key,
 )
 from pipecat_gemini_live.memory.__main__ import main as memory_cli
-from pipecat_gemini_live.models import profile_for
+from pipecat_gemini_live.protocol.profiles import profile_for
 
 SECRET = b"k" * 32
 

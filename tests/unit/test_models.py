@@ -1,4 +1,4 @@
-from pipecat_gemini_live.models import (
+from pipecat_gemini_live.protocol.profiles import (
     GEMINI_2_5_NATIVE_AUDIO,
     GEMINI_3_1_LIVE,
     GEMINI_3_8_LIVE,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipecat_gemini_live.playout import PlayoutCushion
+from pipecat_gemini_live.call.playout_cushion import PlayoutCushion
 
 CHUNK = 0.04
 

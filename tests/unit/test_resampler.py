@@ -2,7 +2,7 @@ import numpy as np
 from pipecat.frames.frames import InputAudioRawFrame, TextFrame
 from pipecat.tests.utils import run_test
 
-from pipecat_gemini_live.resampler import AudioResampler
+from pipecat_gemini_live.audio.resampler import AudioResampler
 
 
 def sine(rate: int, seconds: float, channels: int = 1) -> bytes:

@@ -2,7 +2,7 @@
 
 from google.genai.types import LiveServerMessage
 
-from pipecat_gemini_live import responses as r
+from pipecat_gemini_live.protocol import inbound as r
 from gemini_live_emulator import wire
 
 

@@ -5,7 +5,7 @@ import pytest
 import soxr
 
 from pipecat_gemini_live import AudioResampler
-from pipecat_gemini_live.stream_resampler import QUALITIES, SincStreamResampler, create_resampler
+from pipecat_gemini_live.audio.stream_resampler import QUALITIES, SincStreamResampler, create_resampler
 
 
 def noise(rate: int, seconds: float, top_hz: float, seed: int = 0) -> np.ndarray:

@@ -5,8 +5,8 @@ from unittest.mock import MagicMock
 import pytest
 from pipecat.serializers.twilio import TwilioFrameSerializer
 
-from pipecat_gemini_live.resampler import AudioResampler, OutputResampler
-from pipecat_gemini_live.telephony import TelephonyAudio
+from pipecat_gemini_live.audio.resampler import AudioResampler, OutputResampler
+from pipecat_gemini_live.telephony.audio import TelephonyAudio
 
 
 def test_ours_decodes_at_the_wire_rate_and_resamples_in_the_pipeline():

@@ -6,7 +6,7 @@ import json
 import pytest
 from twilio.request_validator import RequestValidator
 
-from pipecat_gemini_live.twilio_calls import (
+from pipecat_gemini_live.telephony.twilio_calls import (
     CallTokens,
     StreamGate,
     StreamRefused,
@@ -15,7 +15,7 @@ from pipecat_gemini_live.twilio_calls import (
     signature_ok,
     token_key,
 )
-from pipecat_gemini_live.twilio_messages import MediaFormat
+from pipecat_gemini_live.telephony.twilio_messages import MediaFormat
 
 URL = "https://bot.example.com/twiml"
 FORM = {"CallSid": "CA1", "AccountSid": "AC1", "From": "+15550001111"}  # as Twilio signs it
@@ -183,8 +183,8 @@ def test_the_stream_gate_caps_pending_and_total_sockets_and_one_stream_per_call(
     ],
 )
 async def test_malformed_call_messages_are_dropped_not_raised(raw, reason):
-    from pipecat_gemini_live.twilio_messages import check_call_message
-    from pipecat_gemini_live.twilio_serializer import CheckedTwilioSerializer
+    from pipecat_gemini_live.telephony.twilio_messages import check_call_message
+    from pipecat_gemini_live.telephony.twilio_serializer import CheckedTwilioSerializer
 
     assert reason in check_call_message(raw)
     serializer = CheckedTwilioSerializer(
@@ -195,7 +195,7 @@ async def test_malformed_call_messages_are_dropped_not_raised(raw, reason):
 
 
 def test_twilios_own_call_messages_pass():
-    from pipecat_gemini_live.twilio_messages import check_call_message
+    from pipecat_gemini_live.telephony.twilio_messages import check_call_message
 
     for raw in (
         json.dumps({"event": "media", "streamSid": "MZ1", "media": {"track": "inbound", "payload": "/w=="}}),

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from pipecat_gemini_live.transports.wav import WavInputError, load_wav
+from pipecat_gemini_live.apps.transports.wav import WavInputError, load_wav
 
 from ..conftest import build_call
 

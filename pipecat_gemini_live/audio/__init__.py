@@ -1,0 +1,1 @@
+"""Audio plumbing shared by every path: sample rates and resamplers."""

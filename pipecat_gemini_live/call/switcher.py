@@ -1,0 +1,422 @@
+"""Moving a call from one Live session to the next: persona change, goAway, reconnect, start.
+
+One mechanism for every move (docs/design.md, "A persona change" and "A goAway"). What a
+request does is decided without I/O by :func:`~..protocol.switch_plan.plan`; this module carries
+the plan out:
+
+1. A change the model can take in-session (``contextUpdate`` where the profile allows it, and
+   nothing setup-only changed) is applied in place.
+2. Otherwise **make before break**: caller audio is held from the moment of the request; a new
+   session is opened and set up with the new setup while the old one is still live; it is
+   seeded with the conversation in the form the profile accepts (no seed when it resumes a
+   handle: the server restores the session); it becomes the active session; the held audio is
+   played into it in order; the old session is closed with 1000.
+3. Resuming a handle while the issuing connection is open is refused by the server (1011,
+   field report), so a resume closes the old session first (**break before make**); the held
+   audio covers the gap.
+
+A failed switch keeps the old session (when it is alive) and pushes an ``ErrorFrame``. Switches
+run one at a time; a request made while one is in flight supersedes it, so the latest
+instruction is the one that ends up active. Opening retries with backoff (:mod:`..protocol.close_codes`)
+where the call has no live session to fall back on (start, reconnect).
+
+Every wait here is on an event (the reply's end, the old connection's close) with a deadline,
+not a poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+
+from loguru import logger
+
+from ..protocol.close_codes import RetryPolicy, classify, model_unavailable
+from ..protocol.history import ConversationHistory
+from ..protocol.switch_plan import (
+    CallState,
+    HoldPolicy,
+    Plan,
+    PlanKind,
+    ReplyPolicy,
+    SessionView,
+    SwitchRecord,
+    SwitchRequest,
+    merge,
+    plan,
+    supersedes,
+)
+from .caller_audio import CallerAudio
+from .connection import LiveSession, SessionOpenError
+from .link import CallHooks, SessionLink
+from .live_options import LiveOptions
+from .replies import ServerEvents
+from .sessions import SessionFactory
+
+
+class SwitchFailed(Exception):
+    """A switch could not open its session.
+
+    Attributes:
+        retryable: Whether the cause was transient (the retries ran out) or a refusal.
+    """
+
+    def __init__(self, message: str, *, retryable: bool):
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class _Superseded(Exception):
+    """A newer request arrived while this switch was opening its session."""
+
+
+class _Moot(Exception):
+    """Nothing to do: the call already left the session this request was about."""
+
+
+class Switcher:
+    """Runs switches for one call, one at a time, latest request winning.
+
+    Args:
+        link: The seam to the session: the switcher moves it, and holds input during a move.
+        hooks: Tasks, errors and the call clock of the hosting processor.
+        sessions: Builds the sessions (and knows the fallback models).
+        caller: The caller's audio (flushed, replayed and drained around a move).
+        replies: The bot's replies (cut or waited for).
+        history: The conversation a new session is seeded with.
+        options: The call's :class:`~.live_options.LiveOptions`.
+        retry: Backoff for opening where the call has no session to stay on.
+        on_switch: Awaited with each finished :class:`SwitchRecord`.
+    """
+
+    def __init__(
+        self,
+        *,
+        link: SessionLink,
+        hooks: CallHooks,
+        sessions: SessionFactory,
+        caller: CallerAudio,
+        replies: ServerEvents,
+        history: ConversationHistory,
+        options: LiveOptions,
+        retry: RetryPolicy,
+        on_switch: Callable[[SwitchRecord], Awaitable[None]],
+    ):
+        self.link = link
+        self.hooks = hooks
+        self.sessions = sessions
+        self.caller = caller
+        self.replies = replies
+        self.history = history
+        self.options = options
+        self.retry = retry
+        self.on_switch = on_switch
+        self.records: list[SwitchRecord] = []
+        self.on_idle: Callable[[], None] = lambda: None  # when no switch is left (the watchdog's)
+        self._pending: SwitchRequest | None = None
+        self._task: asyncio.Task | None = None
+        self._closed = False
+
+    @property
+    def busy(self) -> bool:
+        """A switch is in flight or queued."""
+        return self._task is not None and not self._task.done()
+
+    async def request(self, req: SwitchRequest) -> None:
+        """Queue a switch; it supersedes one that is queued or still opening its session."""
+        if self._closed:
+            return
+        self._pending = merge(self._pending, req)
+        if not self.busy:
+            self._task = self.hooks.create_task(self._run(), "live-handover")
+
+    async def wait_idle(self, timeout: float = 10.0) -> None:
+        """Wait until no switch is in flight (tests, hang-up)."""
+        if self._task is not None and not self._task.done():
+            await asyncio.wait({self._task}, timeout=timeout)
+
+    async def shutdown(self) -> None:
+        """Stop switching (the call is ending); a session being opened is abandoned."""
+        self._closed = True
+        self._pending = None
+        if self._task is not None and not self._task.done() and self._task is not asyncio.current_task():
+            await self.hooks.cancel_task(self._task, timeout=self.options.close_timeout_s)
+        self.link.holding = False
+
+    async def _run(self) -> None:
+        try:
+            await self._run_requests()
+        finally:
+            self.on_idle()
+
+    async def _run_requests(self) -> None:
+        counters = self.link.counters
+        chain_start: tuple[int, int] | None = None
+        while self._pending is not None and not self._closed:
+            req, self._pending = self._pending, None
+            if chain_start is None:
+                # Superseded requests share one record: the frames held for them count here.
+                chain_start = (counters.held, counters.dropped)
+            record = SwitchRecord(
+                reason=req.reason, at_s=self.hooks.call_time(req.requested_at), label=req.label
+            )
+            try:
+                await self._perform(req, record)
+            except _Superseded:
+                logger.debug(f"{self.link.session}: switch ({req.reason}) superseded by a newer request")
+                continue
+            except _Moot:
+                chain_start = None
+                continue
+            except SwitchFailed as e:
+                record.error = str(e)
+            except Exception as e:  # keep the call going whatever went wrong
+                record.error = f"{type(e).__name__}: {e}"
+                logger.exception(f"{self.link.session}: switch ({req.reason}) failed")
+            record.in_frames_held = counters.held - chain_start[0]
+            record.in_frames_dropped = counters.dropped - chain_start[1]
+            chain_start = None
+            self.records.append(record)
+            await self.on_switch(record)
+            if not record.ok:
+                await self._report_failure(req, record)
+
+    # -- the switch --------------------------------------------------------------------------
+
+    def _state(self, req: SwitchRequest) -> CallState:
+        profile_for = self.sessions.profile_for_model
+        old = self.link.session
+        view = None
+        if old is not None:
+            view = SessionView(
+                index=old.index,
+                ready=old.ready,
+                spec=old.spec,
+                profile=profile_for(old.spec.model),
+                handle=old.handle,
+                realtime_input_sent=old.realtime_input_sent,
+            )
+        return CallState(
+            session=view,
+            target_profile=profile_for(req.spec.model),
+            cut_reply_on_switch=self.options.cut_reply_on_switch,
+        )
+
+    async def _perform(self, req: SwitchRequest, record: SwitchRecord) -> None:
+        link = self.link
+        old = link.session
+        state = self._state(req)
+        p = plan(state, req)
+        profile = state.target_profile
+        if p.kind is PlanKind.MOOT:
+            raise _Moot()
+        if p.kind is PlanKind.UNCHANGED:
+            self._applied(record, req, old, method=p.method)
+            return
+        if p.kind is PlanKind.SEED_IN_PLACE:
+            record.history_turns_carried = await self._seed(old, profile, respond=req.respond)
+            self._applied(record, req, old, method=p.method)
+            return
+        if p.kind is PlanKind.CONTEXT_UPDATE:
+            await self._update_in_place(old, req, record, p)
+            return
+
+        late_hold = p.hold is HoldPolicy.AFTER_REPLY
+        if not late_hold:
+            await self.caller.flush_batch()  # grouped audio goes to the session it was meant for
+        link.holding = not late_hold
+        try:
+            await self._settle_reply(p.reply)
+            new, method = await self._open(req, record, old if p.keep_old is not None else None, p.resume_handle)
+            try:
+                await self._take_over(req, record, old, new, method, late_hold=late_hold, profile=profile)
+            except BaseException:
+                # Superseded, failed or cancelled by a hang-up before the call moved onto it:
+                # the new connection must not outlive the switch.
+                if new is not link.session:
+                    await asyncio.shield(new.discard(self.options.close_timeout_s))
+                raise
+        finally:
+            # A queued request keeps the audio held for the switch that follows.
+            if self._pending is None:
+                link.holding = False
+        if old is not None and old is not new:
+            self.hooks.create_task(old.close(self.options.close_timeout_s), f"close-session-{old.index}")
+
+    async def _settle_reply(self, policy: ReplyPolicy) -> None:
+        """Cut the reply in progress, or wait for it to end, as the plan says."""
+        if policy is ReplyPolicy.CUT:
+            # The rest of the old reply is dropped; if the switch fails the call simply stays
+            # on the old session, which is not muted.
+            await self.replies.cut_for_switch()
+        elif policy is ReplyPolicy.WAIT:
+            await self._wait_reply_done()
+
+    async def _take_over(self, req, record, old, new, method, *, late_hold, profile) -> None:
+        """Seed ``new``, make it the call's session, replay what it must hear."""
+        link = self.link
+        respond = req.respond
+        held_from = req.requested_at
+        if late_hold:
+            await self._wait_reply_done(until_gone=old)
+            await self.caller.flush_batch()
+            link.holding = True
+            held_from = time.monotonic()
+            # The old connection closed under a reply: the new session goes on with it.
+            respond = respond or (
+                not old.ready and link.cut_by_drop and self.history.may_take_up_cut_reply()
+            )
+        carried = 0
+        if method != "resume":
+            carried = await self._seed(new, profile, respond=respond)
+        if supersedes(self._pending, req):
+            raise _Superseded()
+        # What the retired session got but never answered goes to the new one first: after a
+        # resume, everything since the handle's checkpoint; otherwise the caller's
+        # unanswered utterance (its start went to the old session).
+        tail = self.caller.tail
+        replay = tail.since_checkpoint() if method == "resume" else tail.unanswered_utterance()
+        await link.activate(new)
+        self.caller.replay_first(replay)
+        record.in_frames_replayed = len(replay)
+        await self.caller.drain(new)
+        link.holding = False
+        await link.flush_outbox()
+        record.history_turns_carried = carried
+        self._applied(record, req, new, method=method, gap_from=held_from)
+
+    async def _update_in_place(self, session: LiveSession, req: SwitchRequest, record: SwitchRecord, p: Plan) -> None:
+        await self._settle_reply(p.reply)
+        changes = p.context_changes
+        kwargs = {}
+        if "system_instruction" in changes:
+            kwargs["system_instruction"] = req.spec.system_instruction or ""
+        if "tools" in changes:
+            kwargs["tools"] = req.spec.tools or []
+        await session.send_context_update(**kwargs)
+        session.spec = req.spec
+        session.system_instruction = req.spec.system_instruction
+        self._applied(record, req, session, method=p.method)
+
+    def _applied(
+        self,
+        record: SwitchRecord,
+        req: SwitchRequest,
+        session: LiveSession,
+        *,
+        method: str,
+        gap_from: float | None = None,
+    ) -> None:
+        """Fill in a successful switch; the gap runs from ``gap_from`` (default: the request),
+        the moment caller audio stopped reaching a live session."""
+        now = time.monotonic()
+        record.ok = True
+        record.method = method
+        record.applied_s = self.hooks.call_time(now)
+        record.switch_gap_ms = (now - (gap_from or req.requested_at)) * 1000.0
+        record.system_instruction = req.spec.system_instruction
+        record.session_index = session.index
+
+    async def _wait_reply_done(self, until_gone: LiveSession | None = None) -> None:
+        """Wait for the reply in progress to end (or ``until_gone`` to close), bounded by
+        ``finish_reply_timeout_s``."""
+        if not self.replies.responding or (until_gone is not None and not until_gone.ready):
+            return
+        timeout = self.options.finish_reply_timeout_s
+        waits = {asyncio.ensure_future(self.replies.wait_reply_over(timeout))}
+        if until_gone is not None:
+            waits.add(asyncio.ensure_future(until_gone.wait_closed(timeout)))
+        try:
+            await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waits:
+                w.cancel()
+            await asyncio.gather(*waits, return_exceptions=True)
+
+    async def _open(
+        self,
+        req: SwitchRequest,
+        record: SwitchRecord,
+        old_alive: LiveSession | None,
+        handle: str | None,
+    ) -> tuple[LiveSession, str]:
+        """Open the next session, retrying where the call has nothing to fall back on."""
+        options = self.options
+        retrying = old_alive is None
+        delays = iter(self.retry.delays()) if retrying else iter(())
+        handle_retried = False
+        while True:
+            if self._closed:
+                raise asyncio.CancelledError()
+            if supersedes(self._pending, req):
+                raise _Superseded()
+            record.attempts += 1
+            if handle and old_alive is not None:
+                # Resuming while the issuing connection is open is refused: break first.
+                await old_alive.close(options.close_timeout_s)
+                old_alive = None
+            session = self.sessions.new_session(
+                req.spec, reason=req.reason, resumption_handle=handle, first=self.link.session is None
+            )
+            try:
+                await session.open(options.connect_timeout_s)
+                return session, ("resume" if handle else "handover")
+            except SessionOpenError as e:
+                logger.warning(f"{session}: opening session ({req.reason}) failed: {e}")
+                if handle and e.code == 1011 and not handle_retried:
+                    # Refused while the server still holds the old connection (a stalled session
+                    # we just dropped): give it a moment, then try the handle once more.
+                    handle_retried = True
+                    await asyncio.sleep(min(0.5, self.retry.max_delay_s))
+                    continue
+                if handle and e.code is not None and e.code != 1006:
+                    # The server refused the handle (expired, unknown, still in use): the
+                    # conversation goes over as a seed instead.
+                    logger.info(f"{session}: resumption refused ({e.code}); re-seeding a fresh session")
+                    handle = None
+                    continue
+                verdict = classify(e.code, e.reason)
+                fallback = self.sessions.next_fallback_model(req.spec.model) if model_unavailable(e.code, e.reason) else None
+                if fallback is not None:
+                    # The model is unknown or not available to this key: the next one in the
+                    # list is tried at once, with its own profile.
+                    logger.warning(f"{session}: {req.spec.model} refused ({e}); falling back to {fallback}")
+                    record.fallbacks.append(f"{req.spec.model} -> {fallback}")
+                    req.spec = self.sessions.fall_back_to(fallback)
+                    handle = None
+                    continue
+                if not verdict.retry:
+                    raise SwitchFailed(verdict.explanation, retryable=False) from e
+                delay = next(delays, None)
+                if delay is None:
+                    raise SwitchFailed(
+                        f"could not open a Live session after {record.attempts} attempt(s): {e}",
+                        retryable=True,
+                    ) from e
+                await asyncio.sleep(delay)
+
+    async def _seed(self, session: LiveSession, profile, *, respond: bool = False) -> int:
+        """Send the conversation so far; ``respond`` has the model speak next (answer the last
+        user turn, or go on where a dropped reply stopped)."""
+        turns = self.history.seed(profile, end_with_user=respond)
+        if not turns:
+            return 0
+        await session.send_client_content(turns, turn_complete=respond)
+        return len(turns)
+
+    async def _report_failure(self, req: SwitchRequest, record: SwitchRecord) -> None:
+        link = self.link
+        if link.live:
+            # The old session is still live: nothing the caller said is lost.
+            await self.caller.drain(link.session)
+            await self.hooks.push_error(
+                f"Gemini Live {req.reason} switch failed; staying on the current session: {record.error}"
+            )
+            return
+        with contextlib.suppress(Exception):
+            await self.hooks.push_error(
+                f"Gemini Live: no session for the call ({req.reason}): {record.error}",
+                force_treat_as_permanent=True,
+            )

@@ -1,0 +1,126 @@
+"""Typed and appended content for the Live session, in the form the model profile accepts.
+
+``InputTextRawFrame`` goes in as ``realtimeInput.text`` (every model takes it, interleaved
+with audio). The application's messages (``LLMMessagesAppendFrame``, and what it adds to the
+pipeline's context: see :mod:`..protocol.context_messages`) go in as ``clientContent`` turns where the
+profile takes ``clientContent`` at that point of the session; otherwise (3.1 once realtime
+input has started: a late ``clientContent`` is closed with 1007) a user turn that asks for an
+answer goes in as realtime text, and what cannot go in now (a model turn, a user turn that must
+not be answered) is kept in the history, so the next session's seed carries it, with a warning.
+Notes (a tool result for a call made by a session the call has left) go the same way. Content
+that arrives while no session can take it waits for the next one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from loguru import logger
+from pipecat.frames.frames import LLMMessagesAppendFrame
+
+from ..protocol.context_messages import Turn, message_turn
+from ..protocol.history import ConversationHistory
+from ..protocol.outbound import TurnsDelivery, deliver_turns, note_delivery
+from ..protocol.profiles import ModelProfile
+from .connection import LiveSession
+from .link import CallHooks, SessionLink
+
+
+class TextInput:
+    """Text, appended messages and notes for one call.
+
+    Args:
+        link: The seam to the session (what cannot go now waits in its outbox).
+        hooks: Error reporting and one-time warnings of the hosting processor.
+        history: The call's conversation record.
+        profile: The profile of the call's current model.
+        reply_owed: Tells the watchdog the model owes an answer from now.
+    """
+
+    def __init__(
+        self,
+        link: SessionLink,
+        hooks: CallHooks,
+        history: ConversationHistory,
+        profile: Callable[[], ModelProfile],
+        reply_owed: Callable[[], None],
+    ):
+        self.link = link
+        self.hooks = hooks
+        self.history = history
+        self.profile = profile
+        self.reply_owed = reply_owed
+
+    async def text(self, text: str) -> None:
+        """``InputTextRawFrame``: a user turn as realtime text (a note while no session can take it)."""
+        if not text:
+            return
+        self.history.add_user(text, kind="text")
+        if not self.link.accepting():
+            self._defer_note(text)
+            return
+        try:
+            await self.link.session.send_text(text)
+            self.reply_owed()
+        except Exception as e:
+            await self.hooks.push_error(f"sending text to the Live session failed: {e}", exception=e)
+
+    def _defer_note(self, text: str) -> None:
+        self.link.defer("note", text, lambda: self.note(text))
+
+    async def note(self, text: str) -> None:
+        """Give the model a user-side note it should answer; kept while no session can take it."""
+        if not self.link.accepting():
+            self._defer_note(text)
+            return
+        session = self.link.session
+        try:
+            await _send(session, note_delivery(self.profile(), text))
+            self.reply_owed()
+        except Exception as e:
+            logger.warning(f"{session}: note not sent ({e}); kept for the next session")
+            self._defer_note(text)
+
+    async def messages_append(self, frame: LLMMessagesAppendFrame) -> None:
+        """``LLMMessagesAppendFrame`` reaching the service itself (a pipeline without
+        aggregators): its user / developer / assistant messages, answered unless ``run_llm``
+        is False."""
+        turns = [t for t in (message_turn(m) for m in frame.messages) if t is not None]
+        if not turns:
+            logger.warning(f"{self.link.session}: LLMMessagesAppendFrame carried no text message; nothing sent")
+            return
+        await self.deliver(turns, respond=frame.run_llm is not False, kind="text")
+
+    async def deliver(self, turns: list[Turn], *, respond: bool, kind: str = "app") -> None:
+        """Give the session the application's turns; the model answers when ``respond`` and
+        the last turn is the user's. Kept for the next session while none can take them."""
+        if not turns:
+            return
+        if not self.link.accepting():
+            self.link.defer("turns", turns, lambda: self.deliver(turns, respond=respond, kind=kind))
+            return
+        session = self.link.session
+        profile = self.profile()
+        delivery = deliver_turns(profile, turns, respond=respond, realtime_input_sent=session.realtime_input_sent)
+        try:
+            await _send(session, delivery)
+            if delivery.owes_reply:
+                self.reply_owed()
+        except Exception as e:
+            await self.hooks.push_error(f"messages not sent to the Live session: {e}", exception=e)
+            return
+        for t in turns:
+            self.history.add_turn(t.role, t.text, kind=kind)
+        if delivery.kept:
+            self.hooks.warn_once(
+                f"kept-{kind}",
+                f"{profile.name} takes no clientContent once the call has started; "
+                f"{len(delivery.kept)} message(s) ({kind}) kept in the history for the next session's seed",
+            )
+
+
+async def _send(session: LiveSession, delivery: TurnsDelivery) -> None:
+    if delivery.client_content:
+        await session.send_client_content(delivery.client_content, turn_complete=delivery.turn_complete)
+    if delivery.realtime_text is not None:
+        await session.send_text(delivery.realtime_text)

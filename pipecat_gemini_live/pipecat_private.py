@@ -1,0 +1,61 @@
+"""The private members of Pipecat's ``LLMService`` this package needs, in one place.
+
+Pipecat 1.14 has no public API for these; each function says which member it touches and why.
+``tests/unit/test_pipecat_private.py`` checks them against the pinned version, so an upgrade
+that moves one fails there, not in a call.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipecat.processors.aggregators.llm_context import LLMContext
+from pipecat.services.llm_service import LLMService
+
+
+def set_base_instruction(service: LLMService, text: str) -> None:
+    """Make ``text`` the instruction Pipecat composes later updates from.
+
+    ``LLMService._base_system_instruction``: a persona change replaces the instruction, and
+    Pipecat's ``_update_settings`` recomposes ``system_instruction`` from this base (plus what
+    ``append_system_instruction`` added); without it the next settings update would bring the
+    old persona back.
+    """
+    service._base_system_instruction = text
+
+
+def sync_tool_handlers(service: LLMService, tools: Any) -> None:
+    """Register the handlers advertised with ``tools`` (direct functions, ``FunctionSchema``
+    handlers) and drop those no longer advertised.
+
+    ``LLMService._sync_registered_tool_handlers``: what Pipecat does for an ``LLMSetToolsFrame``
+    reaching its own services; the frame is consumed here (the tools go to the session).
+    """
+    service._sync_registered_tool_handlers(tools)
+
+
+async def cancel_function_call(service: LLMService, tool_call_id: str) -> None:
+    """Cancel the running function call with ``tool_call_id``.
+
+    ``LLMService._cancel_function_calls_by_tool_call_id``: a ``toolCallCancellation`` from the
+    server names calls by id; Pipecat cancels by id only through this member.
+    """
+    await service._cancel_function_calls_by_tool_call_id(tool_call_id)
+
+
+def non_blocking_functions(service: LLMService) -> set[str]:
+    """Names of the functions registered with ``cancel_on_interruption=False``.
+
+    ``LLMService._functions``: the registry; those functions are declared ``NON_BLOCKING`` in
+    the session setup, which needs their names before any call is made.
+    """
+    return {name for name, item in service._functions.items() if name and not item.cancel_on_interruption}
+
+
+def normalize_tools(tools: list) -> Any:
+    """A list of ``FunctionSchema`` / direct functions as Pipecat's context would hold it.
+
+    ``LLMContext._normalize_and_validate_tools``: the constructor's ``tools`` argument takes the
+    same forms as an ``LLMContext``'s, and this is how Pipecat turns them into a ``ToolsSchema``.
+    """
+    return LLMContext._normalize_and_validate_tools(tools, allow_provider_tools=True)

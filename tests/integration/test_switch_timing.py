@@ -89,3 +89,37 @@ async def test_a_hang_up_while_a_session_opens_leaves_no_connection_open(tmp_pat
     assert all(r.closed for r in records), [(r.index, r.closed) for r in records]
     assert leftover == []
     assert result.service.session is None
+
+
+@pytest.mark.parametrize("delay_s", [0.0, 0.5])
+@pytest.mark.parametrize("model", MODELS)
+async def test_a_key_pressed_as_the_reply_ends_before_a_pending_settings_change_is_answered(tmp_path, model, delay_s):
+    """Found by Pipecat's evals harness (evals/scenarios/dtmf_greeted.yaml): a settings change
+    made during a reply waits for that reply to end, then moves the call; a phone key pressed as
+    the reply ended went to the session being left, which never answered it, and the new
+    session was seeded with it but not asked to answer. Nothing was logged."""
+    from pipecat.audio.dtmf.types import KeypadEntry
+    from pipecat.frames.frames import InputDTMFFrame
+
+    wav = build_call(tmp_path / "in.wav", [0.4, "cards_001.wav", 9.0])
+    change = LLMUpdateSettingsFrame(delta=GeminiLiveLLMService.Settings(temperature=0.1))
+    async with LiveEmulator(EmulatorConfig(think_ms=100)) as emu:
+        service = GeminiLiveLLMService(
+            api_key=emu.api_key, http_options=emu.http_options(), model=model
+        )
+        pressed: list[bool] = []
+
+        @service.event_handler("on_reply_finished")
+        async def _press(_service, _reply):
+            if not pressed:
+                pressed.append(True)
+                await asyncio.sleep(delay_s)
+                await service.queue_frame(InputDTMFFrame(button=KeypadEntry.ONE))
+
+        result = await run_call(emu, wav, tmp_path / "out.wav", service=service, at=[(2.0, change)])
+        await emu.wait_closed(timeout=5)
+        records = list(emu.records)
+    assert pressed
+    assert records[-1].setup["generationConfig"]["temperature"] == pytest.approx(0.1)
+    heard = [r.text for r in result.service.replies]
+    assert any("pressed the 1 key" in t for t in heard), heard

@@ -12,7 +12,7 @@ import asyncio
 import math
 from collections.abc import Awaitable, Callable
 
-from . import wire
+from . import server_messages, wire
 from .pacing import Pacing, schedule
 from .voice import OUTPUT_RATE
 
@@ -98,9 +98,9 @@ class ReplyStream:
                 piece = (" " if self.words_sent else "") + " ".join(self.words[self.words_sent : words_due])
             if self.text_only:
                 if piece:
-                    await self._send(wire.text_part(piece))
+                    await self._send(server_messages.text_part(piece))
             else:
-                await self._send(wire.audio_chunk(self.pcm[i * self.chunk_bytes : (i + 1) * self.chunk_bytes], OUTPUT_RATE))
+                await self._send(server_messages.audio_chunk(self.pcm[i * self.chunk_bytes : (i + 1) * self.chunk_bytes], OUTPUT_RATE))
             self.chunks_sent = i + 1
             if i == 0 and self._on_first_chunk is not None:
                 await self._on_first_chunk()
@@ -109,4 +109,4 @@ class ReplyStream:
                 if self._transcribe and not self.text_only:
                     # Transcription goes out with the audio that says it: aligned with what
                     # was sent, whatever the pacing.
-                    await self._send(wire.output_transcription(piece))
+                    await self._send(server_messages.output_transcription(piece))

@@ -28,7 +28,7 @@ from urllib.parse import parse_qs
 import websockets
 from loguru import logger
 
-from . import wire
+from . import server_messages, wire
 from .behaviour import ServerBehaviour, behaviour_for, behaviour_named
 from .certs import LocalCA
 from .config import EmulatorConfig
@@ -315,7 +315,7 @@ class LiveEmulator(Observations):
         if not isinstance(setup, dict) or token.setup is None:
             return raw_setup
         record.client_setup = setup
-        return wire.dumps({"setup": constrain(setup, token)})
+        return server_messages.dumps({"setup": constrain(setup, token)})
 
     def behaviour_for(self, model: str) -> ServerBehaviour | None:
         """The server rules for ``model``: ``config.model_behaviours`` first, then the table.

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from loguru import logger
 from websockets.exceptions import ConnectionClosed
 
-from . import wire
+from . import server_messages, wire
 from .behaviour import OnViolation, ServerBehaviour
 from .conversation import Conversation, HistoryTurn
 from .faults import Fault, FaultKind
@@ -80,7 +80,7 @@ class EmulatedSession:
             delay = self._stalled_until - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-            await self.ws.send(wire.dumps(msg))
+            await self.ws.send(server_messages.dumps(msg))
 
     async def close(self, code: int, reason: str) -> None:
         """Close the connection from the server side.
@@ -245,7 +245,7 @@ class EmulatedSession:
             self.conv.system_instruction = setup.system_instruction
         self.conv.language_code = setup.language_code
         await self.fault_phase("setup")
-        await self.send(wire.setup_complete(self.id))
+        await self.send(server_messages.setup_complete(self.id))
         await self.send_resumption_handle()
         self.ear.start()
         self._start_timers()
@@ -261,7 +261,7 @@ class EmulatedSession:
     async def _go_away(self, lead: float) -> None:
         self.record.extra["go_away_at"] = time.monotonic()
         with contextlib.suppress(ConnectionClosed):
-            await self.send(wire.go_away(self.scaled(lead)))
+            await self.send(server_messages.go_away(self.scaled(lead)))
         await asyncio.sleep(self.scaled(lead))
         await self._interrupt_with(self._lifetime_over)
 
@@ -272,7 +272,7 @@ class EmulatedSession:
         """A fresh handle, when the setup asked for resumption (after setup and each turn)."""
         if self.setup and self.setup.resumption_enabled:
             handle = self.emu.resumption.issue(self.id, self.conv)
-            await self.send(wire.resumption_update(handle, True))
+            await self.send(server_messages.resumption_update(handle, True))
 
     def declared_tools(self) -> list[wire.FunctionDeclaration]:
         """Functions the model may call (setup, or the latest ``contextUpdate``)."""

@@ -12,7 +12,7 @@ import contextlib
 from collections import deque
 from typing import TYPE_CHECKING
 
-from . import wire
+from . import server_messages, wire
 from .conversation import AUDIO_TOKENS_PER_S, LATE_WORDS_TIMEOUT_S, TRANSCRIPT_OPENING, HistoryTurn, UserTurn
 from .records import Reply
 from .reply import ReplyStream
@@ -60,12 +60,12 @@ class TurnTaker:
         recognising = self.s.ear.asr is not None
         if self.s.setup.input_transcription and not recognising and not self.current.transcript_opened:
             self.current.transcript_opened = True
-            await self.s.send(wire.input_transcription(TRANSCRIPT_OPENING))
+            await self.s.send(server_messages.input_transcription(TRANSCRIPT_OPENING))
         if self._waiting_tools and self.s.behaviour.cancel_tool_calls_on_barge_in:
             ids = self.desk.cancel_blocking()
             if ids:
                 self.s.record.extra.setdefault("cancelled_tool_calls", []).extend(ids)
-                await self.s.send(wire.tool_call_cancellation(ids))
+                await self.s.send(server_messages.tool_call_cancellation(ids))
             return
         if not self.busy or self._waiting_tools:
             return
@@ -95,7 +95,7 @@ class TurnTaker:
         if self.s.setup is None or not self.s.setup.input_transcription:
             return
         self._interim_sends = [t for t in self._interim_sends if not t.done()]
-        self._interim_sends.append(asyncio.create_task(self._send_quietly(wire.input_transcription(text))))
+        self._interim_sends.append(asyncio.create_task(self._send_quietly(server_messages.input_transcription(text))))
 
     async def _send_quietly(self, msg: dict) -> None:
         with contextlib.suppress(Exception):
@@ -198,7 +198,7 @@ class TurnTaker:
             return
         if self._interim_sends:
             await asyncio.gather(*self._interim_sends)
-        await self.s.send(wire.input_transcription(rest, finished=turn.recognised and not late))
+        await self.s.send(server_messages.input_transcription(rest, finished=turn.recognised and not late))
 
     async def _send_late_words(self, late: list, continued: bool) -> None:
         """Send the words of utterances the reply did not wait for, the last piece finished."""
@@ -211,7 +211,7 @@ class TurnTaker:
                     rest = " " + rest
                 text += rest
         self.s.record.extra.setdefault("late_words", []).append(text.strip())
-        await self._send_quietly(wire.input_transcription(text, finished=True))
+        await self._send_quietly(server_messages.input_transcription(text, finished=True))
 
     async def _call_tools(self, step, turn: UserTurn) -> bool:
         """Make the scripted calls; False when a barge-in cancelled the blocking ones."""
@@ -222,7 +222,7 @@ class TurnTaker:
         turn.tools_called = True
         if not calls:
             return True
-        await self.s.send(wire.tool_call([{"id": c.id, "name": c.name, "args": c.args} for c in calls]))
+        await self.s.send(server_messages.tool_call([{"id": c.id, "name": c.name, "args": c.args} for c in calls]))
         self.s.record.tool_calls.extend({"id": c.id, "name": c.name, "args": c.args, "blocking": c.blocking} for c in calls)
         if not any(c.blocking for c in calls):
             turn.checking.extend(c.name for c in calls)
@@ -252,7 +252,7 @@ class TurnTaker:
             synth.cancel()
             raise
         if s.setup.resumption_enabled:
-            await s.send(wire.resumption_update(None, False))
+            await s.send(server_messages.resumption_update(None, False))
         self._reply = ReplyStream(
             text=text,
             pcm=pcm,
@@ -267,7 +267,7 @@ class TurnTaker:
         )
         s.record.replies.append(Reply(text=text, persona=s.conv.persona, remembered_turns=remembered))
         await self._reply.run()
-        await s.send(wire.generation_complete())
+        await s.send(server_messages.generation_complete())
         await self._finish(turn, self._reply, interrupted=False)
 
     async def _finish(self, turn: UserTurn, reply: ReplyStream, *, interrupted: bool) -> None:
@@ -278,9 +278,9 @@ class TurnTaker:
         record.interrupted, record.spoken_text, record.audio_s = interrupted, spoken, audio_s
         prompt_audio, prompt_text = s.conv.prompt_tokens()
         prompt_audio += int(turn.speech_s * AUDIO_TOKENS_PER_S)
-        usage = wire.usage_metadata(prompt_audio, prompt_text, int(audio_s * AUDIO_TOKENS_PER_S))
+        usage = server_messages.usage_metadata(prompt_audio, prompt_text, int(audio_s * AUDIO_TOKENS_PER_S))
         s.conv.record(turn, spoken, audio_s)
-        await s.send(wire.turn_complete(usage))
+        await s.send(server_messages.turn_complete(usage))
         await s.send_resumption_handle()
 
     async def barge_in(self, *, resume_turn: bool = True) -> UserTurn | None:
@@ -308,7 +308,7 @@ class TurnTaker:
         self._worker = None
         unanswered: list[UserTurn] = []
         if reply is not None and reply.started and turn is not None:
-            await self.s.send(wire.interrupted())
+            await self.s.send(server_messages.interrupted())
             await self._finish(turn, reply, interrupted=True)
         elif turn is not None:
             if composed:

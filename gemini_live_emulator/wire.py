@@ -7,9 +7,8 @@ the top level, ``setup`` and ``contextUpdate`` camelCase, and passes nested obje
 whatever case the caller used; raw-websocket clients and the JS SDK send camelCase. Base64 from
 the Python SDK is URL-safe, from other clients standard. Every lookup here accepts both.
 
-Server messages are built as plain dicts with camelCase keys: the SDK's parser raises a
-``TypeError`` on an unknown top-level key, so the emulator never sends one (errors are close
-codes only). Source: docs/live-api.md, checked against google-genai 2.34.
+Server messages are built in :mod:`.server_messages`. Source: docs/live-api.md, checked against
+google-genai 2.34.
 """
 
 from __future__ import annotations
@@ -18,10 +17,28 @@ import base64
 import binascii
 import json
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from . import checks
+# The parsed events live in client_events; they stay importable from here (wire.Setup...).
+from .client_events import (  # noqa: F401
+    FunctionDeclaration,
+    VadConfig,
+    Setup,
+    Turn,
+    RealtimeAudio,
+    RealtimeVideo,
+    RealtimeText,
+    AudioStreamEnd,
+    ActivityStart,
+    ActivityEnd,
+    ClientContent,
+    FunctionResponse,
+    ToolResponse,
+    ContextUpdate,
+    ClientEvent,
+)
+
 
 # Close codes and the reasons the real service gives (docs/live-api.md).
 CLOSE_NORMAL = 1000
@@ -97,146 +114,6 @@ def b64encode(data: bytes) -> str:
     """Standard base64, as the real server sends it."""
     return base64.b64encode(data).decode("ascii")
 
-
-# -- client -> server events -----------------------------------------------------------------
-
-
-@dataclass
-class FunctionDeclaration:
-    """One declared function: ``name``, ``behavior`` (``BLOCKING`` / ``NON_BLOCKING``, ``""``
-    when the declaration has none: the model's default), raw dict."""
-
-    name: str
-    behavior: str = ""
-    raw: dict = field(default_factory=dict)
-
-
-@dataclass
-class VadConfig:
-    """``realtimeInputConfig`` as the emulator uses it (None means the server default)."""
-
-    disabled: bool = False
-    start_sensitivity: str | None = None
-    end_sensitivity: str | None = None
-    prefix_padding_ms: int | None = None
-    silence_duration_ms: int | None = None
-    activity_handling: str | None = None
-    turn_coverage: str | None = None
-
-
-@dataclass
-class Setup:
-    """A parsed ``setup`` message."""
-
-    model: str
-    system_instruction: str | None
-    tools: list[FunctionDeclaration]
-    vad: VadConfig
-    response_modalities: list[str]
-    voice_name: str | None
-    language_code: str | None
-    input_transcription: bool
-    output_transcription: bool
-    resumption_enabled: bool
-    resumption_handle: str | None
-    compression: dict | None
-    initial_history_in_client_content: bool
-    raw: dict
-
-
-@dataclass
-class Turn:
-    """A conversation turn in ``clientContent``: role and the text of its parts."""
-
-    role: str
-    text: str
-    parts: list = field(default_factory=list)
-
-
-@dataclass
-class RealtimeAudio:
-    """``realtimeInput.audio``: PCM16 LE mono at ``rate`` Hz."""
-
-    pcm: bytes
-    rate: int
-
-
-@dataclass
-class RealtimeVideo:
-    """``realtimeInput.video``: one image (``image/jpeg`` or ``image/png``)."""
-
-    data: bytes
-    mime_type: str
-
-
-@dataclass
-class RealtimeText:
-    """``realtimeInput.text``."""
-
-    text: str
-
-
-@dataclass
-class AudioStreamEnd:
-    """``realtimeInput.audioStreamEnd``: the client paused its audio stream."""
-
-
-@dataclass
-class ActivityStart:
-    """``realtimeInput.activityStart`` (only with automatic activity detection disabled)."""
-
-
-@dataclass
-class ActivityEnd:
-    """``realtimeInput.activityEnd`` (only with automatic activity detection disabled)."""
-
-
-@dataclass
-class ClientContent:
-    """``clientContent``: turns appended to history, optionally completing the user's turn."""
-
-    turns: list[Turn]
-    turn_complete: bool
-
-
-@dataclass
-class FunctionResponse:
-    """One entry of ``toolResponse.functionResponses``."""
-
-    id: str | None
-    name: str | None
-    response: Any
-    scheduling: str | None
-    will_continue: bool | None
-
-
-@dataclass
-class ToolResponse:
-    """``toolResponse``."""
-
-    responses: list[FunctionResponse]
-
-
-@dataclass
-class ContextUpdate:
-    """``contextUpdate``: a new system instruction and/or tools, in-session."""
-
-    system_instruction: str | None
-    tools: list[FunctionDeclaration] | None
-
-
-ClientEvent = (
-    Setup
-    | RealtimeAudio
-    | RealtimeVideo
-    | RealtimeText
-    | AudioStreamEnd
-    | ActivityStart
-    | ActivityEnd
-    | ClientContent
-    | ToolResponse
-    | ContextUpdate
-)
 
 _SETUP_FIELDS = {
     "model",
@@ -481,107 +358,3 @@ def parse_client_message(raw: str | bytes) -> list[ClientEvent]:
         f'Invalid JSON payload received. Unknown name "{key}": Cannot find field '
         f"(known: {', '.join(_TOP_LEVEL)}).",
     )
-
-
-# -- server -> client messages ---------------------------------------------------------------
-
-
-def setup_complete(session_id: str | None = None) -> dict:
-    """``{"setupComplete": {}}``."""
-    return {"setupComplete": {"sessionId": session_id} if session_id else {}}
-
-
-def audio_chunk(pcm: bytes, rate: int = 24000) -> dict:
-    """A model-turn message carrying one chunk of PCM16 audio."""
-    return {
-        "serverContent": {
-            "modelTurn": {
-                "parts": [{"inlineData": {"mimeType": f"audio/pcm;rate={rate}", "data": b64encode(pcm)}}]
-            }
-        }
-    }
-
-
-def text_part(text: str) -> dict:
-    """A model-turn message carrying text (TEXT modality)."""
-    return {"serverContent": {"modelTurn": {"parts": [{"text": text}]}}}
-
-
-def output_transcription(text: str) -> dict:
-    """``serverContent.outputTranscription``."""
-    return {"serverContent": {"outputTranscription": {"text": text}}}
-
-
-def input_transcription(text: str, *, finished: bool = False) -> dict:
-    """``serverContent.inputTranscription``; ``finished`` marks the last piece of a turn."""
-    body: dict = {"text": text}
-    if finished:
-        body["finished"] = True
-    return {"serverContent": {"inputTranscription": body}}
-
-
-def generation_complete() -> dict:
-    """``serverContent.generationComplete``."""
-    return {"serverContent": {"generationComplete": True}}
-
-
-def interrupted() -> dict:
-    """``serverContent.interrupted``: the caller barged in; the reply stops here."""
-    return {"serverContent": {"interrupted": True}}
-
-
-def turn_complete(usage: dict | None = None) -> dict:
-    """``serverContent.turnComplete``, with ``usageMetadata`` riding along.
-
-    ``interactionStatus`` goes with it: the SDK's ``LiveServerContent`` documents it as
-    "always sent alongside turn_complete". The emulator never works on in the background
-    after a turn (no thinking), so it is always ``IDLE`` (Pipecat 1.14 holds a turn open
-    while a 3.8 thinking model reports ``IN_PROGRESS``).
-    """
-    msg: dict = {"serverContent": {"turnComplete": True, "interactionStatus": "IDLE"}}
-    if usage is not None:
-        msg["usageMetadata"] = usage
-    return msg
-
-
-def usage_metadata(prompt_audio: int, prompt_text: int, response_audio: int) -> dict:
-    """``usageMetadata`` with per-modality details, token counts as ints."""
-    prompt = prompt_audio + prompt_text
-    return {
-        "promptTokenCount": prompt,
-        "responseTokenCount": response_audio,
-        "totalTokenCount": prompt + response_audio,
-        "promptTokensDetails": [
-            {"modality": "AUDIO", "tokenCount": prompt_audio},
-            {"modality": "TEXT", "tokenCount": prompt_text},
-        ],
-        "responseTokensDetails": [{"modality": "AUDIO", "tokenCount": response_audio}],
-    }
-
-
-def tool_call(calls: list[dict]) -> dict:
-    """``toolCall.functionCalls``: each ``{"id", "name", "args"}``."""
-    return {"toolCall": {"functionCalls": calls}}
-
-
-def tool_call_cancellation(ids: list[str]) -> dict:
-    """``toolCallCancellation.ids``."""
-    return {"toolCallCancellation": {"ids": ids}}
-
-
-def go_away(time_left_s: float) -> dict:
-    """``goAway.timeLeft`` as a protobuf Duration string (``"50s"``)."""
-    return {"goAway": {"timeLeft": f"{time_left_s:.3f}".rstrip("0").rstrip(".") + "s"}}
-
-
-def resumption_update(new_handle: str | None, resumable: bool) -> dict:
-    """``sessionResumptionUpdate``."""
-    body: dict = {"resumable": resumable}
-    if new_handle:
-        body["newHandle"] = new_handle
-    return {"sessionResumptionUpdate": body}
-
-
-def dumps(msg: dict) -> str:
-    """Serialise a server message compactly."""
-    return json.dumps(msg, separators=(",", ":"), ensure_ascii=False)

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from gemini_live_emulator import wire
+from gemini_live_emulator import server_messages, wire
 
 
 def msg(obj) -> str:
@@ -102,9 +102,9 @@ def test_bad_messages_close_1007(raw):
 
 
 def test_server_messages_are_camel_case():
-    assert set(wire.go_away(50)) == {"goAway"} and wire.go_away(50)["goAway"]["timeLeft"] == "50s"
-    assert wire.go_away(1.5)["goAway"]["timeLeft"] == "1.5s"
-    usage = wire.turn_complete(wire.usage_metadata(10, 5, 20))
+    assert set(server_messages.go_away(50)) == {"goAway"} and server_messages.go_away(50)["goAway"]["timeLeft"] == "50s"
+    assert server_messages.go_away(1.5)["goAway"]["timeLeft"] == "1.5s"
+    usage = server_messages.turn_complete(server_messages.usage_metadata(10, 5, 20))
     assert usage["usageMetadata"]["totalTokenCount"] == 35
-    chunk = wire.audio_chunk(b"\x00\x01")
+    chunk = server_messages.audio_chunk(b"\x00\x01")
     assert chunk["serverContent"]["modelTurn"]["parts"][0]["inlineData"]["mimeType"] == "audio/pcm;rate=24000"

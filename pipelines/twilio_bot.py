@@ -59,6 +59,7 @@ from pipecat_gemini_live import GeminiLiveLLMService
 from pipecat_gemini_live.apps.bots.admission import RequestRefused, read_capped_body
 from pipecat_gemini_live.apps.bots.backend import LiveBackend
 from pipecat_gemini_live.apps.bots.twilio_call import TwilioCall, build_twilio_call, run_twilio_call
+from pipecat_gemini_live.apps.bots.twilio_urls import STREAM_PATH, request_url, stream_url
 from pipecat_gemini_live.memory.phone import CALLER_PARAMETER, PhoneMemory
 from pipecat_gemini_live.telephony.audio import TelephonyAudio
 from pipecat_gemini_live.telephony.twilio_calls import (
@@ -81,7 +82,6 @@ except ModuleNotFoundError:  # run as a script: pipelines/ is on sys.path, the r
 
 DEFAULT_MODEL = "gemini-2.5-flash-native-audio-preview-09-2025"
 DEFAULT_INSTRUCTION = "You are a friendly phone assistant. Answer briefly and kindly."
-STREAM_PATH = "/media-stream"
 # Twilio's webhook form is about 1-2 KB; nothing legitimate comes near 16 KiB.
 MAX_WEBHOOK_BYTES = 16 * 1024
 # `connected` and `start` are a few hundred bytes; media, mark and stop stay under 1 KiB.
@@ -333,32 +333,6 @@ async def _close(websocket: WebSocket, code: int, reason: str) -> None:
         await websocket.close(code=code, reason=reason[:120])
     except (RuntimeError, OSError):
         pass
-
-
-def request_url(request: Request, public_url: str | None) -> str:
-    """The URL Twilio requested: ``public_url`` + path and query.
-
-    Without ``public_url`` (development, no signature check): the request's scheme (uvicorn
-    takes ``X-Forwarded-Proto`` from the proxies in its ``forwarded_allow_ips`` only) and its
-    ``Host`` header. ``X-Forwarded-Host`` is never read: anyone can send it.
-    """
-    path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    if public_url:
-        return public_url.rstrip("/") + path
-    host = request.headers.get("host") or request.url.netloc
-    return f"{request.url.scheme}://{host}{path}"
-
-
-def stream_url(request: Request, public_url: str | None, call_sid: str) -> str:
-    """``wss://HOST/media-stream/CALLSID`` (``ws://`` when the app is reached over plain HTTP).
-
-    The CallSid in the path lets a load balancer send every stream of one call to the same
-    instance (hash on the path), where the one-live-stream-per-call rule is kept.
-    """
-    base = request_url(request, public_url)
-    scheme, _, rest = base.partition("://")
-    host = rest.split("/", 1)[0]
-    return f"{'wss' if scheme == 'https' else 'ws'}://{host}{STREAM_PATH}/{call_sid}"
 
 
 def uvicorn_options() -> dict:

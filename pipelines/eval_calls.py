@@ -61,7 +61,7 @@ def eval_connect_flags(first_message: str) -> EvalConnectionFlags | None:
     """
     try:
         message = json.loads(first_message)
-    except ValueError:
+    except (ValueError, RecursionError):  # deeply nested JSON is not an eval-connect either
         return None
     return parse_eval_connect(message)
 

@@ -357,7 +357,9 @@ async def bot(runner_args: Any) -> None:
     ``GOOGLE_API_KEY`` one embedded emulator serves every call of the process.
     """
     global _runner_backend
-    config = TwilioBotConfig.from_env()
+    # No caller memory here (no webhook hands the caller's key to the stream): a store opened
+    # per call would only cost a connection pool and a purge each time.
+    config = TwilioBotConfig.from_env({**os.environ, "CALLER_MEMORY": "off"})
     websocket = runner_args.websocket
     try:
         opening = [await asyncio.wait_for(_receive_opening(websocket), 10.0)]  # read_stream_start's

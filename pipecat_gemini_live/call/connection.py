@@ -205,8 +205,10 @@ class LiveSession:
                 self._ready.set_exception(SessionOpenError(self.end.code, self.end.reason))
                 # Nobody may be waiting any more (open() timed out): keep asyncio quiet.
                 self._ready.exception()
-            with contextlib.suppress(Exception):
+            try:
                 await asyncio.shield(self._on_end(self, self.end))
+            except Exception:
+                logger.exception(f"{self}: handling the end of the session failed")
 
     async def close(self, timeout: float = 2.0) -> None:
         """Close with 1000 (normal closure) and wait for the session task to finish."""
@@ -226,8 +228,9 @@ class LiveSession:
         self.state = SessionState.CLOSING
         if self._task is not None and not self._task.done():
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+            # wait() rather than awaiting the task: a cancellation aimed at our caller (a hang-up
+            # stopping the watchdog that aborts) must reach it, not be swallowed here.
+            await asyncio.wait({self._task})
 
     async def wait_closed(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for the connection to end; returns whether it has."""

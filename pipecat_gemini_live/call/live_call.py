@@ -151,6 +151,7 @@ class LiveCall:
         )  # fmt: skip
         self.caller.on_audio = self.watchdog.audio_arrived
         self.switcher.on_idle = self.watchdog.poke
+        self.switcher.reply_owed = lambda: self.watchdog.owed
         self.session_events = SessionEvents(
             link=link, hooks=hooks, replies=replies, history=history, caller=self.caller,
             watchdog=self.watchdog, request_switch=self.request_switch, ending=lambda: self.ending,

@@ -43,7 +43,7 @@ class LiveOptions(BaseModel):
         output_cushion_ms: The largest playout cushion for reply audio, ms: each reply's first
             audio is held until this much of it is in hand, so a server that streams slower
             than real time does not make the player run dry mid-reply. Adaptive: it starts at
-            0 and grows only after an underrun (:mod:`~.playout`); the latency it adds is
+            0 and grows only after an underrun (:mod:`~.playout_cushion`); the latency it adds is
             counted (``service.output_cushion.added_latency_s``). None: off.
     """
 

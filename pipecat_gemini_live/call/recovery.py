@@ -88,7 +88,10 @@ class SessionEvents:
             return
         verdict = classify(end.code, end.reason, end.error)
         logger.warning(f"{session} ended unexpectedly: {end.code} {end.reason!r}")
-        cut = await self.replies.cut()
+        # Whether the reply this end cut is taken up is decided once, here: the switcher of a
+        # move in progress reads the same answer (asking the history twice would spend the one
+        # take-up on the reconnect the move makes moot).
+        cut = await self.replies.cut() and self.history.may_take_up_cut_reply()
         self.link.cut_by_drop = cut
         self.history.end_model_turn()
         if end.code == 1007 and not self.refused:
@@ -102,9 +105,8 @@ class SessionEvents:
             return
         # A reply cut by the drop is taken up again: a resumed session answers the replayed
         # audio; a re-seeded one is asked to go on.
-        respond = cut and self.history.may_take_up_cut_reply()
         await self.request_switch(
-            "reconnect", resume=True, old_dead=True, respond=respond, dead_session=session.index
+            "reconnect", resume=True, old_dead=True, respond=cut, dead_session=session.index
         )
 
     async def abandon(self, session: LiveSession, reason: str) -> None:
@@ -137,7 +139,6 @@ class SessionEvents:
             "a fresh session seeded with the conversation"
             + (f", and {kind} will not be sent to this model again" if learned else "")
         )
-        respond = cut and self.history.may_take_up_cut_reply()
         await self.request_switch(
-            "reconnect", old_dead=True, force_new=True, respond=respond, dead_session=session.index, label="1007"
+            "reconnect", old_dead=True, force_new=True, respond=cut, dead_session=session.index, label="1007"
         )

@@ -115,6 +115,9 @@ class Switcher:
         self.on_switch = on_switch
         self.records: list[SwitchRecord] = []
         self.on_idle: Callable[[], None] = lambda: None  # when no switch is left (the watchdog's)
+        # Whether the session being left owes an answer (a key, typed text or a tool result went
+        # to it and no reply began): the watchdog's, set by the call.
+        self.reply_owed: Callable[[], bool] = lambda: False
         self._pending: SwitchRequest | None = None
         self._task: asyncio.Task | None = None
         self._closed = False
@@ -265,9 +268,10 @@ class Switcher:
             link.holding = True
             held_from = time.monotonic()
             # The old connection closed under a reply: the new session goes on with it.
-            respond = respond or (
-                not old.ready and link.cut_by_drop and self.history.may_take_up_cut_reply()
-            )
+            respond = respond or (not old.ready and link.cut_by_drop)
+        # Input that reached the old session as its reply ended (a key pressed, a message
+        # appended) is owed an answer the old session will no longer give: the new one gives it.
+        respond = respond or self.reply_owed()
         carried = 0
         if method != "resume":
             carried = await self._seed(new, profile, respond=respond)
@@ -409,11 +413,17 @@ class Switcher:
     async def _report_failure(self, req: SwitchRequest, record: SwitchRecord) -> None:
         link = self.link
         if link.live:
-            # The old session is still live: nothing the caller said is lost.
+            # The old session is still live: nothing the caller said is lost, nor what waited.
             await self.caller.drain(link.session)
+            await link.flush_outbox()
             await self.hooks.push_error(
                 f"Gemini Live {req.reason} switch failed; staying on the current session: {record.error}"
             )
+            return
+        if self._pending is not None:
+            # The session dropped under this switch and its reconnect is queued: that one
+            # decides whether the call can go on.
+            await self.hooks.push_error(f"Gemini Live {req.reason} switch failed: {record.error}")
             return
         with contextlib.suppress(Exception):
             await self.hooks.push_error(

@@ -59,9 +59,10 @@ class TextInput:
         if not self.link.accepting():
             self._defer_note(text)
             return
+        # Owed before the send: a move that starts while it is in flight must know.
+        self.reply_owed()
         try:
             await self.link.session.send_text(text)
-            self.reply_owed()
         except Exception as e:
             await self.hooks.push_error(f"sending text to the Live session failed: {e}", exception=e)
 
@@ -74,9 +75,9 @@ class TextInput:
             self._defer_note(text)
             return
         session = self.link.session
+        self.reply_owed()
         try:
             await _send(session, note_delivery(self.profile(), text))
-            self.reply_owed()
         except Exception as e:
             logger.warning(f"{session}: note not sent ({e}); kept for the next session")
             self._defer_note(text)
@@ -102,15 +103,17 @@ class TextInput:
         session = self.link.session
         profile = self.profile()
         delivery = deliver_turns(profile, turns, respond=respond, realtime_input_sent=session.realtime_input_sent)
+        # In the history and owed before the send: a move that seeds its new session while the
+        # send is in flight must carry the turns and know they want an answer.
+        for t in turns:
+            self.history.add_turn(t.role, t.text, kind=kind)
+        if delivery.owes_reply:
+            self.reply_owed()
         try:
             await _send(session, delivery)
-            if delivery.owes_reply:
-                self.reply_owed()
         except Exception as e:
             await self.hooks.push_error(f"messages not sent to the Live session: {e}", exception=e)
             return
-        for t in turns:
-            self.history.add_turn(t.role, t.text, kind=kind)
         if delivery.kept:
             self.hooks.warn_once(
                 f"kept-{kind}",

@@ -83,6 +83,7 @@ class SessionWatchdog:
         self._goaway: tuple[LiveSession, float] | None = None
         self._changed = asyncio.Event()
         self._waiting_for_audio = False
+        self._waiting_for_speech = False
         self.stalls = 0
 
     def start(self) -> None:
@@ -108,11 +109,16 @@ class SessionWatchdog:
         self._last_message_at = time.monotonic()
 
     def audio_arrived(self) -> None:
-        """Caller audio arrived: wakes the watchdog only when it had no quiet-input deadline
-        and now has one (not at every frame)."""
+        """Caller audio arrived: wakes the watchdog only when a deadline appears (a quiet-input
+        deadline, or a caller sentence that will want an answer), not at every frame."""
         after = self.options.audio_stream_end_after_s
         if self._waiting_for_audio and after is not None and self.caller.quiet_deadline(after) is not None:
             self._waiting_for_audio = False
+            self.poke()
+        if self._waiting_for_speech and self.caller.tail.unanswered_for() is not None:
+            # The caller began a sentence: its end starts a stall deadline (whatever the
+            # quiet-input setting, which may be off).
+            self._waiting_for_speech = False
             self.poke()
 
     def reply_owed(self) -> None:
@@ -161,12 +167,12 @@ class SessionWatchdog:
         while True:
             changed = self._changed
             wake_at: list[float] = []
-            try:
-                await self._check_go_away(wake_at)
-                await self._check_stall(wake_at)
-                await self._check_quiet_input(wake_at)
-            except Exception as e:  # the watchdog must outlive whatever it saw
-                logger.exception(f"{self.link.session}: session watchdog error: {e}")
+            for check in (self._check_go_away, self._check_stall, self._check_quiet_input):
+                try:
+                    await check(wake_at)
+                except Exception as e:  # the watchdog must outlive whatever it saw
+                    logger.exception(f"{self.link.session}: session watchdog error: {e}")
+                    wake_at.append(time.monotonic() + 0.5)  # look again soon
             timeout = max(0.0, min(wake_at) - time.monotonic()) if wake_at else None
             try:
                 await asyncio.wait_for(changed.wait(), timeout)
@@ -222,6 +228,8 @@ class SessionWatchdog:
                 if silence is not None:
                     # A sentence is waiting to count as finished: look again when it may.
                     wake_at.append(time.monotonic() + max(0.05, END_OF_TURN_S - silence))
+                else:
+                    self._waiting_for_speech = True  # audio_arrived wakes us when one begins
         if owed is None:
             return
         now = time.monotonic()

@@ -19,6 +19,7 @@ import hmac
 import os
 import re
 import secrets
+import tempfile
 from pathlib import Path
 
 from .store import data_dir
@@ -41,14 +42,22 @@ def caller_secret(env: dict[str, str] | None = None) -> bytes:
     path = data_dir(env) / SECRET_FILE
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # Written whole under another name, then linked into place: a worker starting at the
+        # same moment sees either no file or the whole secret, never an empty one.
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".caller-key-")
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another worker wrote it first
-            pass
-        else:
             with os.fdopen(fd, "w") as f:
                 f.write(secrets.token_hex(32))
-    return bytes.fromhex(Path(path).read_text().strip())
+            try:
+                os.link(tmp, path)
+            except FileExistsError:  # another worker published first: its secret is the one
+                pass
+        finally:
+            os.unlink(tmp)
+    secret = bytes.fromhex(Path(path).read_text().strip())
+    if len(secret) < 32:
+        raise OSError(f"{path} holds no 32-byte secret; delete it or set CALLER_KEY_SECRET")
+    return secret
 
 
 def _mac(secret: bytes, label: str, value: str) -> str:
@@ -103,6 +112,6 @@ class CookieSigner:
         if not cookie or len(cookie) > 128 or "." not in cookie:
             return None
         ident, _, sig = cookie.partition(".")
-        if not _ID.fullmatch(ident) or not hmac.compare_digest(sig, self._sign(ident)):
+        if not _ID.fullmatch(ident) or not hmac.compare_digest(sig.encode(), self._sign(ident).encode()):
             return None
         return "web:" + ident

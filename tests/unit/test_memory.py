@@ -91,7 +91,7 @@ def test_cookies_are_signed():
     ident, sig = cookie.split(".")
     assert signer.caller_key(ident[:-1] + ("A" if ident[-1] != "A" else "B") + "." + sig) is None
     assert CookieSigner(b"other" * 8).caller_key(cookie) is None
-    for junk in (None, "", "abc", "x" * 500, "a.b.c"):
+    for junk in (None, "", "abc", "x" * 500, "a.b.c", "A" * 32 + ".\u00e9"):  # non-ASCII: refused, not raised
         assert signer.caller_key(junk) is None
 
 
@@ -193,3 +193,15 @@ async def test_many_calls_write_to_one_sqlite_file_at_once(tmp_path):
     assert [store.count(f"tel:{i}") for i in range(8)] == [25] * 8
     assert sum(m.failed_writes for m in memories) == 0
     assert [t.text for t in store.recent("tel:3")] == [f"turn {n}" for n in range(25)]
+
+
+def test_workers_starting_together_share_one_whole_secret(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pipecat_gemini_live.memory.keys import caller_secret
+
+    env = {"GEMINI_LIVE_DATA_DIR": str(tmp_path / "data")}
+    with ThreadPoolExecutor(8) as pool:
+        secrets_seen = list(pool.map(lambda _: caller_secret(env), range(16)))
+    assert len(set(secrets_seen)) == 1 and len(secrets_seen[0]) == 32
+    assert [p.name for p in (tmp_path / "data").iterdir()] == ["caller-key.secret"]

@@ -53,3 +53,18 @@ def test_owing_and_settling_a_reply():
     assert dog.owed
     dog.reply_settled()
     assert not dog.owed
+
+
+def test_caller_speech_wakes_the_stall_check_when_quiet_input_is_off():
+    """With ``audio_stream_end_after_s=None`` nothing else wakes the watchdog when the caller
+    starts a sentence: its stall deadline was never set and a silent model went unnoticed."""
+    tail = SimpleNamespace(unanswered_for=lambda: None)
+    dog = watchdog(audio_stream_end_after_s=None)
+    dog.caller = SimpleNamespace(tail=tail)
+    dog._waiting_for_speech = True  # what a stall check that found nothing pending leaves
+    woken = dog._changed
+    dog.audio_arrived()
+    assert not woken.is_set()  # silence or an answered sentence: no wake
+    tail.unanswered_for = lambda: 0.0
+    dog.audio_arrived()
+    assert woken.is_set()

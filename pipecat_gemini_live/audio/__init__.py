@@ -1,0 +1,1 @@
+"""Audio conversion for the phone and wideband paths (resamplers)."""

@@ -71,6 +71,7 @@ from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies
 from pipecat.transcriptions.language import Language
 from pipecat.utils.types import is_given
 
+from .clients import shared_client
 from .audio_hold import AudioCounters
 from .caller_input import CallerInput
 from .changes import ChangeRouter
@@ -328,7 +329,8 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
 
     def _client_for_sessions(self) -> Client:
         if self._client is None:
-            self._client = Client(api_key=self._api_key, http_options=self._http_options)
+            # One client per process and endpoint: building one per call stalls the event loop.
+            self._client = shared_client(api_key=self._api_key, http_options=self._http_options)
         return self._client
 
     def current_spec(self) -> SessionSpec:

@@ -19,6 +19,8 @@ from typing import Any
 
 from google.genai import Client
 
+from .clients import shared_client
+
 from .models import ModelProfile
 from .service import GeminiLiveLLMService
 
@@ -95,7 +97,7 @@ class GeminiLiveVertexLLMService(GeminiLiveLLMService):
 
     def _client_for_sessions(self) -> Client:
         if self._client is None:
-            self._client = Client(
+            self._client = shared_client(
                 vertexai=True,
                 credentials=self._vertex_credentials,
                 project=self._project_id,

@@ -23,7 +23,7 @@ from pathlib import Path
 from loguru import logger
 
 ROOT = Path(__file__).resolve().parent.parent
-MEASURES = ("latency", "cost", "profile", "switch", "seams")
+MEASURES = ("latency", "cost", "floor", "profile", "switch", "seams")
 
 
 def machine() -> dict:
@@ -78,16 +78,35 @@ def run(only: set[str], quick: bool, out: Path) -> dict:
     from bench import cost, latency_overhead, plots, report, seams, switch_gap
 
     out.mkdir(parents=True, exist_ok=True)
-    results: dict = {"machine": machine(), "quick": quick}
+    # A run of some measures keeps the others' stored results (each says when it was measured).
+    stored = out / "results.json"
+    results: dict = json.loads(stored.read_text()) if stored.exists() and only != set(MEASURES) else {}
+    here = machine()
+    if "machine" in results and "measured" not in results:
+        results["measured"] = {k: results["machine"] for k in MEASURES if k in results or (k == "switch" and "switch_gap" in results)}
+    results.setdefault("measured", {})
+    results["machine"], results["quick"] = here, quick
+    for m in only:
+        results["measured"][m] = here
     pngs: dict[str, str] = {}
+    for name, key in (("latency", "latency"), ("switch_gap", "switch_gap"), ("seams", "seams")):
+        if results.get(key) and (out / f"{name}.png").exists():
+            pngs[name] = f"{name}.png"
     if "latency" in only:
         print("1. response latency overhead (both services side by side)", flush=True)
         results["latency"] = run_bounded(latency_overhead.measure(rounds=1 if quick else 4, turns=3 if quick else 10))
         pngs["latency"] = plots.latency(results["latency"], out / "latency.png").name
     if "cost" in only:
         print("2. cost per call (N concurrent calls, a fresh process per service and N)", flush=True)
-        results["cost"] = cost.measure(steps=(1, 4) if quick else cost.DEFAULT_STEPS)
+        results["cost"] = cost.measure(
+            steps=(1, 4) if quick else cost.DEFAULT_STEPS,
+            repeats=1 if quick else cost.DEFAULT_REPEATS,
+            window_s=5.0 if quick else cost.WINDOW_S,
+        )
         pngs["cost"] = plots.cost(results["cost"], out / "cost.png").name
+    if "floor" in only:
+        print("2b. the floor before and after each optimization", flush=True)
+        results["floor"] = cost.floor_variants(calls=4 if quick else 16, repeats=1 if quick else cost.DEFAULT_REPEATS, window_s=5.0 if quick else 10.0)
     if "profile" in only:
         print("   profiling our service", flush=True)
         results["profile"] = cost.profile(calls=2 if quick else 8)

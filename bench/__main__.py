@@ -23,7 +23,7 @@ from pathlib import Path
 from loguru import logger
 
 ROOT = Path(__file__).resolve().parent.parent
-MEASURES = ("latency", "cost", "floor", "profile", "switch", "seams")
+MEASURES = ("latency", "cost", "floor", "callstart", "twilio", "profile", "switch", "seams")
 
 
 def machine() -> dict:
@@ -75,7 +75,7 @@ def run_bounded(coro, grace_s: float = 10.0):
 
 def run(only: set[str], quick: bool, out: Path) -> dict:
     """Run the chosen measures and write the report; returns the results."""
-    from bench import cost, latency_overhead, plots, report, seams, switch_gap
+    from bench import call_start, cost, latency_overhead, plots, report, seams, switch_gap, telephony, telephony_cpu
 
     out.mkdir(parents=True, exist_ok=True)
     # A run of some measures keeps the others' stored results (each says when it was measured).
@@ -89,7 +89,7 @@ def run(only: set[str], quick: bool, out: Path) -> dict:
     for m in only:
         results["measured"][m] = here
     pngs: dict[str, str] = {}
-    for name, key in (("latency", "latency"), ("switch_gap", "switch_gap"), ("seams", "seams")):
+    for name, key in (("latency", "latency"), ("cost", "cost"), ("twilio", "twilio"), ("switch_gap", "switch_gap"), ("seams", "seams")):
         if results.get(key) and (out / f"{name}.png").exists():
             pngs[name] = f"{name}.png"
     if "latency" in only:
@@ -107,6 +107,16 @@ def run(only: set[str], quick: bool, out: Path) -> dict:
     if "floor" in only:
         print("2b. the floor before and after each optimization", flush=True)
         results["floor"] = cost.floor_variants(calls=4 if quick else 16, repeats=1 if quick else cost.DEFAULT_REPEATS, window_s=5.0 if quick else 10.0)
+    if "callstart" in only:
+        print("2c. call start: event-loop lag other calls see", flush=True)
+        results["call_start"] = call_start.run_all(repeats=1 if quick else 2)
+    if "twilio" in only:
+        print("2d. the Twilio bot end to end: calls per core, ours vs Pipecat's stock setup", flush=True)
+        cpu = run_bounded(telephony_cpu.measure(rounds=1 if quick else 3, calls=2 if quick else 4))
+        print("    latency: wideband vs our Twilio path vs the stock audio path", flush=True)
+        latency = run_bounded(telephony.benchmark(rounds=1 if quick else 2))
+        results["twilio"] = {"cpu": cpu, "latency": {k: latency[k] for k in ("paths", "comparison")}}
+        pngs["twilio"] = plots.twilio(results["twilio"], out / "twilio.png").name
     if "profile" in only:
         print("   profiling our service", flush=True)
         results["profile"] = cost.profile(calls=2 if quick else 8)
@@ -135,6 +145,8 @@ def report_only(out: Path) -> None:
     if results.get("cost"):
         results["cost"] = cost.rederive(results["cost"])
         pngs["cost"] = plots.cost(results["cost"], out / "cost.png").name
+    if results.get("twilio"):
+        pngs["twilio"] = plots.twilio(results["twilio"], out / "twilio.png").name
     if results.get("switch_gap"):
         pngs["switch_gap"] = plots.switch_gap(results["switch_gap"], out / "switch_gap.png").name
     if results.get("seams"):

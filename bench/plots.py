@@ -102,6 +102,32 @@ def seams(result: dict, path: Path) -> Path:
     return _save(fig, path)
 
 
+def twilio(result: dict, path: Path) -> Path:
+    """The Twilio bot against Pipecat's stock setup: CPU per call-second (every round) and latency."""
+    fig, (cpu_ax, lat_ax) = plt.subplots(1, 2, figsize=(10, 4))
+    cpu = result["cpu"]
+    names = {"twilio": "ours", "stock": "stock + built-in"}
+    for i, (p, vals) in enumerate(cpu["per_round"].items()):
+        cpu_ax.scatter([i] * len(vals), vals, color=COLORS["ours" if p == "twilio" else "builtin"])
+        cpu_ax.hlines(sorted(vals)[len(vals) // 2], i - 0.2, i + 0.2, color="black")
+    cpu_ax.set_xticks(range(len(cpu["per_round"])), [names.get(p, p) for p in cpu["per_round"]])
+    cpu_ax.set_ylabel(f"bot CPU, ms per call-second ({cpu['calls']} calls at once)")
+    cpu_ax.set_ylim(bottom=0)
+    paths = result["latency"]["paths"]
+    labels = list(paths)
+    p50 = [paths[p]["total_ms"]["p50"] or 0 for p in labels]
+    p95 = [paths[p]["total_ms"]["p95"] or 0 for p in labels]
+    lat_ax.bar(range(len(labels)), p50, color="#1f77b4", label="p50")
+    lat_ax.scatter(range(len(labels)), p95, color="black", marker="_", s=300, label="p95")
+    lat_ax.set_xticks(range(len(labels)), labels)
+    lat_ax.set_ylabel("caller speech end -> first bot audio, ms")
+    lat_ax.legend(fontsize=8)
+    for ax in (cpu_ax, lat_ax):
+        ax.grid(axis="y", alpha=0.3)
+    fig.suptitle("Twilio bot: CPU per call-second and reply latency", fontsize=10)
+    return _save(fig, path)
+
+
 def _save(fig, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -16,6 +16,9 @@ def _f(value, digits: int = 1, suffix: str = "") -> str:
 
 
 OVERHEAD_MAX_RATIO = 0.5
+CALL_START_MAX_MS = 10.0
+TWILIO_MIN_RATIO = 1.5
+TWILIO_LATENCY_MAX_MS = 20.0
 MIB_PER_CALL_MAX = 2.0
 
 
@@ -122,6 +125,28 @@ def write(results: dict, plots: dict[str, str]) -> str:
              ratio is not None and ratio["median"] <= OVERHEAD_MAX_RATIO)
         )
         verdicts.append((f"memory per added call at most {MIB_PER_CALL_MAX} MiB (median)", mem is not None and mem["median"] <= MIB_PER_CALL_MAX))
+    cs_ = results.get("call_start")
+    if cs_:
+        a, b = cs_["summary"]["after"], cs_["summary"]["before"]
+        lines.append(
+            f"| call start: worst event-loop lag other calls see, ms (median / max of starts) | "
+            f"{a['start_lag_ms']['median']:.1f} / {a['start_lag_ms']['max']:.1f} | "
+            f"before: {b['start_lag_ms']['median']:.1f} / {b['start_lag_ms']['max']:.1f} | | <= {CALL_START_MAX_MS} ms |"
+        )
+        verdicts.append((f"call start stalls other calls at most {CALL_START_MAX_MS} ms (median)", a["start_lag_ms"]["median"] <= CALL_START_MAX_MS))
+    tw = results.get("twilio")
+    if tw:
+        r = tw["cpu"]["calls_per_core_ratio"]
+        cpu = tw["cpu"]["cpu_ms_per_call_s"]
+        lines.append(
+            f"| Twilio bot calls per core (ours / stock + built-in), {tw['cpu']['calls']} calls at once | "
+            f"{_f(tw['cpu']['calls_per_core']['twilio'])} | {_f(tw['cpu']['calls_per_core']['stock'])} | {_spread(r)} | >= {TWILIO_MIN_RATIO} |"
+        )
+        lines.append(f"| Twilio bot CPU per call-second, ms | {_spread(cpu['twilio'])} | {_spread(cpu['stock'])} | | |")
+        diff = tw["latency"]["comparison"].get("twilio_minus_wideband_p50_ms")
+        lines.append(f"| Twilio bot reply latency p50 minus wideband's, ms | {_f(diff)} | | | <= {TWILIO_LATENCY_MAX_MS} |")
+        verdicts.append((f"Twilio bot at least {TWILIO_MIN_RATIO}x stock calls per core (median)", r["median"] >= TWILIO_MIN_RATIO))
+        verdicts.append((f"Twilio bot latency within {TWILIO_LATENCY_MAX_MS} ms of wideband (p50)", diff is not None and diff <= TWILIO_LATENCY_MAX_MS))
     lines += ["", "Targets: " + "; ".join(f"{name}: **{'met' if ok else 'MISSED'}**" for name, ok in verdicts), ""]
     if lat:
         lines += _latency(lat, plots.get("latency"))
@@ -129,6 +154,10 @@ def write(results: dict, plots: dict[str, str]) -> str:
         lines += _cost(cost, plots.get("cost"))
     if results.get("floor"):
         lines += _floor(results["floor"])
+    if cs_:
+        lines += _call_start(cs_)
+    if tw:
+        lines += _twilio(tw, plots.get("twilio"))
     if results.get("profile"):
         lines += _profile(results["profile"])
     if results.get("switch_gap"):
@@ -230,6 +259,62 @@ def _floor(floor: dict) -> list[str]:
     ]
     for name, stat in floor["cpu_ms"].items():
         out.append(f"| {FLOOR_LABELS.get(name, name)} | {_spread(stat)} | {'yes' if floor['paced'][name] else 'NO'} |")
+    return out + [""]
+
+
+def _call_start(cs: dict) -> list[str]:
+    out = [
+        "## 2c. Call start: the stall other calls see",
+        "",
+        "A process runs 8 calls of our service; a probe sleeps 1 ms at a time and records how late it "
+        "wakes. Then 6 more calls start 1.5 s apart; per start, the worst lag in the 1.5 s after it. "
+        "`before`: every call builds its own SSL context and genai Client (the service before "
+        "`clients.shared_client`); `after`: one of each per process. Each mode in fresh processes, "
+        "interleaved. Building one genai Client with default settings (no SSL context given, as for "
+        f"Google's endpoint) took {cs['default_client_build_cpu_ms']} ms of CPU here.",
+        "",
+        "| mode | worst lag per start, median ms | max ms | starts | baseline worst lag (no start), median ms |",
+        "|---|---|---|---|---|",
+    ]
+    for mode, v in cs["summary"].items():
+        out.append(
+            f"| {mode} | {v['start_lag_ms']['median']:.1f} | {v['start_lag_ms']['max']:.1f} | {v['start_lag_ms']['n']} | "
+            f"{v['baseline_ms']['median']:.1f} |"
+        )
+    return out + [""]
+
+
+def _twilio(tw: dict, plot: str | None) -> list[str]:
+    cpu = tw["cpu"]
+    out = [
+        "## 2d. The Twilio bot end to end",
+        "",
+        f"`bench/telephony_cpu.py`: our Twilio bot (FastAPI WebSocket transport, our serializer, our audio path, "
+        "our service) against Pipecat's stock Twilio setup with its built-in service (`bench/stock_twilio.py`), "
+        f"{cpu['calls']} concurrent streamdouble calls per app and round, {cpu['rounds']} rounds, the order "
+        "alternating; the emulator and the callers on other threads, the bots' own thread CPU counted.",
+        "",
+        "| app | CPU ms per call-second, median [min-max] | calls per core |",
+        "|---|---|---|",
+    ]
+    for p, label in (("twilio", "ours"), ("stock", "Pipecat stock + built-in")):
+        out.append(f"| {label} | {_spread(cpu['cpu_ms_per_call_s'][p])} | {_f(cpu['calls_per_core'][p])} |")
+    out += ["", f"Calls per core, ours / stock, per round: {_spread(cpu['calls_per_core_ratio'], 3)}", ""]
+    paths = tw["latency"]["paths"]
+    out += [
+        "`bench/telephony.py` (one event loop, traced): caller speech end -> first bot audio written to the "
+        "transport, on the same emulator (500 ms end-of-speech silence, 200 ms think). `stock` here is "
+        "Pipecat's stock audio path (its serializer and transport resample, soxr VHQ) with our service.",
+        "",
+        "| path | turns answered | p50 ms | p95 ms |",
+        "|---|---|---|---|",
+    ]
+    for p, s in paths.items():
+        out.append(f"| {p} | {s['answered']}/{s['turns']} | {_f(s['total_ms']['p50'])} | {_f(s['total_ms']['p95'])} |")
+    comp = tw["latency"]["comparison"]
+    out += ["", "p50 minus wideband's: " + ", ".join(f"{k.split('_minus')[0]} {_f(v, 1, ' ms')}" for k, v in comp.items())]
+    if plot:
+        out += ["", f"![twilio]({plot})"]
     return out + [""]
 
 

@@ -68,6 +68,16 @@ async def test_the_twilio_serializer_hands_out_fewer_16k_frames_carrying_every_s
     frames = [f for m in media_messages(ulaw) if (f := await s.deserialize(m)) is not None]
     assert all(isinstance(f, InputAudioRawFrame) and f.sample_rate == 16000 for f in frames)
     assert len(frames) < 150 / 2
-    total = sum(len(f.audio) for f in frames) + len(s.batcher.take())
-    held = s._input_resampler.held_samples * 2
-    assert total + held == 3 * 16000 * 2
+    waiting_8k = len(s.batcher.take()) // 2  # grouped at the wire rate, resampled per group
+    given = sum(len(f.audio) for f in frames) // 2
+    assert given + s._input_resampler.held_samples + 2 * waiting_8k == 3 * 16000
+
+
+async def test_malformed_media_is_dropped_by_the_checked_path_and_dtmf_passes():
+    audio = TelephonyAudio()
+    s = await serializer(audio)
+    assert await s.deserialize('{"event": "media", "media": {"payload": "not base64!"}}') is None
+    assert await s.deserialize('{"event": "media", "media": {"payload": 5}}') is None
+    assert s.dropped == 2
+    frame = await s.deserialize('{"event": "dtmf", "streamSid": "MZ1", "dtmf": {"digit": "5"}}')
+    assert frame is not None and type(frame).__name__ == "InputDTMFFrame"

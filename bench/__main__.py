@@ -23,7 +23,7 @@ from pathlib import Path
 from loguru import logger
 
 ROOT = Path(__file__).resolve().parent.parent
-MEASURES = ("latency", "cost", "floor", "callstart", "twilio", "profile", "switch", "seams")
+MEASURES = ("latency", "cost", "floor", "callstart", "twilio", "micro", "profile", "switch", "seams")
 
 
 def machine() -> dict:
@@ -75,7 +75,7 @@ def run_bounded(coro, grace_s: float = 10.0):
 
 def run(only: set[str], quick: bool, out: Path) -> dict:
     """Run the chosen measures and write the report; returns the results."""
-    from bench import call_start, cost, latency_overhead, plots, report, seams, switch_gap, telephony, telephony_cpu
+    from bench import call_start, cost, micro, latency_overhead, plots, report, seams, switch_gap, telephony, telephony_cpu
 
     out.mkdir(parents=True, exist_ok=True)
     # A run of some measures keeps the others' stored results (each says when it was measured).
@@ -117,6 +117,9 @@ def run(only: set[str], quick: bool, out: Path) -> dict:
         latency = run_bounded(telephony.benchmark(rounds=1 if quick else 2))
         results["twilio"] = {"cpu": cpu, "latency": {k: latency[k] for k in ("paths", "comparison")}}
         pngs["twilio"] = plots.twilio(results["twilio"], out / "twilio.png").name
+    if "micro" in only:
+        print("2e. per message and per chunk, before and after", flush=True)
+        results["micro"] = micro.measure()
     if "profile" in only:
         print("   profiling our service", flush=True)
         results["profile"] = cost.profile(calls=2 if quick else 8)

@@ -158,6 +158,9 @@ def write(results: dict, plots: dict[str, str]) -> str:
         lines += _call_start(cs_)
     if tw:
         lines += _twilio(tw, plots.get("twilio"))
+    if results.get("micro"):
+        lines += _micro(results["micro"])
+    lines += _tried()
     if results.get("profile"):
         lines += _profile(results["profile"])
     if results.get("switch_gap"):
@@ -316,6 +319,45 @@ def _twilio(tw: dict, plot: str | None) -> list[str]:
     if plot:
         out += ["", f"![twilio]({plot})"]
     return out + [""]
+
+
+def _micro(m: dict) -> list[str]:
+    r, c, rs, cb = m["reply_in_us"], m["caller_out_us"], m["resample_us"], m["client_build_ms"]
+    out = [
+        "## 2e. Per message and per chunk, before and after (`bench/micro.py`)",
+        "",
+        "CPU per operation on this machine, median of 5 batches.",
+        "",
+        "| operation | before | after |",
+        "|---|---|---|",
+        f"| reply audio in (40 ms at 24 kHz, JSON -> LiveServerMessage), us | SDK {r['sdk']:.1f} (pydantic model_construct: {r['model_construct']:.1f}) | fast_wire {r['fast_wire']:.1f} |",
+        f"| caller audio out (100 ms at 16 kHz -> JSON), us | SDK {c['sdk']:.1f} | fast_wire {c['fast_wire']:.1f} |",
+        f"| permessage-deflate of that message (recorded speech), us | {m['deflate_per_message_us']:.1f} (median size after: {100 * m['deflate_ratio']:.0f}%) | 0 (not offered) |",
+    ]
+    for key in ("8k->16k per 20 ms", "24k->8k per 40 ms"):
+        out.append(
+            f"| resample {key}, us | sinc_medium {rs['sinc_medium'][key]:.1f} | polyphase {rs['polyphase'][key]:.1f} (soxr VHQ, block-based: {rs['VHQ'][key]:.1f}) |"
+        )
+    out.append(f"| genai Client per call start, ms | {cb['default']:.1f} (default SSL) / {cb['shared_ssl_context']:.2f} (shared SSL context) | 0 (one per process) |")
+    return out + [""]
+
+
+def _tried() -> list[str]:
+    return [
+        "## What was tried and not kept",
+        "",
+        "- soxr's streaming resampler at a lower preset (`LQ`, `MQ`): the cheapest per chunk (see "
+        "`bench/resamplers.json`), but it holds tens of ms and `LQ` loses about 8 dB at 3.4 kHz; `QQ` "
+        "holds nothing and filters nothing (aliases at full level).",
+        "- scipy's `resample_poly` per chunk with an overlap: it keeps no state between chunks, so every "
+        "20 ms frame re-filters the overlap, and scipy (about 40 MB) would be a dependency for one "
+        "function; not adopted without a measurement of its own.",
+        "- pydantic's `model_construct` for reply-audio messages: still most of the SDK's cost (section "
+        "2e); per-class default templates replaced it.",
+        "- 40 ms output chunks on the phone path (fewer writes): the first reply chunk would wait for the "
+        "second when the resampler holds its ~2 ms, adding a chunk of latency; kept at 20 ms.",
+        "",
+    ]
 
 
 def _profile(profile: dict) -> list[str]:

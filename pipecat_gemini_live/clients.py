@@ -75,6 +75,19 @@ def shared_client(*, http_options: HttpOptions | dict | None = None, **client_kw
     return client
 
 
+def without_ws_compression(http_options: HttpOptions | None) -> HttpOptions:
+    """``http_options`` with ``compression=None`` for the Live API WebSocket, unless it sets one.
+
+    google-genai passes the keys of ``async_client_args`` that ``websockets.connect`` takes to
+    it; ``compression=None`` declines permessage-deflate. The given object is not changed.
+    """
+    options = http_options.model_copy() if http_options is not None else HttpOptions()
+    args = dict(options.async_client_args or {})
+    args.setdefault("compression", None)
+    options.async_client_args = args
+    return options
+
+
 def clear_shared_clients() -> None:
     """Forget every cached client (tests; a process that rotates its keys)."""
     with _lock:

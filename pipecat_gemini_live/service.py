@@ -71,7 +71,7 @@ from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies
 from pipecat.transcriptions.language import Language
 from pipecat.utils.types import is_given
 
-from .clients import shared_client
+from .clients import shared_client, without_ws_compression
 from .audio_hold import AudioCounters
 from .caller_input import CallerInput
 from .changes import ChangeRouter
@@ -330,7 +330,10 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
     def _client_for_sessions(self) -> Client:
         if self._client is None:
             # One client per process and endpoint: building one per call stalls the event loop.
-            self._client = shared_client(api_key=self._api_key, http_options=self._http_options)
+            options = self._http_options
+            if not self.options.websocket_compression:
+                options = without_ws_compression(options)
+            self._client = shared_client(api_key=self._api_key, http_options=options)
         return self._client
 
     def current_spec(self) -> SessionSpec:

@@ -53,3 +53,22 @@ def test_services_of_one_process_share_the_client():
     one = GeminiLiveLLMService(api_key="k", http_options=_options(ctx))
     two = GeminiLiveLLMService(api_key="k", http_options=_options(ctx))
     assert one._client_for_sessions() is two._client_for_sessions()
+
+
+def test_the_live_websocket_declines_compression_unless_asked():
+    from pipecat_gemini_live import GeminiLiveLLMService, LiveOptions
+    from pipecat_gemini_live.clients import without_ws_compression
+
+    ctx = ssl.create_default_context()
+    given = _options(ctx)
+    plain = without_ws_compression(given)
+    assert plain.async_client_args == {"ssl": ctx, "verify": ctx, "compression": None}
+    assert "compression" not in given.async_client_args  # the caller's options are left alone
+    assert without_ws_compression(None).async_client_args == {"compression": None}
+    keep = types.HttpOptions(async_client_args={"compression": "deflate"})
+    assert without_ws_compression(keep).async_client_args["compression"] == "deflate"
+
+    default = GeminiLiveLLMService(api_key="k", http_options=given)._client_for_sessions()
+    assert default._api_client._websocket_ssl_ctx.get("compression", "deflate") is None
+    opted = GeminiLiveLLMService(api_key="k", http_options=given, options=LiveOptions(websocket_compression=True))
+    assert "compression" not in opted._client_for_sessions()._api_client._websocket_ssl_ctx

@@ -86,9 +86,14 @@ def run(only: set[str], quick: bool, out: Path) -> dict:
         results["measured"] = {k: results["machine"] for k in MEASURES if k in results or (k == "switch" and "switch_gap" in results)}
     results.setdefault("measured", {})
     results["machine"], results["quick"] = here, quick
-    for m in only:
-        results["measured"][m] = here
     pngs: dict[str, str] = {}
+
+    def save(measure: str) -> None:
+        # After every measure, so a run cut short keeps what it finished.
+        results["measured"][measure] = here
+        (out / "results.json").write_text(json.dumps(results, indent=1, default=str))
+        (out / "REPORT.md").write_text(report.write(results, pngs))
+
     for name, key in (("latency", "latency"), ("cost", "cost"), ("twilio", "twilio"), ("switch_gap", "switch_gap"), ("seams", "seams")):
         if results.get(key) and (out / f"{name}.png").exists():
             pngs[name] = f"{name}.png"
@@ -96,6 +101,7 @@ def run(only: set[str], quick: bool, out: Path) -> dict:
         print("1. response latency overhead (both services side by side)", flush=True)
         results["latency"] = run_bounded(latency_overhead.measure(rounds=1 if quick else 4, turns=3 if quick else 10))
         pngs["latency"] = plots.latency(results["latency"], out / "latency.png").name
+        save("latency")
     if "cost" in only:
         print("2. cost per call (N concurrent calls, a fresh process per service and N)", flush=True)
         results["cost"] = cost.measure(
@@ -104,12 +110,15 @@ def run(only: set[str], quick: bool, out: Path) -> dict:
             window_s=5.0 if quick else cost.WINDOW_S,
         )
         pngs["cost"] = plots.cost(results["cost"], out / "cost.png").name
+        save("cost")
     if "floor" in only:
         print("2b. the floor before and after each optimization", flush=True)
-        results["floor"] = cost.floor_variants(calls=4 if quick else 16, repeats=1 if quick else cost.DEFAULT_REPEATS, window_s=5.0 if quick else 10.0)
+        results["floor"] = cost.floor_variants(calls=4 if quick else 16, repeats=1 if quick else cost.DEFAULT_REPEATS, window_s=5.0 if quick else 8.0)
+        save("floor")
     if "callstart" in only:
         print("2c. call start: event-loop lag other calls see", flush=True)
         results["call_start"] = call_start.run_all(repeats=1 if quick else 2)
+        save("callstart")
     if "twilio" in only:
         print("2d. the Twilio bot end to end: calls per core, ours vs Pipecat's stock setup", flush=True)
         cpu = run_bounded(telephony_cpu.measure(rounds=1 if quick else 3, calls=2 if quick else 4))
@@ -117,22 +126,25 @@ def run(only: set[str], quick: bool, out: Path) -> dict:
         latency = run_bounded(telephony.benchmark(rounds=1 if quick else 2))
         results["twilio"] = {"cpu": cpu, "latency": {k: latency[k] for k in ("paths", "comparison")}}
         pngs["twilio"] = plots.twilio(results["twilio"], out / "twilio.png").name
+        save("twilio")
     if "micro" in only:
         print("2e. per message and per chunk, before and after", flush=True)
         results["micro"] = micro.measure()
+        save("micro")
     if "profile" in only:
         print("   profiling our service", flush=True)
         results["profile"] = cost.profile(calls=2 if quick else 8)
+        save("profile")
     if "switch" in only:
         print("3a. persona switch gap (ours)", flush=True)
         results["switch_gap"] = run_bounded(switch_gap.measure_all(4 if quick else 30))
         pngs["switch_gap"] = plots.switch_gap(results["switch_gap"], out / "switch_gap.png").name
+        save("switch")
     if "seams" in only:
         print("3b. goAway seams and 1011 recovery (both services)", flush=True)
         results["seams"] = run_bounded(seams.measure(go_away_turns=3 if quick else 6, fault_repeats=1 if quick else 3))
         pngs["seams"] = plots.seams(results["seams"], out / "seams.png").name
-    (out / "results.json").write_text(json.dumps(results, indent=1, default=str))
-    (out / "REPORT.md").write_text(report.write(results, pngs))
+        save("seams")
     print(f"report: {out / 'REPORT.md'}  (plots and results.json beside it)", flush=True)
     return results
 

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_STEPS = (8, 32)
 DEFAULT_REPEATS = 3
 # A window this long holds ~500 caller frames per call: CPU per call-second repeats within a few %.
-WINDOW_S = 12.0
+WINDOW_S = 10.0
 SPREAD_S = 4.0
 # Past this the emulator (VAD on every caller frame, TTS for every reply) is using most of a
 # core of a two-core machine, and calls slowing down says more about it than about the bot.

@@ -32,7 +32,14 @@ from pipecat.workers.runner import WorkerRunner
 from twilio.twiml.voice_response import Connect, Stream, VoiceResponse
 
 
-def create_stock_app(emu: Any, *, model: str, instruction: str, on_call: Callable[[PipelineWorker], None] | None = None) -> FastAPI:
+def create_stock_app(
+    emu: Any,
+    *,
+    model: str,
+    instruction: str,
+    on_call: Callable[[PipelineWorker], None] | None = None,
+    service: bool = True,
+) -> FastAPI:
     """The stock bot as a FastAPI app answering with ``emu`` (an emulator: ``api_key``, ``http_options()``).
 
     Args:
@@ -40,6 +47,8 @@ def create_stock_app(emu: Any, *, model: str, instruction: str, on_call: Callabl
         model: Live model name.
         instruction: System instruction.
         on_call: Called with each call's worker before it runs.
+        service: False for the floor: the same transport, serializer and aggregators with no
+            service (nothing answers).
     """
     from pipecat.services.google.gemini_live.llm import GeminiLiveLLMService
 
@@ -69,11 +78,15 @@ def create_stock_app(emu: Any, *, model: str, instruction: str, on_call: Callabl
             websocket,
             FastAPIWebsocketParams(audio_in_enabled=True, audio_out_enabled=True, add_wav_header=False, serializer=serializer),
         )
-        llm = GeminiLiveLLMService(
-            api_key=emu.api_key,
-            http_options=emu.http_options(),
-            system_instruction=instruction,
-            settings=GeminiLiveLLMService.Settings(model=model),
+        llm = (
+            GeminiLiveLLMService(
+                api_key=emu.api_key,
+                http_options=emu.http_options(),
+                system_instruction=instruction,
+                settings=GeminiLiveLLMService.Settings(model=model),
+            )
+            if service
+            else None
         )
         user, assistant = LLMContextAggregatorPair(
             LLMContext(),
@@ -81,7 +94,7 @@ def create_stock_app(emu: Any, *, model: str, instruction: str, on_call: Callabl
             user_params=LLMUserAggregatorParams(user_turn_strategies=ExternalUserTurnStrategies()),
         )
         worker = PipelineWorker(
-            Pipeline([transport.input(), user, llm, transport.output(), assistant]),
+            Pipeline([p for p in (transport.input(), user, llm, transport.output(), assistant) if p is not None]),
             params=PipelineParams(
                 audio_in_sample_rate=16000,
                 audio_out_sample_rate=8000,

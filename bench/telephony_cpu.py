@@ -6,14 +6,18 @@ Two apps on loopback, each a FastAPI WebSocket transport with a Twilio serialize
 
 - ``twilio``: our bot (``pipelines/twilio_bot.py``: the telephony path of
   :class:`~pipecat_gemini_live.telephony.TelephonyAudio` and our service);
-- ``stock``: Pipecat's stock Twilio setup with its built-in service (:mod:`bench.stock_twilio`).
+- ``stock``: Pipecat's stock Twilio setup with its built-in service (:mod:`bench.stock_twilio`);
+- ``floor``: the same stock transport, serializer and aggregators with no service: what any
+  Twilio bot on Pipecat pays before it answers (nothing answers its calls).
 
 Each round places ``calls`` concurrent calls on each app in turn (the order rotating from round
-to round), driven by streamdouble (a Twilio Media Streams simulator) playing the same 8 kHz
-mu-law recording. The Live API emulator (with its speech synthesis) and streamdouble run on
-threads and event loops of their own, so ``time.thread_time()`` of the main thread counts only
-the bots: transport, serializer, pipeline, resamplers and the Live API client. CPU per
-call-second = that CPU / (wall time x calls); calls per core = 1000 / it. Latency is measured
+to round), driven by streamdouble (a Twilio Media Streams simulator, :mod:`bench.twilio_callers`)
+playing the same 8 kHz mu-law recording. The Live API emulator (with its speech synthesis) and
+the callers run in processes of their own, as they would in a deployment, so this process's CPU
+(``time.process_time()``) is the bots' alone: uvicorn, transport, serializer, pipeline,
+resamplers and the Live API client, with no other thread contending for its GIL. CPU per
+call-second = that CPU / the seconds of caller audio the calls streamed (the same conversation
+for both bots); calls per core = 1000 / it. Latency is measured
 by :mod:`bench.telephony` (one event loop, no GIL contention).
 
 Writes ``bench/telephony_cpu.json``.
@@ -24,48 +28,52 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import time
 from pathlib import Path
 
 from loguru import logger
-from streamdouble.session import SessionConfig
 
-from bench.harness import place_call, serve, ulaw_frames
+from bench.emulator_process import EmulatorProcess
+from bench.harness import serve
 from bench.stock_twilio import create_stock_app
-from bench.telephony import INSTRUCTION, MODEL, TWILIO_CALLER
-from gemini_live_emulator import EmulatorConfig
-from gemini_live_emulator.threaded import EmulatorThread
+from bench.telephony import INSTRUCTION, MODEL
 from pipecat_gemini_live.telephony import TelephonyAudio
-from pipecat_gemini_live.transports.wav import load_wav
 from pipelines.twilio_bot import TwilioBotConfig, create_app
 
 ROOT = Path(__file__).resolve().parent.parent
-PATHS = ("twilio", "stock")
+PATHS = ("twilio", "stock", "floor")
 LABELS = {
     "twilio": "our Twilio bot (our audio path, our service)",
     "stock": "Pipecat stock Twilio setup, built-in service",
+    "floor": "floor: Pipecat's transport + serializer, no service",
 }
 
 
-async def _calls(served, frames: list[bytes], n: int) -> list:
-    config = SessionConfig(response_timeout_s=20.0, quiet_period_s=1.0)
-    return await asyncio.gather(*(place_call(served, frames=frames, config=config) for _ in range(n)))
-
-
-async def round_of_calls(served, frames: list[bytes], n: int, workers: list, timeout_s: float = 30.0) -> None:
-    """``n`` concurrent calls from a simulator on its own thread; returns once the bots' pipelines finished."""
+async def round_of_calls(served, n: int, workers: list, timeout_s: float = 30.0, *, answered: bool = True) -> float:
+    """``n`` concurrent calls from a caller process; returns once the bots' pipelines finished,
+    with the seconds of caller audio streamed (the calls' length, the same for any bot)."""
     before = len(workers)
-    results = await asyncio.to_thread(asyncio.run, _calls(served, frames, n))
-    bad = [r.violations for r in results if not r.audio_received or r.violations]
-    if bad:
-        raise RuntimeError(f"{len(bad)} of {n} calls were not answered cleanly: {bad[:2]}")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.twilio_callers", "--url", served.base_url, "--calls", str(n),
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await proc.communicate()
+    lines = [line for line in out.decode().splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"callers exited {proc.returncode}: {err.decode()[-400:]}")
+    got = json.loads(lines[-1])
+    if (answered and got["answered"] != n) or got["violations"]:
+        raise RuntimeError(f"{n - got['answered']} of {n} calls unanswered; violations {got['violations']}")
     deadline = time.monotonic() + timeout_s
     while not all(w.has_finished() for w in workers[before:]):
         if time.monotonic() > deadline:
             raise TimeoutError("a bot pipeline did not finish after the caller hung up")
         await asyncio.sleep(0.05)
+    return got["frames_sent"] * 0.020
 
 
 def _stat(values: list[float], digits: int = 2) -> dict:
@@ -78,39 +86,50 @@ def _stat(values: list[float], digits: int = 2) -> dict:
 
 
 async def measure(rounds: int = 3, calls: int = 4, say=print) -> dict:
-    """Bot-thread CPU per call-second per path, per round; calls per core and their ratio."""
-    frames = ulaw_frames(load_wav(TWILIO_CALLER))
+    """Bot process CPU per call-second per path, per round; calls per core and their ratio."""
     workers: list = []
     per_round: dict[str, list[float]] = {p: [] for p in PATHS}
+    walls: dict[str, list[float]] = {p: [] for p in PATHS}
 
-    with EmulatorThread() as thread:
-        emu = thread.start(EmulatorConfig(think_ms=200, default_silence_ms=500))
+    with EmulatorProcess(think_ms=200, silence_ms=500) as emu:
+        endpoint = emu.endpoint
         ours_app = create_app(
             TwilioBotConfig(audio=TelephonyAudio(), model=MODEL, system_instruction=INSTRUCTION),
-            emulator=emu,
+            emulator=endpoint,
             on_call=lambda call: workers.append(call.worker),
         )
-        stock_app = create_stock_app(emu, model=MODEL, instruction=INSTRUCTION, on_call=workers.append)
-        async with serve(ours_app) as ours, serve(stock_app) as stock:
-            served = {"twilio": ours, "stock": stock}
-            await round_of_calls(ours, frames, 1, workers)  # warm both up (imports, first client)
-            await round_of_calls(stock, frames, 1, workers)
+        stock_app = create_stock_app(endpoint, model=MODEL, instruction=INSTRUCTION, on_call=workers.append)
+        floor_app = create_stock_app(endpoint, model=MODEL, instruction=INSTRUCTION, on_call=workers.append, service=False)
+        async with serve(ours_app) as ours, serve(stock_app) as stock, serve(floor_app) as floor:
+            served = {"twilio": ours, "stock": stock, "floor": floor}
+            # Warm both up (imports, the first client), at once.
+            await asyncio.gather(round_of_calls(ours, 1, workers), round_of_calls(stock, 1, workers))
             for r in range(rounds):
-                for path in PATHS[r % 2 :] + PATHS[: r % 2]:
-                    cpu0, wall0 = time.thread_time(), time.monotonic()
-                    await round_of_calls(served[path], frames, calls, workers)
-                    cpu, wall = time.thread_time() - cpu0, time.monotonic() - wall0
-                    ms = 1000 * cpu / (wall * calls)
+                for path in PATHS[r % 3 :] + PATHS[: r % 3]:
+                    cpu0, wall0 = time.process_time(), time.monotonic()
+                    call_s = await round_of_calls(served[path], calls, workers, answered=path != "floor")
+                    cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
+                    # Per second of the conversation (caller audio streamed), not of wall time:
+                    # a bot that keeps the line open longer after the caller's last turn would
+                    # otherwise look cheaper per second.
+                    ms = 1000 * cpu / call_s
                     per_round[path].append(ms)
-                    say(f"round {r + 1}/{rounds} {path:7s} {calls} calls: {ms:.1f} ms CPU per call-second")
-    ratios = [1000 / t / (1000 / s) for t, s in zip(per_round["twilio"], per_round["stock"], strict=True)]
+                    walls[path].append(wall)
+                    say(f"round {r + 1}/{rounds} {path:7s} {calls} calls: {ms:.1f} ms CPU per call-second (wall {wall:.1f} s, {call_s:.0f} call-s)")
+    ratios = [s / t for t, s in zip(per_round["twilio"], per_round["stock"], strict=True)]
+    # Each bot's CPU above the floor, per round (the service and its audio path).
+    over = {
+        p: [v - f for v, f in zip(per_round[p], per_round["floor"], strict=True)] for p in ("twilio", "stock")
+    }
     return {
+        "over_floor_ms": {p: _stat(v) for p, v in over.items()},
         "rounds": rounds,
         "calls": calls,
         "cpu_ms_per_call_s": {p: _stat(v) for p, v in per_round.items()},
         "calls_per_core": {p: round(1000 / statistics.median(v), 1) for p, v in per_round.items()},
         "calls_per_core_ratio": _stat(ratios, 3),
         "per_round": per_round,
+        "round_wall_s": walls,
     }
 
 
@@ -129,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{LABELS[path]:48s} {s['median']:>14.1f} [{s['min']:.1f}-{s['max']:.1f}]{'':>10s} {result['calls_per_core'][path]:>12.1f}")
     r = result["calls_per_core_ratio"]
     print(f"calls per core, ours / stock: {r['median']:.2f} [{r['min']:.2f}-{r['max']:.2f}]")
+    for p, st in result["over_floor_ms"].items():
+        print(f"{LABELS[p]} above the floor: {st['median']:.1f} [{st['min']:.1f}-{st['max']:.1f}] ms per call-second")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=1) + "\n")
     print(f"result: {args.json}")

@@ -113,7 +113,7 @@ def run(only: set[str], quick: bool, out: Path) -> dict:
         save("cost")
     if "floor" in only:
         print("2b. the floor before and after each optimization", flush=True)
-        results["floor"] = cost.floor_variants(calls=4 if quick else 16, repeats=1 if quick else cost.DEFAULT_REPEATS, window_s=5.0 if quick else 8.0)
+        results["floor"] = cost.floor_variants(calls=4 if quick else 16, repeats=1 if quick else 2, window_s=5.0 if quick else 8.0)
         save("floor")
     if "callstart" in only:
         print("2c. call start: event-loop lag other calls see", flush=True)

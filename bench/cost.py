@@ -28,8 +28,8 @@ from bench.rig import KINDS, SERVICES
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_STEPS = (8, 32)
 DEFAULT_REPEATS = 3
-# A window this long holds ~500 caller frames per call: CPU per call-second repeats within a few %.
-WINDOW_S = 10.0
+# A window this long holds 400 caller frames per call and N of them per run.
+WINDOW_S = 8.0
 SPREAD_S = 4.0
 # Past this the emulator (VAD on every caller frame, TTS for every reply) is using most of a
 # core of a two-core machine, and calls slowing down says more about it than about the bot.
@@ -132,6 +132,7 @@ def measure(
         "repeats": repeats,
         "kinds": list(kinds),
         "window_s": window_s,
+        "spread_s": SPREAD_S,
         "runs": runs,
         "emulator_cores_max": max((r["emulator_cores"] or 0) for r in runs) if runs else None,
         "cores": os.cpu_count(),

@@ -208,7 +208,7 @@ def _cost(cost: dict, plot: str | None) -> list[str]:
         "## 2. Cost per call: ours, the built-in and the floor",
         "",
         f"N concurrent calls of one kind in one fresh process (8 kHz mu-law caller as Twilio sends it, "
-        f"resampled to 16 kHz; 24 kHz bot audio out), starts spread over {cost.get('window_s') and 4.0} s, "
+        f"resampled to 16 kHz; 24 kHz bot audio out), starts spread over {cost.get('spread_s', 4.0)} s, "
         f"measured over a {cost.get('window_s')} s window while all are in full swing. {cost['repeats']} repeats; in "
         "each, every N runs all kinds one after the other, the order rotated from one (repeat, N) to the "
         "next, so load from other work on the machine falls on all kinds alike. The floor is the same "

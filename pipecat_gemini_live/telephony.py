@@ -1,11 +1,12 @@
 """The telephony audio path: 8 kHz G.711 on the wire, 16 kHz to the Live API, 24 kHz back.
 
 One job: say how a phone pipeline converts its audio, so that it adds no more latency than
-the filters need. A Twilio pipeline asks :class:`TelephonyAudio` for its serializer params,
-its transport params and the processors to put on each side of the service::
+the filters need, and carries it in as few frames as timing allows. A Twilio pipeline asks
+:class:`TelephonyAudio` for its serializer, its transport params and the processors to put on
+each side of the service::
 
     audio = TelephonyAudio()
-    serializer = TwilioFrameSerializer(stream_sid, call_sid, ..., params=audio.serializer_params(auto_hang_up=False))
+    serializer = audio.serializer(stream_sid, call_sid=call_sid, params=audio.serializer_params(auto_hang_up=False))
     transport = FastAPIWebsocketTransport(websocket, audio.transport_params(serializer))
     pipeline = Pipeline(audio.pipeline_processors(transport, service, user=user, assistant=assistant))
 

@@ -68,8 +68,9 @@ clean:
 	rm -rf $(VENV) out .pytest_cache
 
 # Opt-in benchmarks (not part of `make test`): ours vs Pipecat's built-in service, same run,
-# same emulator, same audio -> bench/REPORT.md and its plots (~20 min on two cores;
-# `make bench BENCH_ARGS=--quick` is a few-minute smoke run).
+# same emulator, same audio -> bench/REPORT.md, bench/results.json and their plots (~35 min on
+# two cores; `make bench BENCH_ARGS=--quick` is a few-minute smoke run; `BENCH_ARGS="--only
+# cost,floor,callstart,twilio"` re-measures those and keeps the other sections' stored results).
 BENCH_STAMP := $(VENV)/.installed-bench
 $(BENCH_STAMP): $(STAMP)
 	$(PIP) install -c constraints.txt -e ".[test,bench]"
@@ -87,9 +88,11 @@ ROUNDS ?= 3
 bench-telephony: $(STAMP)
 	$(BIN)/python -m bench.telephony --rounds $(ROUNDS)
 
-# The bot's own CPU per call-second on the same three paths (emulator and caller on other threads).
+# Calls per core of our Twilio bot against Pipecat's stock Twilio bot with its built-in service
+# (CALLS concurrent calls per app and round; emulator and callers on other threads).
+CALLS ?= 4
 bench-telephony-cpu: $(STAMP)
-	$(BIN)/python -m bench.telephony_cpu --rounds $(ROUNDS)
+	$(BIN)/python -m bench.telephony_cpu --rounds $(ROUNDS) --calls $(CALLS)
 
 # The resampler trade-off (hold, passband, rejection, CPU) behind the telephony path.
 bench-resamplers: $(STAMP)

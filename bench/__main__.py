@@ -23,7 +23,7 @@ from pathlib import Path
 from loguru import logger
 
 ROOT = Path(__file__).resolve().parent.parent
-MEASURES = ("latency", "cost", "profile", "switch", "seams")
+MEASURES = ("latency", "cost", "floor", "callstart", "twilio", "micro", "profile", "switch", "seams")
 
 
 def machine() -> dict:
@@ -75,32 +75,76 @@ def run_bounded(coro, grace_s: float = 10.0):
 
 def run(only: set[str], quick: bool, out: Path) -> dict:
     """Run the chosen measures and write the report; returns the results."""
-    from bench import cost, latency_overhead, plots, report, seams, switch_gap
+    from bench import call_start, cost, micro, latency_overhead, plots, report, seams, switch_gap, telephony, telephony_cpu
 
     out.mkdir(parents=True, exist_ok=True)
-    results: dict = {"machine": machine(), "quick": quick}
+    # A run of some measures keeps the others' stored results (each says when it was measured).
+    stored = out / "results.json"
+    results: dict = json.loads(stored.read_text()) if stored.exists() and only != set(MEASURES) else {}
+    here = machine()
+    if "machine" in results and "measured" not in results:
+        results["measured"] = {k: results["machine"] for k in MEASURES if k in results or (k == "switch" and "switch_gap" in results)}
+    results.setdefault("measured", {})
+    results["machine"], results["quick"] = here, quick
     pngs: dict[str, str] = {}
+
+    def save(measure: str) -> None:
+        # After every measure, so a run cut short keeps what it finished.
+        results["measured"][measure] = here
+        (out / "results.json").write_text(json.dumps(results, indent=1, default=str))
+        (out / "REPORT.md").write_text(report.write(results, pngs))
+
+    for name, key in (("latency", "latency"), ("cost", "cost"), ("twilio", "twilio"), ("switch_gap", "switch_gap"), ("seams", "seams")):
+        if results.get(key) and (out / f"{name}.png").exists():
+            pngs[name] = f"{name}.png"
     if "latency" in only:
         print("1. response latency overhead (both services side by side)", flush=True)
         results["latency"] = run_bounded(latency_overhead.measure(rounds=1 if quick else 4, turns=3 if quick else 10))
         pngs["latency"] = plots.latency(results["latency"], out / "latency.png").name
+        save("latency")
     if "cost" in only:
         print("2. cost per call (N concurrent calls, a fresh process per service and N)", flush=True)
-        results["cost"] = cost.measure(steps=(1, 4) if quick else cost.DEFAULT_STEPS)
+        results["cost"] = cost.measure(
+            steps=(1, 4) if quick else cost.DEFAULT_STEPS,
+            repeats=1 if quick else cost.DEFAULT_REPEATS,
+            window_s=5.0 if quick else cost.WINDOW_S,
+        )
         pngs["cost"] = plots.cost(results["cost"], out / "cost.png").name
+        save("cost")
+    if "floor" in only:
+        print("2b. the floor before and after each optimization", flush=True)
+        results["floor"] = cost.floor_variants(calls=4 if quick else 16, repeats=1 if quick else 2, window_s=5.0 if quick else 8.0)
+        save("floor")
+    if "callstart" in only:
+        print("2c. call start: event-loop lag other calls see", flush=True)
+        results["call_start"] = call_start.run_all(repeats=1 if quick else 2)
+        save("callstart")
+    if "twilio" in only:
+        print("2d. the Twilio bot end to end: calls per core, ours vs Pipecat's stock setup", flush=True)
+        cpu = run_bounded(telephony_cpu.measure(rounds=1 if quick else 3, calls=2 if quick else 4))
+        print("    latency: wideband vs our Twilio path vs the stock audio path", flush=True)
+        latency = run_bounded(telephony.benchmark(rounds=1 if quick else 2))
+        results["twilio"] = {"cpu": cpu, "latency": {k: latency[k] for k in ("paths", "comparison")}}
+        pngs["twilio"] = plots.twilio(results["twilio"], out / "twilio.png").name
+        save("twilio")
+    if "micro" in only:
+        print("2e. per message and per chunk, before and after", flush=True)
+        results["micro"] = micro.measure()
+        save("micro")
     if "profile" in only:
         print("   profiling our service", flush=True)
         results["profile"] = cost.profile(calls=2 if quick else 8)
+        save("profile")
     if "switch" in only:
         print("3a. persona switch gap (ours)", flush=True)
         results["switch_gap"] = run_bounded(switch_gap.measure_all(4 if quick else 30))
         pngs["switch_gap"] = plots.switch_gap(results["switch_gap"], out / "switch_gap.png").name
+        save("switch")
     if "seams" in only:
         print("3b. goAway seams and 1011 recovery (both services)", flush=True)
         results["seams"] = run_bounded(seams.measure(go_away_turns=3 if quick else 6, fault_repeats=1 if quick else 3))
         pngs["seams"] = plots.seams(results["seams"], out / "seams.png").name
-    (out / "results.json").write_text(json.dumps(results, indent=1, default=str))
-    (out / "REPORT.md").write_text(report.write(results, pngs))
+        save("seams")
     print(f"report: {out / 'REPORT.md'}  (plots and results.json beside it)", flush=True)
     return results
 
@@ -116,6 +160,8 @@ def report_only(out: Path) -> None:
     if results.get("cost"):
         results["cost"] = cost.rederive(results["cost"])
         pngs["cost"] = plots.cost(results["cost"], out / "cost.png").name
+    if results.get("twilio"):
+        pngs["twilio"] = plots.twilio(results["twilio"], out / "twilio.png").name
     if results.get("switch_gap"):
         pngs["switch_gap"] = plots.switch_gap(results["switch_gap"], out / "switch_gap.png").name
     if results.get("seams"):

@@ -32,7 +32,7 @@ from loguru import logger
 from pipecat.workers.runner import WorkerRunner
 
 from bench.emulator_process import Endpoint, process_cpu_s
-from bench.rig import REPLY_GAP_S, BenchCall, build_call, start_frames
+from bench.rig import KINDS, REPLY_GAP_S, BenchCall, build_call, start_frames
 from pipecat_gemini_live.apps.report import bot_segments, caller_segments
 from pipecat_gemini_live.apps.transports.wav import WavAudio, load_wav
 
@@ -91,31 +91,40 @@ async def measure(
     *,
     caller: Path = CALLER_8K,
     stagger_s: float | None = None,
-    quality: str = "sinc_medium",
+    quality: str = "polyphase",
     emulator_pid: int | None = None,
     settle_s: float = 1.0,
     profile_top: int = 0,
+    max_window_s: float | None = None,
+    turn_tracking: bool = False,
+    batch_input: bool = True,
+    spread_s: float = 8.0,
 ) -> dict:
     """Run ``calls`` concurrent calls of ``kind`` and measure them in the window.
 
     Args:
-        kind: ``"ours"`` or ``"builtin"``.
+        kind: One of :data:`bench.rig.KINDS` (a service, or a floor without one).
         calls: How many calls at once.
         endpoint: The emulator (in another process).
         caller: The caller recording every call plays (8 kHz mu-law: the Twilio shape).
-        stagger_s: Time between call starts, seconds (default: 0.3, or 8 s spread over all).
+        stagger_s: Time between call starts, seconds (default: 0.3, or ``spread_s`` over all).
         quality: Input resampler quality (``AudioResampler``).
         emulator_pid: The emulator's process id, to report its CPU over the window.
         settle_s: Time after the last start before the window opens, seconds.
         profile_top: When positive, profile the window (cProfile) and report this many
             functions with the most own time (the profiler slows the calls: read shares).
+        max_window_s: Close the window after this long, seconds (None: when the first call's
+            recording ends).
+        turn_tracking: Keep Pipecat's default turn-tracking observer on every call.
+        batch_input: Group caller frames at the input transport (see :func:`bench.rig.build_call`).
+        spread_s: Longest time over which the calls start, seconds.
 
     Returns:
         ``{"service", "calls", "window_s", "cpu_s", "cpu_per_call_s", "rss_*_mib",
         "mib_per_call", "input_late_*", "underrun_*", "reply_ms", "paced", "errors", ...}``.
     """
     audio = load_wav(caller)
-    stagger = stagger_s if stagger_s is not None else min(0.3, 8.0 / max(1, calls))
+    stagger = stagger_s if stagger_s is not None else min(0.3, spread_s / max(1, calls))
     endpoint.http_options()  # built once, before the baseline
     gc.collect()
     rss0 = rss_mib()
@@ -124,7 +133,16 @@ async def measure(
     with tempfile.TemporaryDirectory(dir="/dev/shm" if Path("/dev/shm").is_dir() else None) as tmp:
         first_start = time.monotonic()
         for i in range(calls):
-            call = build_call(kind, endpoint, audio, Path(tmp) / f"bot{i}.wav", resampler_quality=quality, end_when_done=False)
+            call = build_call(
+                kind,
+                endpoint,
+                audio,
+                Path(tmp) / f"bot{i}.wav",
+                resampler_quality=quality,
+                end_when_done=False,
+                turn_tracking=turn_tracking,
+                batch_input=batch_input,
+            )
             built.append(call)
             tasks.append(asyncio.create_task(_run(call)))
             if i + 1 < calls:
@@ -139,6 +157,8 @@ async def measure(
         while built[0].clock.t0 is None:
             await asyncio.sleep(0.05)
         t_end = built[0].clock.t0 + audio.duration_s - 0.2
+        if max_window_s is not None:
+            t_end = min(t_end, t0 + max_window_s)
         rss_samples = []
         while time.monotonic() < t_end:
             rss_samples.append(rss_mib())
@@ -167,6 +187,8 @@ async def measure(
         "service": kind,
         "calls": calls,
         "quality": quality,
+        "turn_tracking": turn_tracking,
+        "batch_input": batch_input,
         "stagger_s": round(stagger, 3),
         "window_s": round(window, 2),
         "cpu_s": round(cpu, 3),
@@ -212,14 +234,18 @@ def _top(profiler: cProfile.Profile, n: int) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="N concurrent calls of one service; prints what they cost as JSON.")
-    p.add_argument("--service", choices=("ours", "builtin"), required=True)
+    p.add_argument("--service", choices=KINDS, required=True)
     p.add_argument("--calls", type=int, required=True)
     p.add_argument("--endpoint", required=True, help="the emulator, as JSON (base_url, ca_file, api_key)")
     p.add_argument("--emulator-pid", type=int)
     p.add_argument("--caller", type=Path, default=CALLER_8K)
     p.add_argument("--stagger-s", type=float)
-    p.add_argument("--quality", default="sinc_medium", help="input resampler quality")
+    p.add_argument("--quality", default="polyphase", help="input resampler quality")
     p.add_argument("--profile-top", type=int, default=0, help="profile the window; report this many functions")
+    p.add_argument("--max-window-s", type=float, help="longest measurement window, seconds")
+    p.add_argument("--spread-s", type=float, default=8.0, help="longest time over which calls start, seconds")
+    p.add_argument("--turn-tracking", action="store_true", help="with Pipecat's turn-tracking observer")
+    p.add_argument("--no-batching", action="store_true", help="push every 20 ms caller frame")
     args = p.parse_args(argv)
     logger.remove()
     logger.add(sys.stderr, level="ERROR")
@@ -233,6 +259,10 @@ def main(argv: list[str] | None = None) -> int:
             quality=args.quality,
             emulator_pid=args.emulator_pid,
             profile_top=args.profile_top,
+            max_window_s=args.max_window_s,
+            turn_tracking=args.turn_tracking,
+            batch_input=not args.no_batching,
+            spread_s=args.spread_s,
         )
     )
     print(json.dumps(result), flush=True)

@@ -9,9 +9,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from bench.rig import LABELS, SERVICES  # noqa: E402
+from bench.rig import KINDS, LABELS, SERVICES  # noqa: E402
 
-COLORS = {"ours": "#1f77b4", "builtin": "#ff7f0e"}
+COLORS = {"ours": "#1f77b4", "builtin": "#ff7f0e", "floor": "#2ca02c", "passthrough": "#7f7f7f"}
 
 
 def latency(result: dict, path: Path) -> Path:
@@ -34,20 +34,26 @@ def latency(result: dict, path: Path) -> Path:
 
 
 def cost(result: dict, path: Path) -> Path:
-    """CPU per call-second and resident memory against the number of concurrent calls."""
+    """CPU per call-second and RSS against N for every kind: median, bars from min to max."""
     fig, (cpu_ax, mem_ax) = plt.subplots(1, 2, figsize=(10, 4))
-    for kind in SERVICES:
-        runs = sorted((r for r in result["runs"] if r["service"] == kind), key=lambda r: r["calls"])
+    steps = result["steps"]
+    for kind in result.get("kinds", KINDS):
+        runs = [r for r in result["runs"] if r["service"] == kind]
         if not runs:
             continue
-        n = [r["calls"] for r in runs]
-        cpu_ax.plot(n, [1000 * r["cpu_per_call_s"] for r in runs], "o-", color=COLORS[kind], label=LABELS[kind])
-        mem_ax.plot(n, [r["rss_mib"] for r in runs], "o-", color=COLORS[kind], label=LABELS[kind])
-        broken = [r for r in runs if not r["paced"]]
-        for ax, key in ((cpu_ax, "cpu"), (mem_ax, "mem")):
-            for r in broken:
-                y = 1000 * r["cpu_per_call_s"] if key == "cpu" else r["rss_mib"]
-                ax.scatter([r["calls"]], [y], marker="x", s=80, color="red", zorder=3)
+        for ax, value in ((cpu_ax, lambda r: 1000 * r["cpu_per_call_s"]), (mem_ax, lambda r: r["rss_mib"])):
+            med, lo, hi, xs = [], [], [], []
+            for n in steps:
+                vals = [value(r) for r in runs if r["calls"] == n]
+                if not vals:
+                    continue
+                vals.sort()
+                m = vals[len(vals) // 2] if len(vals) % 2 else (vals[len(vals) // 2 - 1] + vals[len(vals) // 2]) / 2
+                xs.append(n)
+                med.append(m)
+                lo.append(m - vals[0])
+                hi.append(vals[-1] - m)
+            ax.errorbar(xs, med, yerr=[lo, hi], fmt="o-", capsize=3, color=COLORS.get(kind), label=LABELS.get(kind, kind))
     cpu_ax.set_xlabel("concurrent calls (8 kHz in, 24 kHz out)")
     cpu_ax.set_ylabel("bot process CPU, ms per call-second")
     cpu_ax.set_ylim(bottom=0)
@@ -56,9 +62,8 @@ def cost(result: dict, path: Path) -> Path:
     for ax in (cpu_ax, mem_ax):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    fig.suptitle("Cost per call (x: real-time pacing broke)", fontsize=10)
+    fig.suptitle(f"Cost per call: median of {result.get('repeats', 1)} interleaved repeats, bars min-max", fontsize=10)
     return _save(fig, path)
-
 
 def switch_gap(rows: list[dict], path: Path) -> Path:
     """Persona switch gap per model profile and method (p50 bar, p95 whisker)."""
@@ -94,6 +99,32 @@ def seams(result: dict, path: Path) -> Path:
     fault_ax.set_title("1011 recovery", fontsize=10)
     for ax in (go_ax, fault_ax):
         ax.grid(axis="y", alpha=0.3)
+    return _save(fig, path)
+
+
+def twilio(result: dict, path: Path) -> Path:
+    """The Twilio bot against Pipecat's stock setup: CPU per call-second (every round) and latency."""
+    fig, (cpu_ax, lat_ax) = plt.subplots(1, 2, figsize=(10, 4))
+    cpu = result["cpu"]
+    names = {"twilio": "ours", "stock": "stock + built-in"}
+    for i, (p, vals) in enumerate(cpu["per_round"].items()):
+        cpu_ax.scatter([i] * len(vals), vals, color=COLORS["ours" if p == "twilio" else "builtin"])
+        cpu_ax.hlines(sorted(vals)[len(vals) // 2], i - 0.2, i + 0.2, color="black")
+    cpu_ax.set_xticks(range(len(cpu["per_round"])), [names.get(p, p) for p in cpu["per_round"]])
+    cpu_ax.set_ylabel(f"bot CPU, ms per call-second ({cpu['calls']} calls at once)")
+    cpu_ax.set_ylim(bottom=0)
+    paths = result["latency"]["paths"]
+    labels = list(paths)
+    p50 = [paths[p]["total_ms"]["p50"] or 0 for p in labels]
+    p95 = [paths[p]["total_ms"]["p95"] or 0 for p in labels]
+    lat_ax.bar(range(len(labels)), p50, color="#1f77b4", label="p50")
+    lat_ax.scatter(range(len(labels)), p95, color="black", marker="_", s=300, label="p95")
+    lat_ax.set_xticks(range(len(labels)), labels)
+    lat_ax.set_ylabel("caller speech end -> first bot audio, ms")
+    lat_ax.legend(fontsize=8)
+    for ax in (cpu_ax, lat_ax):
+        ax.grid(axis="y", alpha=0.3)
+    fig.suptitle("Twilio bot: CPU per call-second and reply latency", fontsize=10)
     return _save(fig, path)
 
 

@@ -2,7 +2,8 @@
 
     .venv/bin/python -m bench.resamplers
 
-Streams tones and noise through every quality of :mod:`pipecat_gemini_live.audio.stream_resampler`
+Writes ``bench/resamplers.json``. Streams tones and noise through every quality of
+:mod:`pipecat_gemini_live.audio.stream_resampler` (soxr presets, libsamplerate sinc filters, our polyphase FIR)
 in telephone-sized frames (20 ms going 8 -> 16 kHz, 40 ms going 24 -> 8 kHz, as the Live API
 sends replies) and prints, per quality and direction:
 
@@ -17,12 +18,15 @@ sends replies) and prints, per quality and direction:
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+from pathlib import Path
 
 import numpy as np
 
 from pipecat_gemini_live.audio.stream_resampler import QUALITIES, create_resampler
 
+ROOT = Path(__file__).resolve().parent.parent
 DIRECTIONS = ((8000, 16000, 20), (24000, 8000, 40))
 
 
@@ -98,18 +102,26 @@ async def measure(quality: str, in_rate: int, out_rate: int, frame_ms: int) -> d
     }
 
 
-async def main() -> None:
+async def main(out: Path = ROOT / "bench/resamplers.json") -> dict:
+    """Measure every quality in both directions; print the table and write ``out`` (JSON)."""
+    result: dict = {}
     for in_rate, out_rate, frame_ms in DIRECTIONS:
+        key = f"{in_rate}->{out_rate}"
+        result[key] = {"frame_ms": frame_ms, "qualities": {}}
         print(f"\n{in_rate} -> {out_rate} Hz, {frame_ms} ms frames")
         print(
             f"  {'quality':14s} {'hold ms':>8s} {'300 Hz dB':>10s} {'3400 Hz dB':>11s} {'image/alias dB':>15s} {'CPU ms/s':>9s}"
         )
         for q in QUALITIES:
             m = await measure(q, in_rate, out_rate, frame_ms)
+            result[key]["qualities"][q] = m
             print(
                 f"  {q:14s} {m['hold_ms']:8.1f} {m['gain_300_db']:10.2f} {m['gain_3400_db']:11.2f} "
                 f"{m['worst_image_or_alias_db']:15.1f} {m['cpu_ms_per_s']:9.2f}"
             )
+    out.write_text(json.dumps(result, indent=1) + "\n")
+    print(f"\nresult: {out}")
+    return result
 
 
 if __name__ == "__main__":

@@ -19,9 +19,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipecat.frames.frames import LLMRunFrame, OutputAudioRawFrame
+from pipecat.frames.frames import Frame, LLMRunFrame, OutputAudioRawFrame
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.aggregators.llm_response_universal import (
     LLMContextAggregatorPair,
@@ -31,6 +32,7 @@ from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies
 
 from bench.emulator_process import Endpoint
 from pipecat_gemini_live import AudioResampler
+from pipecat_gemini_live.call.frame_batcher import CallerFrameBatcher
 from pipecat_gemini_live.apps.transports.wav import (
     CallClock,
     WavAudio,
@@ -39,7 +41,16 @@ from pipecat_gemini_live.apps.transports.wav import (
 )
 
 SERVICES = ("ours", "builtin")
-LABELS = {"ours": "pipecat-gemini-live (ours)", "builtin": "Pipecat 1.14 built-in"}
+# The floor: the same call with no service (nothing answers), and with a processor that only
+# re-pushes every frame where the service sits (what one more pipeline stage costs).
+FLOORS = ("floor", "passthrough")
+KINDS = SERVICES + FLOORS
+LABELS = {
+    "ours": "pipecat-gemini-live (ours)",
+    "builtin": "Pipecat 1.14 built-in",
+    "floor": "floor: no service",
+    "passthrough": "floor: pass-through stage",
+}
 MODEL = "gemini-2.5-flash-native-audio-preview-09-2025"
 INSTRUCTION = "You are a helpful assistant."
 # A gap between two bot chunks shorter than this is an underrun inside a reply; a longer one is
@@ -85,6 +96,15 @@ def make_service(kind: str, endpoint: Endpoint, *, model: str = MODEL, instructi
             **kwargs,
         )
     raise ValueError(f"unknown service {kind!r}; one of {', '.join(SERVICES)}")
+
+
+class PassThrough(FrameProcessor):
+    """A pipeline stage that does nothing but re-push every frame (the floor's stand-in service)."""
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection):
+        """Pass ``frame`` on."""
+        await super().process_frame(frame, direction)
+        await self.push_frame(frame, direction)
 
 
 class PacedInput(WavInputTransport):
@@ -149,15 +169,18 @@ def build_call(
     audio: WavAudio,
     out_path: Path,
     *,
-    resampler_quality: str = "sinc_medium",
+    resampler_quality: str = "polyphase",
     tail_quiet_s: float = 1.0,
     end_when_done: bool = True,
     service_kwargs: dict | None = None,
+    turn_tracking: bool = False,
+    batch_input: bool = True,
 ) -> BenchCall:
     """Build (not start) one call of ``kind`` playing ``audio`` as the caller.
 
     Args:
-        kind: ``"ours"`` or ``"builtin"``.
+        kind: ``"ours"``, ``"builtin"``, ``"floor"`` (no service) or ``"passthrough"`` (a
+            :class:`PassThrough` in the service's place).
         endpoint: The emulator.
         audio: The caller (any rate; resampled to 16 kHz before the service).
         out_path: Where the bot's side is written (24 kHz WAV).
@@ -165,21 +188,42 @@ def build_call(
         tail_quiet_s: Bot quiet time after the recording before hanging up, seconds.
         end_when_done: Hang up when the recording is over and the bot quiet.
         service_kwargs: More constructor arguments of the service.
+        turn_tracking: Keep Pipecat's default ``TurnTrackingObserver`` (it sees every frame
+            pushed; nothing in this pipeline reads it).
+        batch_input: Group the caller's 20 ms frames where the Live API's timing allows
+            (:class:`~pipecat_gemini_live.call.frame_batcher.CallerFrameBatcher`), as the
+            Twilio bot's serializer does.
     """
     clock = CallClock()
-    transport_in = PacedInput(audio, clock=clock, tail_quiet_s=tail_quiet_s, end_when_done=end_when_done)
+    transport_in = PacedInput(
+        audio,
+        clock=clock,
+        tail_quiet_s=tail_quiet_s,
+        end_when_done=end_when_done,
+        batcher=CallerFrameBatcher() if batch_input else None,
+    )
     transport_out = UnderrunOutput(out_path, clock=clock, sample_rate=24000)
     resampler = AudioResampler(16000, quality=resampler_quality)
-    service = make_service(kind, endpoint, **(service_kwargs or {}))
+    if kind == "floor":
+        service = None
+    elif kind == "passthrough":
+        service = PassThrough()
+    else:
+        service = make_service(kind, endpoint, **(service_kwargs or {}))
     user, assistant = LLMContextAggregatorPair(
         LLMContext(),
         # The Live API detects turns itself; the default strategies would load a local
         # smart-turn model that neither service uses.
         user_params=LLMUserAggregatorParams(user_turn_strategies=ExternalUserTurnStrategies()),
     )
-    pipeline = Pipeline([transport_in, resampler, user, service, transport_out, assistant])
+    stages = [transport_in, resampler, user, service, transport_out, assistant]
+    pipeline = Pipeline([p for p in stages if p is not None])
     worker = PipelineWorker(
-        pipeline, params=PipelineParams(), idle_timeout_secs=None, enable_rtvi=False
+        pipeline,
+        params=PipelineParams(),
+        idle_timeout_secs=None,
+        enable_rtvi=False,
+        enable_turn_tracking=turn_tracking,
     )
     call = BenchCall(kind, worker, service, transport_in, resampler, transport_out, clock)
 

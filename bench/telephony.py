@@ -65,7 +65,7 @@ PATHS = ("wideband", "twilio", "stock")
 LABELS = {
     "wideband": "wideband 16k in / 24k out (ours)",
     "twilio": "Twilio 8k mu-law (ours)",
-    "stock": "Twilio 8k mu-law (Pipecat stock)",
+    "stock": "Twilio 8k, Pipecat stock audio path",
 }
 
 
@@ -287,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--json",
         type=Path,
-        default=ROOT / "bench/out/telephony.json",
+        default=ROOT / "bench/telephony.json",
         help="where to write the report",
     )
     args = p.parse_args(argv)

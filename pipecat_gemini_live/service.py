@@ -51,6 +51,7 @@ from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies
 from pipecat.utils.types import is_given
 
 from . import pipecat_private as private
+from .call.clients import shared_client, without_ws_compression
 from .call.audio_hold import AudioCounters
 from .call.connection import LiveSession
 from .call.link import CallHooks
@@ -247,7 +248,11 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
 
     def _client_for_sessions(self) -> Client:
         if self._client is None:
-            self._client = Client(api_key=self._api_key, http_options=self._http_options)
+            # One client per process and endpoint: building one per call stalls the event loop.
+            options = self._http_options
+            if not self.options.websocket_compression:
+                options = without_ws_compression(options)
+            self._client = shared_client(api_key=self._api_key, http_options=options)
         return self._client
 
     def current_spec(self) -> SessionSpec:

@@ -19,6 +19,7 @@ from typing import Any
 
 from google.genai import Client
 
+from .call.clients import shared_client
 from .protocol.profiles import ModelProfile
 from .service import GeminiLiveLLMService
 
@@ -95,7 +96,7 @@ class GeminiLiveVertexLLMService(GeminiLiveLLMService):
 
     def _client_for_sessions(self) -> Client:
         if self._client is None:
-            self._client = Client(
+            self._client = shared_client(
                 vertexai=True,
                 credentials=self._vertex_credentials,
                 project=self._project_id,

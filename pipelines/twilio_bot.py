@@ -16,7 +16,7 @@ Two routes:
   issued for that call, for a call with no other live stream here; otherwise the socket is
   closed with 1008 and the reason. Each admitted call runs its own pipeline::
 
-      FastAPIWebsocketTransport(CheckedTwilioSerializer) -> AudioResampler(8 -> 16 kHz, sinc_medium)
+      FastAPIWebsocketTransport(EdgeTwilioSerializer: mu-law -> 16 kHz polyphase, grouped frames)
           -> user aggregator -> GeminiLiveLLMService -> OutputResampler(24 -> 8 kHz)
           -> transport.output() -> assistant aggregator
 

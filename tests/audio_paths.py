@@ -38,7 +38,7 @@ def media_messages(ulaw: bytes) -> list[str]:
 
 async def serializer(audio: TelephonyAudio) -> TwilioFrameSerializer:
     """Pipecat's Twilio serializer configured by ``audio``, set up as a transport would."""
-    s = TwilioFrameSerializer("MZ1", params=audio.serializer_params(auto_hang_up=False))
+    s = audio.serializer("MZ1", params=audio.serializer_params(auto_hang_up=False))
     # The serializer reads only the pipeline's input rate from its setup (ours overrides it).
     await s.setup(SimpleNamespace(audio_in_sample_rate=16000))
     return s
@@ -47,10 +47,13 @@ async def serializer(audio: TelephonyAudio) -> TwilioFrameSerializer:
 async def input_path(messages: list[str], audio: TelephonyAudio) -> np.ndarray:
     """Twilio media messages -> serializer -> input processors: the 16 kHz PCM the Live API is sent.
 
-    ``TelephonyAudio.pipecat_stock()`` has no input processors: its serializer resamples.
+    Both paths resample in the serializer (ours with the polyphase FIR, grouping frames).
     """
     s = await serializer(audio)
     frames = [f for m in messages if (f := await s.deserialize(m)) is not None]
+    rest = s.batcher.take() if getattr(s, "batcher", None) is not None else b""
+    if rest:  # the end of the stream: what was still waiting to join a group
+        frames.append(InputAudioRawFrame(audio=rest, sample_rate=audio.pipeline_in_rate, num_channels=1))
     assert all(
         isinstance(f, InputAudioRawFrame) and f.sample_rate == audio.pipeline_in_rate
         for f in frames

@@ -56,18 +56,19 @@ class AudioResampler(_StreamResampling):
     Args:
         sample_rate: Output rate in Hz (16000 for the Live API).
         quality: Resampler quality (:data:`.stream_resampler.QUALITIES`): a soxr preset
-            (``"VHQ"``...``"QQ"``; higher presets hold more audio before emitting it) or a
-            libsamplerate sinc filter. The default, ``"sinc_medium"``, holds about 6 ms (soxr
-            VHQ holds 42 ms at 48 kHz and 64 ms at 8 kHz, which the server hears as a later end
-            of speech) and rejects images and aliases by more than 90 dB; see
-            :mod:`.stream_resampler` for the measured trade-off.
+            (``"VHQ"``...``"QQ"``; higher presets hold more audio before emitting it), a
+            libsamplerate sinc filter, or ``"polyphase"`` (the default): a fixed-ratio FIR that
+            holds 1-2 ms (soxr VHQ holds 42 ms at 48 kHz and 64 ms at 8 kHz, which the server
+            hears as a later end of speech), is flat to 0.85 of the lower Nyquist frequency and
+            rejects images and aliases by 80 dB, at about a third of ``sinc_medium``'s CPU; see
+            :mod:`.audio.polyphase` and ``bench/resamplers.py``.
         **kwargs: Passed to ``FrameProcessor``.
 
     Raises:
         ValueError: For a non-positive ``sample_rate`` or an unknown ``quality``.
     """
 
-    def __init__(self, sample_rate: int = LIVE_INPUT_RATE, *, quality: str = "sinc_medium", **kwargs):
+    def __init__(self, sample_rate: int = LIVE_INPUT_RATE, *, quality: str = "polyphase", **kwargs):
         super().__init__(sample_rate, quality=quality, **kwargs)
 
     async def process_frame(self, frame: Frame, direction: FrameDirection):
@@ -121,7 +122,7 @@ class OutputResampler(_StreamResampling):
         ValueError: For a non-positive ``sample_rate`` or an unknown ``quality``.
     """
 
-    def __init__(self, sample_rate: int = TWILIO_RATE, *, quality: str = "sinc_medium", **kwargs):
+    def __init__(self, sample_rate: int = TWILIO_RATE, *, quality: str = "polyphase", **kwargs):
         super().__init__(sample_rate, quality=quality, **kwargs)
         self._last_rate: int | None = None
         self._context_id: str | None = None

@@ -1,38 +1,26 @@
-"""Stream resamplers by quality name: soxr presets, or libsamplerate's sinc filters for low latency.
+"""Stream resamplers by quality name: soxr presets, libsamplerate's sinc filters, or a polyphase FIR.
 
-Why two engines. Pipecat's soxr stream resampler (``SOXRStreamAudioResampler``) is excellent
-audio but works in blocks: fed 20 ms telephone frames it emits 8 -> 16 kHz audio in ~95 ms
-blocks (VHQ) and 24 -> 8 kHz audio in 137.5 ms blocks, so the Live server hears the end of a
-caller's speech 60-80 ms late and the caller hears the first reply ~120 ms late (measured
-by ``bench/telephony.py``). soxr's lower presets hold less
-but still tens of ms, except ``QQ``, which has no anti-alias filter (a 5 kHz tone comes out of
-a 24 -> 8 kHz ``QQ`` stream at full level, folded to 3 kHz).
+Why three engines. Pipecat's soxr stream resampler (``SOXRStreamAudioResampler``) is excellent
+audio and cheap but works in blocks: fed 20 ms telephone frames it emits 8 -> 16 kHz audio in
+~95 ms blocks (VHQ) and 24 -> 8 kHz audio in 137.5 ms blocks, so the Live server hears the end
+of a caller's speech 60-80 ms late and the caller hears the first reply ~120 ms late. soxr's
+lower presets hold less but still tens of ms, except ``QQ``, which has no anti-alias filter (a
+5 kHz tone comes out of a 24 -> 8 kHz ``QQ`` stream at full level, folded to 3 kHz).
 
-libsamplerate (through the ``samplerate`` package) runs a windowed-sinc filter sample by sample:
-it holds back only the filter's half-length and returns the rest of each frame at once.
-Measured by ``bench/resamplers.py`` on 20 ms frames (8 -> 16 kHz) and 40 ms frames (24 -> 8
-kHz, as the Live API sends replies); "hold" is audio taken in and not yet given back (the
-latency a resampler adds), "image"/"alias" the worst out-of-band leak of a tone (-92 dB is the
-int16 floor of the measurement)::
+libsamplerate (through the ``samplerate`` package) runs a windowed-sinc interpolator sample by
+sample: it holds back only the filter's half-length (a few ms) and returns the rest of each
+frame at once, but its variable-ratio interpolation costs several times what a fixed ratio needs.
 
-                   8 -> 16 kHz                            24 -> 8 kHz
-    quality        hold    3400 Hz  image   CPU/audio s   hold    3400 Hz  alias   CPU/audio s
-    soxr VHQ       64 ms   0.0 dB   -115    0.3 ms        84 ms   0.0 dB   -93     0.2 ms
-    soxr LQ        33 ms   -7.9 dB  -108    0.25 ms       22 ms   -7.8 dB  -93     0.16 ms
-    soxr QQ        0.2 ms  -3.5 dB  -6      0.25 ms       0 ms    0.0 dB   0       0.13 ms
-    sinc_best      18 ms   0.0 dB   -99     5.5 ms        18 ms   0.0 dB   -92     7.4 ms
-    sinc_medium    5.9 ms  0.0 dB   -99     2.0 ms        5.7 ms  0.0 dB   -92     2.7 ms
-    sinc_fastest   2.5 ms  -8.8 dB  -89     1.2 ms        2.4 ms  -8.8 dB  -92     1.2 ms
+``polyphase`` (:mod:`.audio.polyphase`, the default of the resampling processors and the phone
+path) is a fixed-ratio polyphase FIR: about 2 ms of hold for 8 <-> 16 kHz and 24 -> 8 kHz,
+flat to 0.85 of the lower Nyquist frequency (3.4 kHz on the phone) and 80 dB down from 1.15 of
+it, at a fraction of ``sinc_medium``'s CPU. Ratios with many phases (44.1 -> 16 kHz) go to
+``sinc_medium``.
 
-Other streaming resamplers on PyPI (``fast-audio-resampler``, ``audio-resampler``) are young
-single-author projects; libsamplerate has been maintained for two decades and its binding is
-widely used, so it is the one used here rather than a filter of our own.
-
-``sinc_medium`` is the telephony choice (:mod:`..telephony`): flat across the telephone band
-(300-3400 Hz), where ``sinc_fastest`` and soxr ``LQ`` lose 8 dB at 3.4 kHz; far more rejection
-than mu-law's own ~38 dB SNR needs (``QQ`` has none: a 5 kHz tone folds to 3 kHz at full
-level); and a hold of about 6 ms each way. Its cost is the CPU column: about 4.7 ms of CPU per
-call-second for both directions, against ~0.5 ms for soxr, i.e. roughly 0.5% of a core per call.
+``bench/resamplers.py`` measures every quality here on 20 ms frames (8 -> 16 kHz) and 40 ms
+frames (24 -> 8 kHz, as the Live API sends replies): hold, gain at the telephone band's edges,
+worst image or alias, CPU per second of audio; its output is committed as
+``bench/resamplers.json``.
 
 Every resampler here is a Pipecat ``BaseAudioResampler``: ``await resample(pcm, in_hz, out_hz)``
 on PCM16 LE mono bytes, ``await flush()`` for the audio still inside the filter, ``await
@@ -49,7 +37,10 @@ from pipecat.audio.resamplers.soxr_stream_resampler import SOXRStreamAudioResamp
 
 SOXR_QUALITIES = ("VHQ", "HQ", "MQ", "LQ", "QQ")
 SINC_QUALITIES = ("sinc_best", "sinc_medium", "sinc_fastest")
-QUALITIES = SOXR_QUALITIES + SINC_QUALITIES
+# Fixed-ratio polyphase FIR (:mod:`.audio.polyphase`): ~2 ms hold, flat to 0.85 of the lower
+# Nyquist, -80 dB from 1.15 of it, about a third of sinc_medium's CPU.
+POLYPHASE = "polyphase"
+QUALITIES = SOXR_QUALITIES + SINC_QUALITIES + (POLYPHASE,)
 
 _FLUSH_TRIES = 8
 
@@ -74,12 +65,17 @@ def create_resampler(quality: str) -> BaseAudioResampler:
         quality: A soxr preset (``VHQ``, ``HQ``, ``MQ``, ``LQ``, ``QQ``), through Pipecat's
             ``SOXRStreamAudioResampler`` with its state kept across gaps, or a libsamplerate
             converter (``sinc_best``, ``sinc_medium``, ``sinc_fastest``) through
-            :class:`SincStreamResampler`.
+            :class:`SincStreamResampler`, or ``polyphase``: a fixed-ratio polyphase FIR
+            (:class:`~.audio.polyphase.PolyphaseResampler`).
 
     Raises:
         ValueError: For an unknown quality.
     """
     check_quality(quality)
+    if quality == POLYPHASE:
+        from .audio.polyphase import PolyphaseResampler
+
+        return PolyphaseResampler()
     if quality in SINC_QUALITIES:
         return SincStreamResampler(quality)
     # Telephony and RTP audio arrive with irregular gaps; clearing the filter on a gap clicks.

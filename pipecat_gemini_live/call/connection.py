@@ -27,6 +27,8 @@ from google.genai.types import Blob, Content, LiveConnectConfig, LiveServerMessa
 from loguru import logger
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from .fast_wire import audio_input_message, fast_receiver, fast_sender
+
 
 class SessionState(str, Enum):
     """Where a session is in its life."""
@@ -134,6 +136,7 @@ class LiveSession:
         self.system_instruction: str | None = None
         self.spec: Any = None
         self._sdk: AsyncSession | None = None
+        self._send_raw: Callable[[str], Awaitable[None]] | None = None
         self._ready: asyncio.Future | None = None
         self._task: asyncio.Task | None = None
         self._closing = False
@@ -183,10 +186,15 @@ class LiveSession:
         try:
             async with self.client.aio.live.connect(model=self.model, config=self.config) as sdk:
                 self._sdk = sdk
+                self._send_raw = fast_sender(sdk)
+                receive = fast_receiver(sdk)
                 self.opened_at = time.monotonic()
                 self.state = SessionState.READY
                 if self._ready and not self._ready.done():
                     self._ready.set_result(None)
+                if receive is not None:
+                    while True:
+                        await self._on_message(self, await receive())
                 while True:
                     async for message in sdk.receive():
                         await self._on_message(self, message)
@@ -200,6 +208,7 @@ class LiveSession:
             self.state = SessionState.CLOSED
             self.ended_at = time.monotonic()
             self._sdk = None
+            self._send_raw = None
             self.end = end or SessionEnd(code=None, reason="ended", by_us=self._closing)
             if self._ready and not self._ready.done():
                 self._ready.set_exception(SessionOpenError(self.end.code, self.end.reason))
@@ -258,6 +267,9 @@ class LiveSession:
         """``realtimeInput.audio``: PCM16 LE mono at ``sample_rate`` Hz."""
         sdk = self._live()
         self.realtime_input_sent = True
+        if self._send_raw is not None:  # the SDK's JSON, without its per-message conversion
+            await self._send_raw(audio_input_message(audio, f"audio/pcm;rate={sample_rate}"))
+            return
         await sdk.send_realtime_input(audio=Blob(data=audio, mime_type=f"audio/pcm;rate={sample_rate}"))
 
     async def send_audio_stream_end(self) -> None:

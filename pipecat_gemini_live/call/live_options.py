@@ -45,6 +45,9 @@ class LiveOptions(BaseModel):
             than real time does not make the player run dry mid-reply. Adaptive: it starts at
             0 and grows only after an underrun (:mod:`~.playout_cushion`); the latency it adds is
             counted (``service.output_cushion.added_latency_s``). None: off.
+        websocket_compression: Offer permessage-deflate on the Live API WebSocket (the SDK's
+            default). Off by default: base64 PCM barely compresses, and compressing every
+            audio message both ways costs CPU on every call (``bench/REPORT.md``).
     """
 
     connect_timeout_s: float = Field(default=10.0, gt=0)
@@ -59,3 +62,4 @@ class LiveOptions(BaseModel):
     barge_in: bool = True
     audio_stream_end_after_s: float | None = Field(default=1.0, gt=0)
     output_cushion_ms: float | None = Field(default=None, ge=0, le=5000)
+    websocket_compression: bool = False

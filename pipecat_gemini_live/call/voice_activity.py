@@ -2,14 +2,16 @@
 
 The Live API's server-side VAD tells the client nothing when the caller stops talking, so the
 time-to-first-byte of a reply is measured from the last caller frame louder than a speech
-threshold. One RMS per frame (a few microseconds with numpy), cheap enough for every frame.
+threshold. One RMS per frame, with ``audioop.rms`` (C, as Pipecat's own audio utilities use):
+about 6 us on a frame, against about 40 us through numpy's conversion and dot product when
+the frame arrives at a cold cache, which is how every frame of a live call arrives
+(``bench/micro.py``).
 """
 
 from __future__ import annotations
 
+import audioop
 import time
-
-import numpy as np
 
 
 class SpeechClock:
@@ -27,8 +29,10 @@ class SpeechClock:
         """Whether one PCM16 frame carries speech energy."""
         if len(pcm) < 2:
             return False
-        samples = np.frombuffer(pcm, dtype=np.int16).astype(np.float32)
-        return float(np.dot(samples, samples)) / samples.size > self._threshold_sq
+        if len(pcm) % 2:
+            pcm = pcm[:-1]
+        rms = audioop.rms(pcm, 2)
+        return rms * rms > self._threshold_sq
 
     def observe(self, pcm: bytes, at: float | None = None) -> bool:
         """Look at one live PCM16 frame; returns whether it was voiced."""

@@ -1,22 +1,25 @@
 """The telephony audio path: 8 kHz G.711 on the wire, 16 kHz to the Live API, 24 kHz back.
 
 One job: say how a phone pipeline converts its audio, so that it adds no more latency than
-the filters need. A Twilio pipeline asks :class:`TelephonyAudio` for its serializer params,
-its transport params and the processors to put on each side of the service::
+the filters need, and carries it in as few frames as timing allows. A Twilio pipeline asks
+:class:`TelephonyAudio` for its serializer, its transport params and the processors to put on
+each side of the service::
 
     audio = TelephonyAudio()
-    serializer = TwilioFrameSerializer(stream_sid, call_sid, ..., params=audio.serializer_params(auto_hang_up=False))
+    serializer = audio.serializer(stream_sid, call_sid=call_sid, params=audio.serializer_params(auto_hang_up=False))
     transport = FastAPIWebsocketTransport(websocket, audio.transport_params(serializer))
     pipeline = Pipeline(audio.pipeline_processors(transport, service, user=user, assistant=assistant))
 
 What it changes against Pipecat's stock Twilio setup (:meth:`TelephonyAudio.pipecat_stock`,
 kept for comparison), and why (numbers from ``bench/telephony.py``):
 
-- Input: the serializer only decodes mu-law (its ``sample_rate`` is the wire rate, so its soxr
-  resampler passes audio through) and :class:`~.resampler.AudioResampler` goes 8 -> 16 kHz with
-  libsamplerate's ``sinc_medium`` filter, which holds ~6 ms. Pipecat's soxr VHQ stream emits
-  ~95 ms blocks here, so the server heard the end of speech 60-80 ms late.
-- Output: :class:`~.resampler.OutputResampler` goes 24 -> 8 kHz (``sinc_medium``) before the
+- Input: the serializer (:class:`~.audio.twilio_input.EdgeTwilioSerializer`) decodes mu-law and
+  goes 8 -> 16 kHz with the polyphase FIR (:mod:`.audio.polyphase`, ~2 ms hold) in place of
+  Pipecat's soxr VHQ stream, which emits ~95 ms blocks here (the server heard the end of
+  speech 60-80 ms late); it also groups caller frames the way the service groups its messages
+  (:mod:`.audio.frame_batcher`), so the pipeline carries two to five times fewer of them and
+  needs no resampling stage.
+- Output: :class:`~.resampler.OutputResampler` goes 24 -> 8 kHz (polyphase) before the
   transport, whose own resampler then passes audio through. Stock, the transport's soxr VHQ
   stream emits 137.5 ms blocks and its first output needs ~160 ms of input.
 - Output chunks are 20 ms (a Twilio frame), not Pipecat's default 40 ms: the first 40 ms reply
@@ -37,9 +40,12 @@ from pipecat.serializers.twilio import TwilioFrameSerializer
 from pipecat.transports.base_transport import BaseTransport
 from pipecat.transports.websocket.fastapi import FastAPIWebsocketParams
 
+from ..call.frame_batcher import CallerFrameBatcher
 from ..audio.rates import LIVE_INPUT_RATE, TWILIO_RATE
 from ..audio.resampler import AudioResampler, OutputResampler
 from ..audio.stream_resampler import check_quality
+from .twilio_input import EdgeTwilioSerializer
+from .twilio_serializer import CheckedTwilioSerializer
 
 
 
@@ -53,6 +59,7 @@ class TelephonyAudio:
         quality: Resampler quality for both directions (:mod:`..audio.stream_resampler`), or None to
             leave resampling to Pipecat's serializer and output transport (the stock setup).
         out_chunk_ms: Audio the output transport writes at a time, ms (a multiple of 10).
+        batch_input: Group caller frames in the serializer (:mod:`.audio.frame_batcher`).
 
     Raises:
         ValueError: For an unknown quality, non-positive rates or a chunk that is not a
@@ -61,8 +68,9 @@ class TelephonyAudio:
 
     wire_rate: int = TWILIO_RATE
     model_rate: int = LIVE_INPUT_RATE
-    quality: str | None = "sinc_medium"
+    quality: str | None = "polyphase"
     out_chunk_ms: int = 20
+    batch_input: bool = True
 
     def __post_init__(self):
         if self.wire_rate <= 0 or self.model_rate <= 0:
@@ -80,7 +88,7 @@ class TelephonyAudio:
     def pipecat_stock(cls) -> TelephonyAudio:
         """Pipecat 1.14's stock Twilio setup, for comparison: the serializer resamples 8 -> 16 kHz
         and the output transport resamples 24 -> 8 kHz (soxr VHQ streams), 40 ms output chunks."""
-        return cls(quality=None, out_chunk_ms=40)
+        return cls(quality=None, out_chunk_ms=40, batch_input=False)
 
     @property
     def resamples_in_pipeline(self) -> bool:
@@ -89,8 +97,22 @@ class TelephonyAudio:
 
     @property
     def pipeline_in_rate(self) -> int:
-        """Rate of the caller audio the input transport pushes, Hz."""
-        return self.wire_rate if self.resamples_in_pipeline else self.model_rate
+        """Rate of the caller audio the input transport pushes, Hz (the serializer resamples)."""
+        return self.model_rate
+
+    def serializer(self, stream_sid: str, **kwargs) -> TwilioFrameSerializer:
+        """The call's serializer: :class:`~.audio.twilio_input.EdgeTwilioSerializer` on our
+        path, ``CheckedTwilioSerializer`` (Pipecat's, behind a message check) stock.
+
+        Args:
+            stream_sid: The Media Stream's SID.
+            **kwargs: ``TwilioFrameSerializer`` arguments (``call_sid``, ``params``...).
+        """
+        if not self.resamples_in_pipeline:
+            return CheckedTwilioSerializer(stream_sid, **kwargs)
+        assert self.quality is not None
+        batcher = CallerFrameBatcher() if self.batch_input else None
+        return EdgeTwilioSerializer(stream_sid, quality=self.quality, batcher=batcher, **kwargs)
 
     def serializer_params(
         self, *, auto_hang_up: bool, **kwargs
@@ -128,11 +150,8 @@ class TelephonyAudio:
         )
 
     def input_processors(self) -> list[FrameProcessor]:
-        """Processors between ``transport.input()`` and the service (caller audio -> 16 kHz)."""
-        if not self.resamples_in_pipeline:
-            return []
-        assert self.quality is not None
-        return [AudioResampler(self.model_rate, quality=self.quality)]
+        """Processors between ``transport.input()`` and the service: none (the serializer resamples)."""
+        return []
 
     def output_processors(self) -> list[FrameProcessor]:
         """Processors between the service and ``transport.output()`` (bot audio -> wire rate)."""
@@ -151,7 +170,7 @@ class TelephonyAudio:
     ) -> list[FrameProcessor]:
         """The whole telephony pipeline, in order::
 
-            transport.input() -> [input resampler] -> user -> service -> [output resampler]
+            transport.input() -> user -> service -> [output resampler]
                 -> transport.output() -> assistant
 
         Args:
@@ -160,7 +179,7 @@ class TelephonyAudio:
             user: The user context aggregator, if any.
             assistant: The assistant context aggregator, if any.
         """
-        processors: list[FrameProcessor] = [transport.input(), *self.input_processors()]
+        processors: list[FrameProcessor] = [transport.input()]
         if user is not None:
             processors.append(user)
         processors += [service, *self.output_processors(), transport.output()]

@@ -328,7 +328,7 @@ def test_config_comes_from_the_environment_and_keeps_secrets_out_of_its_repr():
     assert config.api_key == "AIza-secret-key" and config.auth_token == AUTH_TOKEN
     assert config.public_url == "https://bot.example.com"
     assert config.model == "gemini-3.1-flash-live-preview"
-    assert config.audio.quality == "sinc_medium"  # the low-latency telephony path by default
+    assert config.audio.quality == "polyphase"  # the low-latency telephony path by default
     assert config.stream_token_secret == "shared-by-the-workers"
     for secret in ("AIza-secret-key", AUTH_TOKEN, "shared-by-the-workers"):
         assert secret not in repr(config)

@@ -5,20 +5,24 @@ from unittest.mock import MagicMock
 import pytest
 from pipecat.serializers.twilio import TwilioFrameSerializer
 
+from pipecat_gemini_live.audio.polyphase import PolyphaseResampler
 from pipecat_gemini_live.audio.resampler import AudioResampler, OutputResampler
+from pipecat_gemini_live.telephony.twilio_input import EdgeTwilioSerializer
 from pipecat_gemini_live.telephony.audio import TelephonyAudio
+from pipecat_gemini_live.telephony.twilio_serializer import CheckedTwilioSerializer
 
 
-def test_ours_decodes_at_the_wire_rate_and_resamples_in_the_pipeline():
+def test_ours_resamples_and_groups_caller_audio_in_the_serializer():
     audio = TelephonyAudio()
     params = audio.serializer_params(auto_hang_up=False)
-    # The serializer's own soxr resampler sees equal rates and passes audio through.
     assert (
-        params.twilio_sample_rate == 8000 and params.sample_rate == 8000 and not params.auto_hang_up
+        params.twilio_sample_rate == 8000 and params.sample_rate == 16000 and not params.auto_hang_up
     )
-    serializer = TwilioFrameSerializer("MZ1", params=params)
+    serializer = audio.serializer("MZ1", params=params)
+    assert isinstance(serializer, EdgeTwilioSerializer) and serializer.batcher is not None
+    assert isinstance(serializer._input_resampler, PolyphaseResampler)
     t = audio.transport_params(serializer)
-    assert (t.audio_in_sample_rate, t.audio_out_sample_rate) == (8000, 8000)
+    assert (t.audio_in_sample_rate, t.audio_out_sample_rate) == (16000, 8000)
     assert t.audio_out_10ms_chunks == 2  # 20 ms: the first reply chunk fills one at once
     assert (
         t.serializer is serializer
@@ -26,23 +30,18 @@ def test_ours_decodes_at_the_wire_rate_and_resamples_in_the_pipeline():
         and t.audio_out_enabled
         and not t.add_wav_header
     )
-    (inp,) = audio.input_processors()
+    assert audio.input_processors() == []
     (out,) = audio.output_processors()
-    assert (
-        isinstance(inp, AudioResampler)
-        and inp.sample_rate == 16000
-        and inp.quality == "sinc_medium"
-    )
-    assert (
-        isinstance(out, OutputResampler)
-        and out.sample_rate == 8000
-        and out.quality == "sinc_medium"
-    )
+    assert isinstance(out, OutputResampler) and out.sample_rate == 8000 and out.quality == "polyphase"
+    unbatched = TelephonyAudio(batch_input=False).serializer("MZ1", params=params)
+    assert isinstance(unbatched, EdgeTwilioSerializer) and unbatched.batcher is None
 
 
 def test_stock_leaves_resampling_to_pipecat():
     audio = TelephonyAudio.pipecat_stock()
     assert audio.serializer_params(auto_hang_up=False).sample_rate == 16000
+    stock = audio.serializer("MZ1", params=audio.serializer_params(auto_hang_up=False))
+    assert isinstance(stock, CheckedTwilioSerializer) and not isinstance(stock, EdgeTwilioSerializer)
     t = audio.transport_params(
         TwilioFrameSerializer("MZ1", params=audio.serializer_params(auto_hang_up=False))
     )
@@ -62,8 +61,8 @@ def test_pipeline_order():
     assert (
         procs[0] is transport.input() and procs[-2] is transport.output() and procs[-1] is assistant
     )
-    assert isinstance(procs[1], AudioResampler) and procs[2] is user and procs[3] is service
-    assert isinstance(procs[4], OutputResampler)
+    assert procs[1] is user and procs[2] is service
+    assert isinstance(procs[3], OutputResampler)
     assert len(TelephonyAudio.pipecat_stock().pipeline_processors(transport, service)) == 3
 
 

@@ -2,7 +2,7 @@
 
 ::
 
-    FastAPIWebsocketTransport(CheckedTwilioSerializer) -> AudioResampler(8 -> 16 kHz)
+    FastAPIWebsocketTransport(EdgeTwilioSerializer: mu-law -> 16 kHz, grouped frames)
         -> user aggregator -> GeminiLiveLLMService -> OutputResampler(24 -> 8 kHz)
         -> transport.output() -> assistant aggregator
 
@@ -31,7 +31,6 @@ from pipecat.workers.runner import WorkerRunner
 from ...service import GeminiLiveLLMService
 from ...telephony.audio import TelephonyAudio
 from ...telephony.twilio_calls import StreamStart
-from ...telephony.twilio_serializer import CheckedTwilioSerializer
 
 
 @dataclass
@@ -73,7 +72,7 @@ def build_twilio_call(
         wrap_serializer: Wraps the serializer (a trace tap, in benchmarks).
     """
     hang_up = bool(auth_token and start.account_sid and start.call_sid)
-    serializer: FrameSerializer = CheckedTwilioSerializer(
+    serializer: FrameSerializer = audio.serializer(
         stream_sid=start.stream_sid,
         call_sid=start.call_sid,
         account_sid=start.account_sid,
@@ -97,6 +96,9 @@ def build_twilio_call(
         params=PipelineParams(enable_metrics=True, enable_usage_metrics=True),
         idle_timeout_secs=None,
         enable_rtvi=False,
+        # Pipecat's default turn-tracking observer sees every frame of the call and nothing
+        # here reads it: several % of a call's CPU for no one.
+        enable_turn_tracking=False,
         # A service that can no longer answer (key refused, unknown model) ends the call,
         # which hangs it up through Twilio's API, rather than leaving the caller in silence.
         processor_unusable_policy=ProcessorUnusablePolicy.END,

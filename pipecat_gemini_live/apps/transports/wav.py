@@ -39,6 +39,7 @@ from pipecat.transports.base_input import BaseInputTransport
 from pipecat.transports.base_output import BaseOutputTransport
 from pipecat.transports.base_transport import BaseTransport, TransportParams
 
+from ...call.frame_batcher import CallerFrameBatcher
 from .output_path import WavOutputError, check_writable  # noqa: F401  (re-exported for the job)
 from .timeline import TimelineWavWriter
 from ...audio.rates import LIVE_OUTPUT_RATE
@@ -159,6 +160,9 @@ class WavInputTransport(BaseInputTransport):
         max_tail_s: Longest time to keep the line open after the file ends.
         speed: Playback speed factor (1.0 = real time; tests may go faster).
         params: Transport params (audio input is always enabled).
+        batcher: Groups the ``frame_ms`` frames into larger ones where the Live API's timing
+            allows (:class:`~pipecat_gemini_live.call.frame_batcher.CallerFrameBatcher`; mono
+            files only), as a phone bot's serializer does. None: every frame is pushed.
     """
 
     def __init__(
@@ -172,6 +176,7 @@ class WavInputTransport(BaseInputTransport):
         max_tail_s: float = 30.0,
         speed: float = 1.0,
         params: TransportParams | None = None,
+        batcher: CallerFrameBatcher | None = None,
         **kwargs,
     ):
         params = params or TransportParams()
@@ -186,6 +191,7 @@ class WavInputTransport(BaseInputTransport):
         self.tail_quiet_s = tail_quiet_s
         self.max_tail_s = max_tail_s
         self.speed = speed
+        self.batcher = batcher if audio.channels == 1 else None
         self.frames_pushed = 0
         self.finished_file_at: float | None = None
         self._bot_speaking = False
@@ -241,8 +247,7 @@ class WavInputTransport(BaseInputTransport):
         k = 0
         for chunk in self._frames():
             await self._sleep_until(t0 + k * period)
-            await self.push_audio_frame(InputAudioRawFrame(audio=chunk, sample_rate=rate, num_channels=ch))
-            self.frames_pushed += 1
+            await self._push(chunk, rate, ch)
             k += 1
         self.finished_file_at = time.monotonic()
         self._bot_quiet_since = max(self._bot_quiet_since, self.finished_file_at)
@@ -256,11 +261,20 @@ class WavInputTransport(BaseInputTransport):
                 logger.warning(f"{self}: line kept open {self.max_tail_s}s after the file ended; hanging up")
                 break
             await self._sleep_until(t0 + k * period)
-            await self.push_audio_frame(InputAudioRawFrame(audio=silence, sample_rate=rate, num_channels=ch))
-            self.frames_pushed += 1
+            await self._push(silence, rate, ch)
             k += 1
+        if self.batcher is not None and (rest := self.batcher.take()):
+            await self.push_audio_frame(InputAudioRawFrame(audio=rest, sample_rate=rate, num_channels=ch))
         if self.end_when_done:
             await self.push_frame(EndWorkerFrame(reason="caller recording finished"))
+
+    async def _push(self, chunk: bytes, rate: int, ch: int) -> None:
+        self.frames_pushed += 1
+        if self.batcher is not None:
+            chunk = self.batcher.add(chunk, rate)
+            if chunk is None:
+                return
+        await self.push_audio_frame(InputAudioRawFrame(audio=chunk, sample_rate=rate, num_channels=ch))
 
     @staticmethod
     async def _sleep_until(when: float) -> None:

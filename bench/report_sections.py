@@ -1,0 +1,140 @@
+"""Sections of ``bench/REPORT.md`` for the floor, call starts, the Twilio bot and per-message costs."""
+
+from __future__ import annotations
+
+
+def _f(value, digits: int = 1, suffix: str = "") -> str:
+    if value is None:
+        return "-"
+    return f"{value:.{digits}f}{suffix}"
+
+
+def _spread(stat: dict | None, digits: int = 2) -> str:
+    """``median [min-max]`` of a summary stat."""
+    if not stat:
+        return "-"
+    return f"{stat['median']:.{digits}f} [{stat['min']:.{digits}f}-{stat['max']:.{digits}f}]"
+
+
+def _floor(floor: dict) -> list[str]:
+    from bench.cost import FLOOR_LABELS
+
+    out = [
+        "## 2b. The floor before and after each optimization",
+        "",
+        f"The floor pipeline (no service) at N={floor['calls']}, {floor['repeats']} repeats, the variants interleaved "
+        f"and their order rotated, {floor['window_s']} s windows. Each row adds one change to the row above.",
+        "",
+        "| variant | CPU ms per call-s, median [min-max] | paced in every repeat |",
+        "|---|---|---|",
+    ]
+    for name, stat in floor["cpu_ms"].items():
+        out.append(f"| {FLOOR_LABELS.get(name, name)} | {_spread(stat)} | {'yes' if floor['paced'][name] else 'NO'} |")
+    return out + [""]
+
+
+def _call_start(cs: dict) -> list[str]:
+    out = [
+        "## 2c. Call start: the stall other calls see",
+        "",
+        "A process runs 8 calls of our service; a probe sleeps 1 ms at a time and records how late it "
+        "wakes. Then 6 more calls start 1.5 s apart; per start, the worst lag in the 1.5 s after it. "
+        "`before`: every call builds its own SSL context and genai Client (the service before "
+        "`clients.shared_client`); `after`: one of each per process. Each mode in fresh processes, "
+        "interleaved. Building one genai Client with default settings (no SSL context given, as for "
+        f"Google's endpoint) took {cs['default_client_build_cpu_ms']} ms of CPU here.",
+        "",
+        "| mode | worst lag per start, median ms | max ms | starts | baseline worst lag (no start), median ms |",
+        "|---|---|---|---|---|",
+    ]
+    for mode, v in cs["summary"].items():
+        out.append(
+            f"| {mode} | {v['start_lag_ms']['median']:.1f} | {v['start_lag_ms']['max']:.1f} | {v['start_lag_ms']['n']} | "
+            f"{v['baseline_ms']['median']:.1f} |"
+        )
+    return out + [""]
+
+
+def _twilio(tw: dict, plot: str | None) -> list[str]:
+    cpu = tw["cpu"]
+    out = [
+        "## 2d. The Twilio bot end to end",
+        "",
+        f"`bench/telephony_cpu.py`: our Twilio bot (FastAPI WebSocket transport, our serializer, our audio path, "
+        "our service) against Pipecat's stock Twilio setup with its built-in service (`bench/stock_twilio.py`), "
+        f"{cpu['calls']} concurrent streamdouble calls per app and round, {cpu['rounds']} rounds, the order "
+        "rotating; the emulator and the callers in processes of their own, the bots' process CPU counted, "
+        "per second of the conversation (caller audio streamed).",
+        "",
+        "| app | CPU ms per call-second, median [min-max] | calls per core |",
+        "|---|---|---|",
+    ]
+    for p, label in (("twilio", "ours"), ("stock", "Pipecat stock + built-in"), ("floor", "floor: Pipecat's transport + serializer, no service")):
+        if p in cpu["cpu_ms_per_call_s"]:
+            out.append(f"| {label} | {_spread(cpu['cpu_ms_per_call_s'][p])} | {_f(cpu['calls_per_core'][p])} |")
+    out += ["", f"Calls per core, ours / stock, per round: {_spread(cpu['calls_per_core_ratio'], 3)}"]
+    if cpu.get("over_floor_ms"):
+        o = cpu["over_floor_ms"]
+        out += [
+            "",
+            f"Above the floor (the service and its audio path), ms per call-second: ours {_spread(o['twilio'])}, "
+            f"stock + built-in {_spread(o['stock'])}. The floor is what any Pipecat Twilio bot pays before it "
+            "answers (uvicorn, the WebSocket, the serializer, the transport, the aggregators): it bounds how "
+            "far a better service and audio path can move calls per core.",
+        ]
+    out += [""]
+    paths = tw["latency"]["paths"]
+    out += [
+        "`bench/telephony.py` (one event loop, traced): caller speech end -> first bot audio written to the "
+        "transport, on the same emulator (500 ms end-of-speech silence, 200 ms think). `stock` here is "
+        "Pipecat's stock audio path (its serializer and transport resample, soxr VHQ) with our service.",
+        "",
+        "| path | turns answered | p50 ms | p95 ms |",
+        "|---|---|---|---|",
+    ]
+    for p, s in paths.items():
+        out.append(f"| {p} | {s['answered']}/{s['turns']} | {_f(s['total_ms']['p50'])} | {_f(s['total_ms']['p95'])} |")
+    comp = tw["latency"]["comparison"]
+    out += ["", "p50 minus wideband's: " + ", ".join(f"{k.split('_minus')[0]} {_f(v, 1, ' ms')}" for k, v in comp.items())]
+    if plot:
+        out += ["", f"![twilio]({plot})"]
+    return out + [""]
+
+
+def _micro(m: dict) -> list[str]:
+    r, c, rs, cb = m["reply_in_us"], m["caller_out_us"], m["resample_us"], m["client_build_ms"]
+    out = [
+        "## 2e. Per message and per chunk, before and after (`bench/micro.py`)",
+        "",
+        "CPU per operation on this machine, median of 5 batches.",
+        "",
+        "| operation | before | after |",
+        "|---|---|---|",
+        f"| reply audio in (40 ms at 24 kHz, JSON -> LiveServerMessage), us | SDK {r['sdk']:.1f} (pydantic model_construct: {r['model_construct']:.1f}) | fast_wire {r['fast_wire']:.1f} |",
+        f"| caller audio out (100 ms at 16 kHz -> JSON), us | SDK {c['sdk']:.1f} | fast_wire {c['fast_wire']:.1f} |",
+        f"| permessage-deflate of that message (recorded speech), us | {m['deflate_per_message_us']:.1f} (median size after: {100 * m['deflate_ratio']:.0f}%) | 0 (not offered) |",
+    ]
+    for key in ("8k->16k per 20 ms", "24k->8k per 40 ms"):
+        out.append(
+            f"| resample {key}, us | sinc_medium {rs['sinc_medium'][key]:.1f} | polyphase {rs['polyphase'][key]:.1f} (soxr VHQ, block-based: {rs['VHQ'][key]:.1f}) |"
+        )
+    out.append(f"| genai Client per call start, ms | {cb['default']:.1f} (default SSL) / {cb['shared_ssl_context']:.2f} (shared SSL context) | 0 (one per process) |")
+    return out + [""]
+
+
+def _tried() -> list[str]:
+    return [
+        "## What was tried and not kept",
+        "",
+        "- soxr's streaming resampler at a lower preset (`LQ`, `MQ`): the cheapest per chunk (see "
+        "`bench/resamplers.json`), but it holds tens of ms and `LQ` loses about 8 dB at 3.4 kHz; `QQ` "
+        "holds nothing and filters nothing (aliases at full level).",
+        "- scipy's `resample_poly` per chunk with an overlap: it keeps no state between chunks, so every "
+        "20 ms frame re-filters the overlap, and scipy (about 40 MB) would be a dependency for one "
+        "function; not adopted without a measurement of its own.",
+        "- pydantic's `model_construct` for reply-audio messages: still most of the SDK's cost (section "
+        "2e); per-class default templates replaced it.",
+        "- 40 ms output chunks on the phone path (fewer writes): the first reply chunk would wait for the "
+        "second when the resampler holds its ~2 ms, adding a chunk of latency; kept at 20 ms.",
+        "",
+    ]

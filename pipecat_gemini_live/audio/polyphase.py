@@ -77,7 +77,7 @@ class PolyphaseResampler(BaseAudioResampler):
     101 for 24 -> 8 kHz at 80 dB) in ``L`` BLAS calls per chunk.
 
     Ratios whose reduced up-sampling factor exceeds :data:`MAX_UP` (44.1 -> 16 kHz) are handed
-    to libsamplerate's ``sinc_medium`` (:class:`~pipecat_gemini_live.stream_resampler.SincStreamResampler`).
+    to libsamplerate's ``sinc_medium`` (:class:`~pipecat_gemini_live.audio.stream_resampler.SincStreamResampler`).
 
     Args:
         stop_db: Stop-band attenuation, dB (see :func:`design_lowpass`).
@@ -125,7 +125,7 @@ class PolyphaseResampler(BaseAudioResampler):
         g = math.gcd(in_rate, out_rate)
         up, down = out_rate // g, in_rate // g
         if up > MAX_UP:
-            from ..stream_resampler import SincStreamResampler
+            from .stream_resampler import SincStreamResampler
 
             self._fallback = SincStreamResampler("sinc_medium")
             self._rates = (in_rate, out_rate)

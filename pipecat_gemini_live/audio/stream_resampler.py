@@ -73,7 +73,7 @@ def create_resampler(quality: str) -> BaseAudioResampler:
     """
     check_quality(quality)
     if quality == POLYPHASE:
-        from .audio.polyphase import PolyphaseResampler
+        from .polyphase import PolyphaseResampler
 
         return PolyphaseResampler()
     if quality in SINC_QUALITIES:

@@ -37,7 +37,7 @@ class EdgeTwilioSerializer(CheckedTwilioSerializer):
     ``params.sample_rate``, 16000 for the Live API), plus:
 
     Args:
-        quality: Input resampler (:data:`~pipecat_gemini_live.stream_resampler.QUALITIES`).
+        quality: Input resampler (:data:`~pipecat_gemini_live.audio.stream_resampler.QUALITIES`).
         batcher: How caller frames are grouped (None: one frame per Twilio message).
     """
 

@@ -7,7 +7,7 @@ import ssl
 import pytest
 from google.genai import types
 
-from pipecat_gemini_live import clients
+from pipecat_gemini_live.call import clients
 from pipecat_gemini_live.call.clients import clear_shared_clients, shared_client
 
 

@@ -16,6 +16,7 @@ audio as fast as real-time"). Profiles, as ``EmulatorConfig.pacing`` / ``--pacin
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 
@@ -43,8 +44,8 @@ class Pacing:
         if kind not in PROFILES:
             raise ValueError(f"unknown pacing {text!r}: one of {', '.join(PROFILES)} (burst:2, slow:0.85, jitter:7)")
         number = float(value) if value else None
-        if number is not None and (number <= 0 or (kind == "slow" and number > 1)):
-            raise ValueError(f"pacing {text!r}: the value must be > 0 (and <= 1 for slow)")
+        if number is not None and (not math.isfinite(number) or number <= 0 or (kind == "slow" and number > 1)):
+            raise ValueError(f"pacing {text!r}: the value must be a finite number > 0 (and <= 1 for slow)")
         if kind == "realtime" and number is not None:
             raise ValueError("realtime pacing takes no value")
         return cls(kind, number)

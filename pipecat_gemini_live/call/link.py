@@ -50,7 +50,8 @@ class CallHooks:
 
     Attributes:
         push_frame: ``push_frame(frame, direction=DOWNSTREAM)``.
-        push_error: ``push_error(message, exception=None, fatal=False)`` (Pipecat's).
+        push_error: ``push_error(message, exception=None, force_treat_as_permanent=False)``
+            (Pipecat's; permanent ends the call).
         broadcast_frame: ``broadcast_frame(frame_class, **kwargs)``: both directions.
         broadcast_interruption: ``broadcast_interruption()``.
         create_task: ``create_task(coroutine, name=None) -> asyncio.Task``.

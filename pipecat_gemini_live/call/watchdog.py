@@ -21,8 +21,9 @@ policy (resume, held audio replayed).
 **No polling.** One task sleeps until the earliest moment a condition can flip (a goAway's
 deadline margin, the caller's quiet window, a stall deadline, the input's quiet deadline) and is
 woken early by the events that change the picture (:meth:`SessionWatchdog.poke`: a reply
-settled or owed, a message, a resumption update, a session change, a switch done, audio after
-a quiet spell).
+settled or owed, a resumption update, a session change, a switch done, audio after a quiet
+spell, a caller sentence beginning). A server message only moves the stall deadline later, so
+it wakes nothing.
 """
 
 from __future__ import annotations

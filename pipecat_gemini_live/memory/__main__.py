@@ -44,11 +44,21 @@ def main(argv: list[str] | None = None) -> int:
         who.add_argument("--participant", help="a room participant id the application gave")
         who.add_argument("--caller-key", help="a caller key as stored (tel:..., web:..., participant:...)")
     purge = sub.add_parser("purge", help="delete turns past the retention limit")
-    purge.add_argument("--retention-days", type=float, default=30.0)
+    purge.add_argument(
+        "--retention-days", type=float, default=None, help="default: the deployment's MEMORY_RETENTION_DAYS"
+    )
     args = p.parse_args(argv)
 
-    retention = args.retention_days * 86400 if args.command == "purge" else None
-    store = MemoryStore(args.db or default_url(), policy=MemoryPolicy(retention_s=retention))
+    try:
+        policy = MemoryPolicy.from_env()
+    except ValueError as e:
+        p.error(str(e))
+    if args.command == "purge" and args.retention_days is not None:
+        # 0 means no limit, as in MEMORY_RETENTION_DAYS: nothing is past it.
+        policy = MemoryPolicy(retention_s=args.retention_days * 86400 or None)
+    elif args.command != "purge":
+        policy = MemoryPolicy(retention_s=None)  # forget / count never purge on the way
+    store = MemoryStore(args.db or default_url(), policy=policy)
     try:
         if args.command == "forget":
             print(f"forgot {store.forget(_caller_key(args))} turns")

@@ -13,6 +13,7 @@ open and by the CLI).
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from dataclasses import dataclass
@@ -104,6 +105,8 @@ class MemoryPolicy:
             if raw is None or raw == "":
                 return fallback
             value = float(raw)
+            if not math.isfinite(value) or value < 0:
+                raise ValueError(f"{name}={raw!r}: a finite number >= 0 (0: no limit)")
             return None if value == 0 else value * scale
 
         turns = read("MEMORY_MAX_TURNS", 1, default.max_turns)

@@ -28,7 +28,7 @@ def test_schedules():
     assert jitter == schedule(Pacing.parse("jitter:3"), 200, 0.04)  # seeded
     steps = set(np.round(np.diff(jitter), 3))
     assert {0.01, 0.08} <= steps  # both faster and slower than real time
-    for bad in ("warp", "burst:-1", "slow:2", "realtime:1"):
+    for bad in ("warp", "burst:-1", "slow:2", "realtime:1", "jitter:inf", "burst:nan"):
         with pytest.raises(ValueError):
             Pacing.parse(bad)
     with pytest.raises(ValueError):

@@ -205,3 +205,9 @@ def test_workers_starting_together_share_one_whole_secret(tmp_path):
         secrets_seen = list(pool.map(lambda _: caller_secret(env), range(16)))
     assert len(set(secrets_seen)) == 1 and len(secrets_seen[0]) == 32
     assert [p.name for p in (tmp_path / "data").iterdir()] == ["caller-key.secret"]
+
+
+def test_a_memory_setting_that_is_no_finite_number_is_refused():
+    for raw in ("nan", "inf", "-3"):
+        with pytest.raises(ValueError):
+            MemoryPolicy.from_env({"MEMORY_RETENTION_DAYS": raw})

@@ -10,8 +10,8 @@ short pre-roll so the first phoneme is not cut), the second decoding passes (``f
 ``bestpath``) are off so closing an utterance takes milliseconds instead of up to a second, and
 decoders (about 0.3 s to load) are pooled and reused by the next session.
 
-Decoding runs in a child process (``python -m gemini_live_emulator.asr_worker``, one per
-emulator process, started on first use), never on the event loop's thread: PocketSphinx holds
+Decoding runs in a child process (``python -m gemini_live_emulator.asr_worker``; :data:`PROCESSES` of
+them per emulator process, sessions spread over them by id, started on first use), never on the event loop's thread: PocketSphinx holds
 the GIL while it works. Audio goes there in 100 ms batches over a pipe; calls are answered in
 order. (A plain subprocess rather than ``multiprocessing``: no main-module re-import, so it
 works from any script.)

@@ -2,8 +2,8 @@
 
 PocketSphinx holds the GIL while it decodes, so decoding in the emulator's process would stall
 its event loop (and, in tests, the client pipeline sharing it) by the whole decoding time of
-every session. It therefore runs here, in one child process per emulator process
-(:mod:`.asr` drives it); calls for one session arrive in order and carry its ``sid``.
+every session. It therefore runs here, in child processes of the emulator's process
+(:mod:`.asr` starts and drives them); calls for one session arrive in order and carry its ``sid``.
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ class Listener:
         self._in_utterance = False
 
     def start(self) -> None:
-        """After setup: load the recogniser (in its thread) when the config asks for it."""
+        """After setup: attach the session to a recogniser process when the config asks for it."""
         if self.s.cfg.asr:
             from .asr import StreamingRecognizer
 

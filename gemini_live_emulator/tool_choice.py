@@ -160,7 +160,9 @@ def _place(words: list[str], own: set[str]) -> str | None:
 
 
 def first_number(words: list[str]) -> float | None:
-    """The first number in ``words``: digits ("21", "3.5") or words ("twenty one", "a hundred")."""
+    """The first number in ``words``: digits ("21") or words ("twenty one", "a hundred").
+
+    A decimal survives only in words split on spaces: :func:`words_of` splits "3.5" in two."""
     for i, w in enumerate(words):
         if re.fullmatch(r"\d+(\.\d+)?", w):
             return float(w) if "." in w else int(w)

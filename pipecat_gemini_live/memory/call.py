@@ -7,7 +7,8 @@ model's profile takes (initial history, or ``clientContent`` ending with a user 
 as a hand-over seeds a new session. The call's turns are written from that same history (its
 listener), so hand-overs, reconnects and model fallbacks change nothing: the store follows the
 conversation, not the sessions. Writes run one at a time on a worker thread, each committed on
-its own; a crash loses at most the turn in flight.
+its own as soon as the thread reaches it; a crash loses what was still queued (with a healthy
+database, the turn in flight).
 """
 
 from __future__ import annotations

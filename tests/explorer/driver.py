@@ -5,7 +5,7 @@ emulator divides its own durations by the same factor, and the service's timers 
 watchdog, quiet-input end, retry backoff) are its defaults divided by it too, so a 20 s call
 takes about 5 s and every part of it keeps its proportions.
 
-What the run leaves is an :class:`~.invariants.Observation`: the emulator's own records (with
+What the run leaves is an :class:`~.observation.Observation`: the emulator's own records (with
 the call-clock time each reply and tool call first appeared on the wire, sampled every few
 ms), the pipeline's errors, the service's replies and switches, the report it would write, and
 what was still open or running after the call.
@@ -38,7 +38,7 @@ from pipecat_gemini_live.apps.report import CallReporter, caller_segments
 from pipecat_gemini_live.apps.transports.wav import WavAudio, WavTransport
 
 from ..conftest import build_call, speech
-from .invariants import HeardReply, Observation, ToolCall, WireReply
+from .observation import HeardReply, Observation, ToolCall, WireReply
 from .timeline import PERSONAS, UTTERANCES, Timeline
 
 SPEED = 4.0

@@ -21,104 +21,22 @@ apart):
   line until the recording runs out);
 - every connection is closed within a bounded wait after the pipeline ends, no task of the
   service is left running, and the call itself ends;
-- each turn the report counts as answered was answered on the wire.
+- each turn the report counts as answered was answered on the wire;
+- the bot never talks on its own: a reply cut by its connection closing is taken up at most
+  once per caller utterance.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from pipecat_gemini_live import LiveOptions, RetryPolicy
 
-ANSWER = "I heard you for"
+from .observation import HeardReply, Observation, WireReply
+
 BASE_LATENCY_S = 3.0  # end of speech -> answer, call time: VAD silence, think, a setup or two
 WALL_SLACK_S = 1.0  # wall seconds a busy machine (two cores, a whole test suite) may add
 LINGER_S = 3.0  # a call-ending error -> the pipeline stopped, call time
-
-
-@dataclass
-class WireReply:
-    """A reply the emulated model began (``at_s``: call clock, first seen on the wire)."""
-
-    session: int
-    index: int
-    at_s: float
-    text: str
-    persona: str
-    interrupted: bool = False
-    audio_s: float = 0.0
-
-    @property
-    def is_answer(self) -> bool:
-        return ANSWER in self.text
-
-    @property
-    def answers_a_function_result(self) -> bool:
-        """The reply the model gives once a function's result is in: the answer to the caller
-        turn that asked for the function (its audio never says "I heard you")."""
-        return "[Function " in self.text and " returned " in self.text
-
-    @property
-    def complete(self) -> bool:
-        """Spoken to the end (not cut by a barge-in, nor by its connection closing)."""
-        return not self.interrupted and self.audio_s > 0
-
-    @property
-    def heard_s(self) -> float:
-        try:
-            return float(self.text.split(ANSWER, 1)[1].split()[0])
-        except (IndexError, ValueError):
-            return 0.0
-
-
-@dataclass
-class HeardReply:
-    """A reply the service played to the caller (its ``ReplyRecord``; ``at_s``: call clock)."""
-
-    session: int | None
-    at_s: float
-    text: str = ""
-    interrupted: bool = False
-
-
-@dataclass
-class ToolCall:
-    """A ``toolCall`` the emulated model made (``at_s``: call clock)."""
-
-    session: int
-    id: str
-    name: str
-    at_s: float
-
-
-@dataclass
-class Observation:
-    """Everything one run left behind (see :mod:`.driver`). Times are call-clock seconds."""
-
-    timeline: Any
-    utterances: list[tuple[float, float]]
-    personas: list[tuple[float, str]]  # (from when, persona label); the first at 0
-    wire_replies: list[WireReply]
-    tool_calls: list[ToolCall]
-    records: list[Any]  # gemini_live_emulator SessionRecord
-    end_s: float
-    hangup_s: float | None = None
-    errors: list[tuple[float, str, bool]] = field(default_factory=list)  # (at, text, call-ending)
-    timed_out: bool = False
-    open_after_wait: list[int] = field(default_factory=list)
-    leftover_tasks: list[str] = field(default_factory=list)
-    leftover_tasks_at_end: list[str] = field(default_factory=list)
-    pushed_s: float = 0.0
-    received_s: float = 0.0
-    replayed_s: float = 0.0
-    dropped_frames: int = 0
-    held_at_end: int = 0
-    max_held_s: float = 10.0
-    report_turns: list[dict] = field(default_factory=list)
-    heard: list[HeardReply] = field(default_factory=list)
-    switches: list[Any] = field(default_factory=list)
-    speed: float = 1.0
 
 
 class InvariantViolation(AssertionError):

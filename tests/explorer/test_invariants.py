@@ -10,7 +10,7 @@ import pytest
 from gemini_live_emulator.records import SessionRecord
 
 from . import invariants as inv
-from .invariants import HeardReply, Observation, ToolCall, WireReply
+from .observation import HeardReply, Observation, ToolCall, WireReply
 from .timeline import Event, Timeline
 
 M25 = "gemini-2.5-flash-native-audio-preview-12-2025"

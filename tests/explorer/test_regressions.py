@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import pytest
 
-from . import invariants as inv
 from .explore import run_and_check
 from .timeline import Event, Timeline
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from pathlib import Path
 
 import numpy as np
@@ -11,18 +10,10 @@ import pytest
 import samplerate
 import soundfile as sf
 
+from bench.emulator_asr import references
 from gemini_live_emulator import asr
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-
-
-def references() -> dict[str, str]:
-    refs = {}
-    for line in (DATA / "README.md").read_text().splitlines():
-        m = re.match(r'\| (\S+\.wav) \|.*?\| "([^"]+)" \|', line)
-        if m:
-            refs[m.group(1)] = m.group(2)
-    return refs
 
 
 def at_rate(name: str, rate: int) -> np.ndarray:

@@ -23,6 +23,7 @@ for these ratios, is the whole latency the resampler adds.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -77,18 +78,22 @@ class PolyphaseResampler(BaseAudioResampler):
     101 for 24 -> 8 kHz at 80 dB) in ``L`` BLAS calls per chunk.
 
     Ratios whose reduced up-sampling factor exceeds :data:`MAX_UP` (44.1 -> 16 kHz) are handed
-    to libsamplerate's ``sinc_medium`` (:class:`~pipecat_gemini_live.audio.stream_resampler.SincStreamResampler`).
+    to the resampler ``fallback`` makes (:func:`~.stream_resampler.create_resampler` passes
+    libsamplerate's ``sinc_medium``).
 
     Args:
         stop_db: Stop-band attenuation, dB (see :func:`design_lowpass`).
+        fallback: Makes the resampler for such ratios; None refuses them.
 
     Raises:
-        ValueError: From :meth:`resample`, for odd byte counts, non-positive rates, or rates
-            other than the first call's (one resampler per stream).
+        ValueError: From :meth:`resample`, for odd byte counts, non-positive rates, rates
+            other than the first call's (one resampler per stream), or a ratio with too many
+            phases and no ``fallback``.
     """
 
-    def __init__(self, *, stop_db: float = 80.0):
+    def __init__(self, *, stop_db: float = 80.0, fallback: Callable[[], BaseAudioResampler] | None = None):
         self.stop_db = stop_db
+        self._make_fallback = fallback
         self._rates: tuple[int, int] | None = None
         self._up = self._down = 1
         self._taps = 0  # per phase (K)
@@ -125,9 +130,9 @@ class PolyphaseResampler(BaseAudioResampler):
         g = math.gcd(in_rate, out_rate)
         up, down = out_rate // g, in_rate // g
         if up > MAX_UP:
-            from .stream_resampler import SincStreamResampler
-
-            self._fallback = SincStreamResampler("sinc_medium")
+            if self._make_fallback is None:
+                raise ValueError(f"{in_rate} -> {out_rate} Hz needs {up} filter phases (at most {MAX_UP})")
+            self._fallback = self._make_fallback()
             self._rates = (in_rate, out_rate)
             return
         h = design_lowpass(up, down, stop_db=self.stop_db)

@@ -75,7 +75,7 @@ def create_resampler(quality: str) -> BaseAudioResampler:
     if quality == POLYPHASE:
         from .polyphase import PolyphaseResampler
 
-        return PolyphaseResampler()
+        return PolyphaseResampler(fallback=lambda: SincStreamResampler("sinc_medium"))
     if quality in SINC_QUALITIES:
         return SincStreamResampler(quality)
     # Telephony and RTP audio arrive with irregular gaps; clearing the filter on a gap clicks.

@@ -35,6 +35,8 @@ import numpy as np
 from pipecat.audio.resamplers.base_audio_resampler import BaseAudioResampler
 from pipecat.audio.resamplers.soxr_stream_resampler import SOXRStreamAudioResampler
 
+from .polyphase import PolyphaseResampler
+
 SOXR_QUALITIES = ("VHQ", "HQ", "MQ", "LQ", "QQ")
 SINC_QUALITIES = ("sinc_best", "sinc_medium", "sinc_fastest")
 # Fixed-ratio polyphase FIR (:mod:`.audio.polyphase`): ~2 ms hold, flat to 0.85 of the lower
@@ -73,8 +75,6 @@ def create_resampler(quality: str) -> BaseAudioResampler:
     """
     check_quality(quality)
     if quality == POLYPHASE:
-        from .polyphase import PolyphaseResampler
-
         return PolyphaseResampler(fallback=lambda: SincStreamResampler("sinc_medium"))
     if quality in SINC_QUALITIES:
         return SincStreamResampler(quality)

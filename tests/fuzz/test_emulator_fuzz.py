@@ -20,7 +20,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from loguru import logger
-from websockets.exceptions import ConnectionClosed
+from tenacity import retry, retry_if_exception, stop_after_attempt
+from websockets.exceptions import ConnectionClosed, InvalidMessage
 from websockets.sync.client import connect
 
 from gemini_live_emulator.threaded import EmulatorThread
@@ -107,6 +108,16 @@ def served():
             assert log.errors == [], log.errors[:3]
 
 
+def _handshake_lost(exc: BaseException) -> bool:
+    """A handshake whose request never reached the server: the server's TLS 1.3 side (asyncio's
+    ssl protocol, with any websockets server, ours or a bare one) now and then loses the first
+    application data under CPU load, about 1 connection in 1,000 on two busy cores, and closes
+    with no status line. It is the platform's, not the emulator's (a bare ``websockets.serve``
+    over TLS 1.3 does the same; over TLS 1.2 it does not), and not what these tests check."""
+    return isinstance(exc, InvalidMessage) and isinstance(exc.__cause__, EOFError)
+
+
+@retry(retry=retry_if_exception(_handshake_lost), stop=stop_after_attempt(3), reraise=True)
 def _ws(emu):
     ctx = ssl.create_default_context(cafile=emu.ca_file)
     url = emu.base_url.replace("https", "wss") + PATH

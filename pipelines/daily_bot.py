@@ -22,7 +22,7 @@ Without ``GOOGLE_API_KEY`` the bot talks to the embedded Live API emulator. The 
 logged. ``--persona SPEC`` adds template personas to the room's choices (``tutor:{"age": 7,
 "level": 3}``, ``interpreter:en-US:es-ES``). With ``CALLER_MEMORY=on`` and the id of the user the
 room is for (``--participant-id`` / ``DAILY_PARTICIPANT_ID``, the application's own user id), the
-call opens with that user's earlier turns and keeps its own (:mod:`pipecat_gemini_live.memory`).
+call opens with that user's earlier turns and keeps its own (:mod:`pipecat_gemini_live.apps.memory`).
 """
 
 from __future__ import annotations
@@ -52,8 +52,8 @@ from pipecat_gemini_live.apps.bots import (
     make_service,
 )
 from pipecat_gemini_live.apps.bots.call import IN_SAMPLE_RATE, OUT_SAMPLE_RATE
-from pipecat_gemini_live.memory import CallerMemory
-from pipecat_gemini_live.persona_specs import persona_book
+from pipecat_gemini_live.apps.memory import CallerMemory
+from pipecat_gemini_live.apps.personas.specs import persona_book
 
 try:
     from pipelines.eval_calls import run_room_eval_call

@@ -5,7 +5,7 @@ target language. Copy it into your bot, or run it on a recording:
         --input pipelines/audio/caller_3turns_16k.wav --output out/interpreted.wav \\
         --switch-at 19=en-US:fr-FR
 
-The pair is a persona (:mod:`pipecat_gemini_live.interpreter`): its instruction goes in the
+The pair is a persona (:mod:`pipecat_gemini_live.apps.personas.interpreter`): its instruction goes in the
 setup and the target language sets the voice's ``languageCode``; ``--switch-at`` changes the
 pair mid-call with a ``PersonaUpdateFrame``, like any persona switch. Uses the embedded Live API
 emulator unless ``GOOGLE_API_KEY`` is set (the emulator does not translate: it names the
@@ -27,7 +27,7 @@ from pipecat.workers.runner import WorkerRunner
 
 from gemini_live_emulator import EmulatorConfig, LiveEmulator
 from pipecat_gemini_live import AudioResampler, GeminiLiveLLMService
-from pipecat_gemini_live.interpreter import LanguagePair
+from pipecat_gemini_live.apps.personas.interpreter import LanguagePair
 from pipecat_gemini_live.call.replies import ReplyRecord
 from pipecat_gemini_live.apps.transports import WavTransport
 

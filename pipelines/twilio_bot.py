@@ -31,7 +31,7 @@ stream tokens' key for several workers and instances; derived from the auth toke
 ``PUBLIC_URL`` (e.g. ``https://abc.ngrok.app``: the address Twilio uses, for the signature and
 the stream URL; required with ``TWILIO_AUTH_TOKEN``), ``FORWARDED_ALLOW_IPS``, ``MAX_STREAMS``,
 ``MAX_PENDING_STREAMS``, ``TWILIO_API_BASE_URL``, ``GEMINI_MODEL``, ``SYSTEM_INSTRUCTION``,
-``CALLER_MEMORY=on`` (remember callers, :mod:`pipecat_gemini_live.memory.phone`).
+``CALLER_MEMORY=on`` (remember callers, :mod:`pipecat_gemini_live.apps.memory.phone`).
 Secrets are never logged. ``bot(runner_args)`` is the entry for Pipecat's runner and Pipecat Cloud.
 """
 
@@ -60,7 +60,7 @@ from pipecat_gemini_live.apps.bots.admission import RequestRefused, read_capped_
 from pipecat_gemini_live.apps.bots.backend import LiveBackend
 from pipecat_gemini_live.apps.bots.twilio_call import TwilioCall, build_twilio_call, run_twilio_call
 from pipecat_gemini_live.apps.bots.twilio_urls import STREAM_PATH, request_url, stream_url
-from pipecat_gemini_live.memory.phone import CALLER_PARAMETER, PhoneMemory
+from pipecat_gemini_live.apps.memory.phone import CALLER_PARAMETER, PhoneMemory
 from pipecat_gemini_live.telephony.audio import TelephonyAudio
 from pipecat_gemini_live.telephony.twilio_calls import (
     MESSAGE_TOO_BIG,

@@ -24,7 +24,7 @@ from loguru import logger
 
 from gemini_live_emulator.faults import Fault
 from pipecat_gemini_live.apps.bots.personas import Persona
-from pipecat_gemini_live.persona_specs import persona_from_spec
+from pipecat_gemini_live.apps.personas.specs import persona_from_spec
 from pipecat_gemini_live.service import GeminiLiveLLMService
 from pipecat_gemini_live.apps.transports.wav import WavInputError, WavOutputError
 from pipecat_gemini_live.apps.wav_call import (

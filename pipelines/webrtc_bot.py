@@ -21,7 +21,7 @@ entry for Pipecat's runner and Pipecat Cloud.
 
 ``--persona SPEC`` adds template personas to the page's buttons (``tutor:{"age": 7, "level": 3}``,
 ``interpreter:en-US:es-ES``). With ``CALLER_MEMORY=on`` a browser is remembered by a signed,
-HttpOnly cookie (:mod:`pipecat_gemini_live.memory`): its next call opens with its earlier turns.
+HttpOnly cookie (:mod:`pipecat_gemini_live.apps.memory`): its next call opens with its earlier turns.
 
 Without ``GOOGLE_API_KEY`` every call talks to one embedded Live API emulator started with the
 app. Browsers allow the microphone on ``http://localhost`` / ``127.0.0.1`` only; serve it over
@@ -59,9 +59,9 @@ from pipecat_gemini_live.apps.bots.webrtc_offer import (
     parse_offer,
     parse_patch,
 )
-from pipecat_gemini_live.memory import CallerMemory
-from pipecat_gemini_live.memory.keys import COOKIE_NAME
-from pipecat_gemini_live.persona_specs import persona_book
+from pipecat_gemini_live.apps.memory import CallerMemory
+from pipecat_gemini_live.apps.memory.keys import COOKIE_NAME
+from pipecat_gemini_live.apps.personas.specs import persona_book
 
 try:
     from pipelines.eval_calls import run_room_eval_call

@@ -20,8 +20,8 @@ from streamdouble.session import SessionConfig
 
 from bench.harness import free_port, place_call, serve, ulaw_frames, webhook_form
 from gemini_live_emulator import EmulatorConfig, LiveEmulator
-from pipecat_gemini_live.memory import NEW_CALL_NOTE, MemoryStore, caller_secret, phone_caller_key
-from pipecat_gemini_live.memory.phone import PhoneMemory
+from pipecat_gemini_live.apps.memory import NEW_CALL_NOTE, MemoryStore, caller_secret, phone_caller_key
+from pipecat_gemini_live.apps.memory.phone import PhoneMemory
 from pipecat_gemini_live.apps.transports.wav import load_wav
 from pipelines.twilio_bot import TwilioBotConfig, TwilioCall, create_app
 
@@ -96,7 +96,7 @@ async def test_a_caller_is_remembered_across_calls_and_forgotten_on_request(tmp_
             # Forget the caller with the CLI, by their number and the deployment's secret.
             forget = await asyncio.to_thread(
                 subprocess.run,
-                [sys.executable, "-m", "pipecat_gemini_live.memory", "--db", url, "forget", "--phone", NUMBER],
+                [sys.executable, "-m", "pipecat_gemini_live.apps.memory", "--db", url, "forget", "--phone", NUMBER],
                 env=env, cwd=ROOT, capture_output=True, text=True, timeout=60,
             )
             assert forget.returncode == 0, forget.stderr

@@ -15,8 +15,8 @@ import pytest
 
 from gemini_live_emulator import EmulatorConfig, LiveEmulator
 from gemini_live_emulator.wire import get
-from pipecat_gemini_live.interpreter import LanguagePair
-from pipecat_gemini_live.persona_specs import persona_from_spec
+from pipecat_gemini_live.apps.personas.interpreter import LanguagePair
+from pipecat_gemini_live.apps.personas.specs import persona_from_spec
 from pipecat_gemini_live.service import GeminiLiveLLMService
 from pipecat_gemini_live.apps.wav_call import WavCallOptions, run_wav_call
 from pipelines.interpreter import interpret

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from pipecat_gemini_live.protocol.history import ConversationHistory
-from pipecat_gemini_live.memory import CallMemory, MemoryPolicy, MemoryStore
+from pipecat_gemini_live.apps.memory import CallMemory, MemoryPolicy, MemoryStore
 
 from .pg_setup import PostgresUnavailable, postgres_server
 

@@ -11,8 +11,8 @@ import pytest
 from gemini_live_emulator import EmulatorConfig
 from gemini_live_emulator.wire import get
 from pipecat_gemini_live.apps.bots import LiveBackend, messages
-from pipecat_gemini_live.memory import NEW_CALL_NOTE, CallerMemory, MemoryStore
-from pipecat_gemini_live.persona_specs import persona_book
+from pipecat_gemini_live.apps.memory import NEW_CALL_NOTE, CallerMemory, MemoryStore
+from pipecat_gemini_live.apps.personas.specs import persona_book
 from pipelines.daily_bot import DailyBotConfig, main as daily_main, run_daily_bot
 
 from ..fakes import daily as fake_daily

@@ -12,7 +12,7 @@ from pipecat.workers.runner import WorkerRunner
 
 from gemini_live_emulator import EmulatorConfig, LiveEmulator
 from pipecat_gemini_live import AudioResampler, GeminiLiveLLMService
-from pipecat_gemini_live.memory import CallMemory, MemoryStore
+from pipecat_gemini_live.apps.memory import CallMemory, MemoryStore
 from pipecat_gemini_live.apps.transports import WavTransport
 
 from ..conftest import build_call

@@ -7,8 +7,8 @@ import asyncio
 import pytest
 from aiortc import RTCSessionDescription
 
-from pipecat_gemini_live.memory import NEW_CALL_NOTE, CallerMemory, MemoryStore
-from pipecat_gemini_live.memory.keys import COOKIE_NAME
+from pipecat_gemini_live.apps.memory import NEW_CALL_NOTE, CallerMemory, MemoryStore
+from pipecat_gemini_live.apps.memory.keys import COOKIE_NAME
 
 from .test_webrtc_app import Peer, serving, until
 

@@ -50,7 +50,7 @@ def test_a_layer_imports_nothing_above_it(layer):
 
 
 # Applications built on the service (caller memory wraps a service for a call).
-APPLICATIONS = ("apps", "memory")
+APPLICATIONS = ("apps",)
 
 
 def test_no_module_but_the_package_entry_points_and_applications_imports_the_service():

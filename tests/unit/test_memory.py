@@ -8,7 +8,7 @@ import stat
 import pytest
 
 from pipecat_gemini_live.protocol.history import ConversationHistory
-from pipecat_gemini_live.memory import (
+from pipecat_gemini_live.apps.memory import (
     NEW_CALL_NOTE,
     CallMemory,
     CookieSigner,
@@ -19,7 +19,7 @@ from pipecat_gemini_live.memory import (
     participant_caller_key,
     phone_caller_key,
 )
-from pipecat_gemini_live.memory.__main__ import main as memory_cli
+from pipecat_gemini_live.apps.memory.__main__ import main as memory_cli
 from pipecat_gemini_live.protocol.profiles import profile_for
 
 SECRET = b"k" * 32
@@ -162,8 +162,8 @@ def test_the_cli_forgets_a_phone_caller(tmp_path, monkeypatch, capsys):
 
 
 def test_memory_is_off_unless_asked_for_and_read_from_the_environment(tmp_path):
-    from pipecat_gemini_live.memory import CallerMemory
-    from pipecat_gemini_live.memory.phone import PhoneMemory
+    from pipecat_gemini_live.apps.memory import CallerMemory
+    from pipecat_gemini_live.apps.memory.phone import PhoneMemory
     from pipelines.twilio_bot import TwilioBotConfig
 
     env = {"GEMINI_LIVE_DATA_DIR": str(tmp_path), "CALLER_KEY_SECRET": "s"}
@@ -198,7 +198,7 @@ async def test_many_calls_write_to_one_sqlite_file_at_once(tmp_path):
 def test_workers_starting_together_share_one_whole_secret(tmp_path):
     from concurrent.futures import ThreadPoolExecutor
 
-    from pipecat_gemini_live.memory.keys import caller_secret
+    from pipecat_gemini_live.apps.memory.keys import caller_secret
 
     env = {"GEMINI_LIVE_DATA_DIR": str(tmp_path / "data")}
     with ThreadPoolExecutor(8) as pool:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel
 
-from pipecat_gemini_live.interpreter import INTERPRETER, LanguagePair
-from pipecat_gemini_live.persona_specs import persona_book, persona_from_spec
-from pipecat_gemini_live.persona_templates import TUTOR, PersonaTemplate, TutorParams
+from pipecat_gemini_live.apps.personas.interpreter import INTERPRETER, LanguagePair
+from pipecat_gemini_live.apps.personas.specs import persona_book, persona_from_spec
+from pipecat_gemini_live.apps.personas.templates import TUTOR, PersonaTemplate, TutorParams
 
 
 class Greeting(BaseModel):

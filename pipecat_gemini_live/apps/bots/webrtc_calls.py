@@ -23,7 +23,7 @@ from pipecat.transports.smallwebrtc.request_handler import (
 from pipecat.transports.smallwebrtc.transport import SmallWebRTCTransport
 from pipecat.workers.runner import WorkerRunner
 
-from ...memory import CallerMemory
+from ..memory import CallerMemory
 from ...service import GeminiLiveLLMService
 from .admission import CallSlot, CallSlots, RequestRefused
 from .backend import LiveBackend

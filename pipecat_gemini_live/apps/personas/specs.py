@@ -6,16 +6,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .apps.bots.personas import DEFAULT_PERSONAS, Persona, PersonaBook
+from ..bots.personas import DEFAULT_PERSONAS, Persona, PersonaBook
 from .interpreter import LanguagePair
-from .persona_templates import TEMPLATES, PersonaTemplate
+from .templates import TEMPLATES, PersonaTemplate
 
 
 def persona_from_spec(spec: str, templates: dict[str, PersonaTemplate] | None = None) -> Persona:
     """The rendered persona a spec names.
 
     Forms: ``interpreter:SOURCE:TARGET`` (a :class:`~.interpreter.LanguagePair`), ``NAME`` or
-    ``NAME:JSON`` for a template of ``templates`` (default: :data:`~.persona_templates.TEMPLATES`,
+    ``NAME:JSON`` for a template of ``templates`` (default: :data:`~.templates.TEMPLATES`,
     the tutor), the JSON object holding its parameters.
 
     Raises:

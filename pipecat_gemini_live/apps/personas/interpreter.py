@@ -20,8 +20,8 @@ import re
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from .apps.bots.personas import Persona
-from .persona_templates import PersonaTemplate
+from ..bots.personas import Persona
+from .templates import PersonaTemplate
 
 # Languages the Live API speaks (native-audio models), by primary subtag.
 LANGUAGE_NAMES = {

@@ -6,7 +6,7 @@ its pydantic parameter model (checked when the template is defined: no attribute
 access, no conversions, no stray fields), and parameters are validated by that model (types,
 ranges, lengths; unknown names refused). Rendering gives a bots' :class:`~.bots.personas.Persona`,
 so a rendered persona is switched to by name like any other (a ``PersonaBook``, the bots'
-persona messages, the main job's ``--persona-at SECONDS=template:SPEC``; see :mod:`.persona_specs`).
+persona messages, the main job's ``--persona-at SECONDS=template:SPEC``; see :mod:`.specs`).
 
 The tutor (:data:`TUTOR`) is the example: a child's age, the game's current level, the subject
 and guidelines such as "give hints, not direct answers".
@@ -19,7 +19,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from .apps.bots.personas import Persona
+from ..bots.personas import Persona
 
 Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 

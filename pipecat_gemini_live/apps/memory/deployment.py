@@ -19,7 +19,7 @@ from .keys import CookieSigner, caller_secret, participant_caller_key
 from .store import MemoryPolicy, MemoryStore, default_url
 
 if TYPE_CHECKING:
-    from ..service import GeminiLiveLLMService
+    from ...service import GeminiLiveLLMService
 
 _ON = ("1", "on", "true", "yes")
 T = TypeVar("T", bound="CallerMemory")

@@ -1,9 +1,9 @@
 """The memory store's command line.
 
-    python -m pipecat_gemini_live.memory forget --phone +15550001111
-    python -m pipecat_gemini_live.memory forget --caller-key tel:3f9a...
-    python -m pipecat_gemini_live.memory count [--phone N | --caller-key K]
-    python -m pipecat_gemini_live.memory purge
+    python -m pipecat_gemini_live.apps.memory forget --phone +15550001111
+    python -m pipecat_gemini_live.apps.memory forget --caller-key tel:3f9a...
+    python -m pipecat_gemini_live.apps.memory count [--phone N | --caller-key K]
+    python -m pipecat_gemini_live.apps.memory purge
 
 ``--db`` (default ``MEMORY_DATABASE_URL``, else the SQLite file in the data directory) and the
 caller-key secret (``CALLER_KEY_SECRET``, else the data directory's) are the bots' own, so a
@@ -34,7 +34,7 @@ def _caller_key(args: argparse.Namespace) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command; returns the exit status."""
-    p = argparse.ArgumentParser(prog="python -m pipecat_gemini_live.memory", description="Callers' conversation memory.")
+    p = argparse.ArgumentParser(prog="python -m pipecat_gemini_live.apps.memory", description="Callers' conversation memory.")
     p.add_argument("--db", default=None, help="SQLAlchemy URL (default: MEMORY_DATABASE_URL or the data directory's SQLite file)")
     sub = p.add_subparsers(dest="command", required=True)
     for name, text in (("forget", "delete everything remembered about one caller"), ("count", "turns stored")):

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING
 
 from loguru import logger
 
-from ..protocol.history import HistoryEntry
+from ...protocol.history import HistoryEntry
 from .store import MemoryStore, RememberedTurn
 
 if TYPE_CHECKING:
-    from ..service import GeminiLiveLLMService
+    from ...service import GeminiLiveLLMService
 
 # What the call itself said and did; not the seed itself ("context"), the opening cue, or the
 # markers a seed adds.

@@ -2,7 +2,7 @@
 
 See :mod:`.store` (the table, load window, retention), :mod:`.keys` (phone, cookie and
 participant keys), :mod:`.call` (one call's load and writes) and ``python -m
-pipecat_gemini_live.memory`` (forget a caller, purge).
+pipecat_gemini_live.apps.memory`` (forget a caller, purge).
 """
 
 from .call import NEW_CALL_NOTE, CallMemory

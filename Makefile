@@ -36,7 +36,7 @@ test-slow: $(STAMP)
 # tests with a few dozen fixed seeds). FUZZ_EXAMPLES examples per test, random seeds, loopback only.
 FUZZ_EXAMPLES ?= 2000
 fuzz: $(STAMP)
-	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/fuzz -n 2 -s -p no:cacheprovider
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/fuzz -n 2 -s -p no:cacheprovider --timeout=3600
 
 # Opt-in: random call timelines against the emulator for EXPLORE_MINUTES (default 30), every
 # failure shrunk to its smallest timeline and printed (tests/explorer). EXPLORE_SEED picks the
@@ -59,10 +59,11 @@ eval: $(EVAL_STAMP)
 	env -u GOOGLE_API_KEY -u GEMINI_API_KEY $(BIN)/python -m pipecat.evals suite -d evals/manifest.yaml $(EVAL_ARGS)
 
 # The emulator's fuzz suite at length: fresh random seeds, EMULATOR_FUZZ_EXAMPLES per entry point
-# (`make test` runs a fixed 25).
+# (`make test` runs a fixed 25). The hour's timeout replaces make test's 180 s per test: thousands
+# of examples on a busy machine take longer, and the example count bounds the run.
 EMULATOR_FUZZ_EXAMPLES ?= 5000
 fuzz-emulator: $(STAMP)
-	EMULATOR_FUZZ_EXAMPLES=$(EMULATOR_FUZZ_EXAMPLES) $(BIN)/python -m pytest -n 0 tests/fuzz/test_emulator_fuzz.py -q
+	EMULATOR_FUZZ_EXAMPLES=$(EMULATOR_FUZZ_EXAMPLES) $(BIN)/python -m pytest -n 0 tests/fuzz/test_emulator_fuzz.py -q --timeout=3600
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 
 from loguru import logger
 
@@ -121,6 +121,11 @@ class Switcher:
         self._pending: SwitchRequest | None = None
         self._task: asyncio.Task | None = None
         self._closed = False
+        # A switch that failed while the call stayed on its old session is tried again after a
+        # backoff (the change it carries must take effect), unless a newer request came first.
+        self._requests_made = 0
+        self._retrying: tuple[SwitchRequest, Iterator[float]] | None = None
+        self._retry_task: asyncio.Task | None = None
 
     @property
     def busy(self) -> bool:
@@ -131,6 +136,10 @@ class Switcher:
         """Queue a switch; it supersedes one that is queued or still opening its session."""
         if self._closed:
             return
+        self._requests_made += 1
+        self._enqueue(req)
+
+    def _enqueue(self, req: SwitchRequest) -> None:
         self._pending = merge(self._pending, req)
         if not self.busy:
             self._task = self.hooks.create_task(self._run(), "live-handover")
@@ -144,6 +153,8 @@ class Switcher:
         """Stop switching (the call is ending); a session being opened is abandoned."""
         self._closed = True
         self._pending = None
+        if self._retry_task is not None and not self._retry_task.done():
+            await self.hooks.cancel_task(self._retry_task)
         if self._task is not None and not self._task.done() and self._task is not asyncio.current_task():
             await self.hooks.cancel_task(self._task, timeout=self.options.close_timeout_s)
         self.link.holding = False
@@ -165,6 +176,7 @@ class Switcher:
             record = SwitchRecord(
                 reason=req.reason, at_s=self.hooks.call_time(req.requested_at), label=req.label
             )
+            retryable = False
             try:
                 await self._perform(req, record)
             except _Superseded:
@@ -175,6 +187,7 @@ class Switcher:
                 continue
             except SwitchFailed as e:
                 record.error = str(e)
+                retryable = e.retryable
             except Exception as e:  # keep the call going whatever went wrong
                 record.error = f"{type(e).__name__}: {e}"
                 logger.exception(f"{self.link.session}: switch ({req.reason}) failed")
@@ -185,6 +198,30 @@ class Switcher:
             await self.on_switch(record)
             if not record.ok:
                 await self._report_failure(req, record)
+                if retryable and self.link.live and self._pending is None:
+                    self._retry_later(req)
+            elif self._retrying is not None and self._retrying[0] is req:
+                self._retrying = None
+
+    def _retry_later(self, req: SwitchRequest) -> None:
+        """Try ``req`` again after the retry policy's next delay (the call goes on, on the old
+        session, meanwhile), unless a newer request arrives first or the delays run out."""
+        if self._retrying is None or self._retrying[0] is not req:
+            self._retrying = (req, iter(self.retry.delays()))
+        delay = next(self._retrying[1], None)
+        if delay is None:
+            self._retrying = None
+            logger.warning(f"{self.link.session}: giving up the {req.reason} switch; the call stays as it is")
+            return
+        made = self._requests_made
+
+        async def later() -> None:
+            await asyncio.sleep(delay)
+            if not self._closed and self._requests_made == made:
+                logger.info(f"{self.link.session}: trying the {req.reason} switch again")
+                self._enqueue(req)
+
+        self._retry_task = self.hooks.create_task(later(), "live-switch-retry")
 
     # -- the switch --------------------------------------------------------------------------
 
@@ -348,8 +385,7 @@ class Switcher:
     ) -> tuple[LiveSession, str]:
         """Open the next session, retrying where the call has nothing to fall back on."""
         options = self.options
-        retrying = old_alive is None
-        delays = iter(self.retry.delays()) if retrying else iter(())
+        delays: Iterator[float] | None = None
         handle_retried = False
         while True:
             if self._closed:
@@ -393,6 +429,14 @@ class Switcher:
                     continue
                 if not verdict.retry:
                     raise SwitchFailed(verdict.explanation, retryable=False) from e
+                if old_alive is not None and old_alive.ready:
+                    # The call stays on its old session; the switch is tried again later
+                    # (``_retry_later``) rather than holding the caller's audio through backoff.
+                    raise SwitchFailed(f"could not open a Live session: {e}", retryable=True) from e
+                # Nothing to fall back on (the old session is gone, or was closed to resume it):
+                # retry here, with backoff.
+                if delays is None:
+                    delays = iter(self.retry.delays())
                 delay = next(delays, None)
                 if delay is None:
                     raise SwitchFailed(

@@ -2,7 +2,9 @@
 
 **goAway.** The server announces the end of a connection (about 10 minutes in, ``timeLeft``
 50-60 s ahead). The call moves at the next turn boundary: the bot is not replying, the caller
-is not mid-sentence, and the session is resumable (``sessionResumptionUpdate.resumable``). It
+is not mid-sentence, and the session is resumable; while the deadline is far off, also no
+answer is owed (to a sentence just finished, a typed turn or a tool result: a move then leaves
+the answer to a new session, a setup round trip later) (``sessionResumptionUpdate.resumable``). It
 then resumes with the latest handle (``goaway_strategy="resume"``, the default: the server
 keeps the full context; resuming while the old connection is open is refused, so the old one
 closes first and the caller's audio is held for the setup round trip) or moves to a new session
@@ -41,6 +43,13 @@ from .live_options import LiveOptions
 from .replies import ServerEvents
 
 CALLER_QUIET_S = 0.3  # the caller counts as quiet (a turn boundary) after this much silence, s
+# A finished caller sentence no reply has started for is still waiting for its answer (not a turn
+# boundary) for this long after it ended, s: a model that has not begun by then is not going to.
+ANSWER_DUE_S = 3.0
+# ... but waiting for that answer only while the goAway leaves this much room beyond the margin
+# for the answer to be given, s. Real goAways come 50-60 s ahead; with a few seconds left, moving
+# at once (the new session is replayed the turn) beats meeting the deadline mid-answer.
+ANSWER_ROOM_S = 10.0
 END_OF_TURN_S = 1.0  # a caller sentence counts as finished (owing an answer) after this, s
 
 
@@ -198,7 +207,14 @@ class SessionWatchdog:
         remaining = deadline - now
         margin = min(max(1.0, 0.2 * self.options.connect_timeout_s), 0.5 * max(remaining, 0.0) + 0.5)
         quiet_at = self._caller_quiet_at()
-        at_boundary = not self.replies.responding and quiet_at is None and session.resumable and not self.switching()
+        silence = self.caller.tail.unanswered_for()
+        awaiting_answer = remaining - margin > ANSWER_ROOM_S and (
+            self.owed or (silence is not None and silence < ANSWER_DUE_S)
+        )
+        at_boundary = (
+            not self.replies.responding and not awaiting_answer and quiet_at is None
+            and session.resumable and not self.switching()
+        )  # fmt: skip
         if at_boundary:
             resume = self.options.goaway_strategy == "resume" and session.handle is not None
         elif remaining <= margin:
@@ -210,6 +226,10 @@ class SessionWatchdog:
             wake_at.append(max(deadline - 1.0, now + 0.01))
             if quiet_at is not None:
                 wake_at.append(quiet_at)
+            if awaiting_answer:
+                wake_at.append(deadline - margin - ANSWER_ROOM_S)  # a reply starting wakes us sooner
+                if silence is not None:
+                    wake_at.append(now + ANSWER_DUE_S - silence)
             return
         self._goaway = None
         await self.request_switch("goaway", resume=resume, force_new=True, gentle=True)

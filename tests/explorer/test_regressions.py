@@ -172,3 +172,18 @@ def test_a_reply_cut_by_every_goaway_is_not_taken_up_for_ever():
     talked to itself for two minutes after the caller's last turn (38 sessions). A reply that
     was itself the taking-up of a cut one is not taken up again."""
     run_and_check(GOAWAY_LOOP)
+
+
+def test_a_persona_switch_whose_new_session_fails_is_tried_again():
+    """Found by `make explore` (seed 9003): the first session dropped while the caller spoke, the
+    persona switch at 2.0 s opened a session that was dropped at setup, and the call stayed on the
+    old persona for good (the next goAway carried the persona 5 s later): turn 0 was answered by
+    the old persona. A switch that fails while the call can stay on its old session is now tried
+    again after the retry policy's backoff, unless a newer request supersedes it."""
+    speech = ((1.4, "cards_001.wav"), (0.3, "cards_001.wav"), (1.3, "cards_001.wav"))
+    run_and_check(
+        Timeline(
+            M25, speech, events=(Event("settings", 2, 4.4, 0), Event("persona", -1, 2.0, 1)),
+            faults=("drop@speaking#0", "drop@setup#2"), lifetime=(6.1, 1.2), tool_turns=(2,), tool_delay=3.1, pace=3.0,
+        )
+    )  # fmt: skip

@@ -51,7 +51,7 @@ async def test_go_away_resumes_at_a_turn_boundary(tmp_path):
     assert sum(s.method == "resume" for s in moves) >= 2 and {s.method for s in moves} <= {"resume", "handover"}
     # Moved before the server's close: no reconnects, no lifetime closes seen by the call.
     assert not [s for s in svc.handover.records if s.reason == "reconnect"]
-    assert all(r.server_close_code is None for r in records), [(r.index, r.close_code) for r in records]
+    assert all(r.server_close_code is None for r in records), [(r.index, r.server_close_code, r.close_reason) for r in records if r.server_close_code]
     assert answered_turns(svc.replies) == 3 and not any(r.interrupted for r in svc.replies)
     assert svc.audio_counters.dropped == 0
     # The conversation went along: the last answer remembers the two exchanges before it.
@@ -105,3 +105,22 @@ async def test_compression_is_requested_unless_turned_off(tmp_path):
     )
     assert "contextWindowCompression" not in setups[1]
     assert all(s.get("sessionResumption") is not None for s in setups)  # resumption always requested
+
+
+async def test_a_go_away_between_a_caller_turn_and_its_answer_waits_for_the_answer(tmp_path):
+    # The caller finishes at about 1.4 s; the model thinks for 2 s before answering; goAway comes
+    # at 2.5 s, in between. The caller is quiet and the bot silent, but that is no turn boundary:
+    # moving then leaves the answer to a resumed session, which must be replayed the turn and
+    # answers a setup round trip later (if the server does at all). The call moves once the
+    # answer has been given.
+    wav = build_call(tmp_path / "in.wav", [0.3, "cards_001.wav", 9.0])
+    config = EmulatorConfig(think_ms=2000, lifetime_s=40.0, goaway_before_s=37.5)
+    async with LiveEmulator(config) as emu:
+        result = await run_call(emu, wav, tmp_path / "out.wav", model=M25)
+    svc = result.service
+    moves = [s for s in svc.handover.records if s.reason == "goaway"]
+    assert moves and all(s.ok for s in moves), moves
+    assert answered_turns(svc.replies) == 1, [r.text for r in svc.replies]
+    # Answered, whole, by the session that heard the turn; the move came after.
+    first = svc.replies[0]
+    assert first.session_index == 0 and not first.interrupted, first

@@ -15,10 +15,12 @@ the plan out:
    field report), so a resume closes the old session first (**break before make**); the held
    audio covers the gap.
 
-A failed switch keeps the old session (when it is alive) and pushes an ``ErrorFrame``. Switches
-run one at a time; a request made while one is in flight supersedes it, so the latest
-instruction is the one that ends up active. Opening retries with backoff (:mod:`..protocol.close_codes`)
-where the call has no live session to fall back on (start, reconnect).
+A failed switch keeps the old session (when it is alive), pushes an ``ErrorFrame`` and is tried
+again after the retry policy's backoff (the change it carries must take effect) unless a newer
+request came first. Switches run one at a time; a request made while one is in flight
+supersedes it, so the latest instruction is the one that ends up active. Opening the new
+session (resume handles, model fallback, retries where the call has no live session to fall
+back on) is :mod:`.session_opening`'s.
 
 Every wait here is on an event (the reply's end, the old connection's close) with a deadline,
 not a poll.
@@ -33,7 +35,7 @@ from collections.abc import Awaitable, Callable, Iterator
 
 from loguru import logger
 
-from ..protocol.close_codes import RetryPolicy, classify, model_unavailable
+from ..protocol.close_codes import RetryPolicy
 from ..protocol.history import ConversationHistory
 from ..protocol.switch_plan import (
     CallState,
@@ -49,27 +51,12 @@ from ..protocol.switch_plan import (
     supersedes,
 )
 from .caller_audio import CallerAudio
-from .connection import LiveSession, SessionOpenError
+from .connection import LiveSession
 from .link import CallHooks, SessionLink
 from .live_options import LiveOptions
 from .replies import ServerEvents
+from .session_opening import Superseded, SwitchFailed, open_next_session
 from .sessions import SessionFactory
-
-
-class SwitchFailed(Exception):
-    """A switch could not open its session.
-
-    Attributes:
-        retryable: Whether the cause was transient (the retries ran out) or a refusal.
-    """
-
-    def __init__(self, message: str, *, retryable: bool):
-        super().__init__(message)
-        self.retryable = retryable
-
-
-class _Superseded(Exception):
-    """A newer request arrived while this switch was opening its session."""
 
 
 class _Moot(Exception):
@@ -179,7 +166,7 @@ class Switcher:
             retryable = False
             try:
                 await self._perform(req, record)
-            except _Superseded:
+            except Superseded:
                 logger.debug(f"{self.link.session}: switch ({req.reason}) superseded by a newer request")
                 continue
             except _Moot:
@@ -202,6 +189,13 @@ class Switcher:
                     self._retry_later(req)
             elif self._retrying is not None and self._retrying[0] is req:
                 self._retrying = None
+
+    def _stopped(self, req: SwitchRequest) -> bool:
+        """Whether opening a session for ``req`` should stop: a newer request superseded it
+        (raises :class:`Superseded`) or the call is ending."""
+        if supersedes(self._pending, req):
+            raise Superseded()
+        return self._closed
 
     def _retry_later(self, req: SwitchRequest) -> None:
         """Try ``req`` again after the retry policy's next delay (the call goes on, on the old
@@ -269,7 +263,11 @@ class Switcher:
         link.holding = not late_hold
         try:
             await self._settle_reply(p.reply)
-            new, method = await self._open(req, record, old if p.keep_old is not None else None, p.resume_handle)
+            new, method = await open_next_session(
+                req, record, sessions=self.sessions, options=self.options, retry=self.retry,
+                old_alive=old if p.keep_old is not None else None, handle=p.resume_handle,
+                first=self.link.session is None, stopped=self._stopped,
+            )  # fmt: skip
             try:
                 await self._take_over(req, record, old, new, method, late_hold=late_hold, profile=profile)
             except BaseException:
@@ -313,7 +311,7 @@ class Switcher:
         if method != "resume":
             carried = await self._seed(new, profile, respond=respond)
         if supersedes(self._pending, req):
-            raise _Superseded()
+            raise Superseded()
         # What the retired session got but never answered goes to the new one first: after a
         # resume, everything since the handle's checkpoint; otherwise the caller's
         # unanswered utterance (its start went to the old session).
@@ -375,75 +373,6 @@ class Switcher:
             for w in waits:
                 w.cancel()
             await asyncio.gather(*waits, return_exceptions=True)
-
-    async def _open(
-        self,
-        req: SwitchRequest,
-        record: SwitchRecord,
-        old_alive: LiveSession | None,
-        handle: str | None,
-    ) -> tuple[LiveSession, str]:
-        """Open the next session, retrying where the call has nothing to fall back on."""
-        options = self.options
-        delays: Iterator[float] | None = None
-        handle_retried = False
-        while True:
-            if self._closed:
-                raise asyncio.CancelledError()
-            if supersedes(self._pending, req):
-                raise _Superseded()
-            record.attempts += 1
-            if handle and old_alive is not None:
-                # Resuming while the issuing connection is open is refused: break first.
-                await old_alive.close(options.close_timeout_s)
-                old_alive = None
-            session = self.sessions.new_session(
-                req.spec, reason=req.reason, resumption_handle=handle, first=self.link.session is None
-            )
-            try:
-                await session.open(options.connect_timeout_s)
-                return session, ("resume" if handle else "handover")
-            except SessionOpenError as e:
-                logger.warning(f"{session}: opening session ({req.reason}) failed: {e}")
-                if handle and e.code == 1011 and not handle_retried:
-                    # Refused while the server still holds the old connection (a stalled session
-                    # we just dropped): give it a moment, then try the handle once more.
-                    handle_retried = True
-                    await asyncio.sleep(min(0.5, self.retry.max_delay_s))
-                    continue
-                if handle and e.code is not None and e.code != 1006:
-                    # The server refused the handle (expired, unknown, still in use): the
-                    # conversation goes over as a seed instead.
-                    logger.info(f"{session}: resumption refused ({e.code}); re-seeding a fresh session")
-                    handle = None
-                    continue
-                verdict = classify(e.code, e.reason)
-                fallback = self.sessions.next_fallback_model(req.spec.model) if model_unavailable(e.code, e.reason) else None
-                if fallback is not None:
-                    # The model is unknown or not available to this key: the next one in the
-                    # list is tried at once, with its own profile.
-                    logger.warning(f"{session}: {req.spec.model} refused ({e}); falling back to {fallback}")
-                    record.fallbacks.append(f"{req.spec.model} -> {fallback}")
-                    req.spec = self.sessions.fall_back_to(fallback)
-                    handle = None
-                    continue
-                if not verdict.retry:
-                    raise SwitchFailed(verdict.explanation, retryable=False) from e
-                if old_alive is not None and old_alive.ready:
-                    # The call stays on its old session; the switch is tried again later
-                    # (``_retry_later``) rather than holding the caller's audio through backoff.
-                    raise SwitchFailed(f"could not open a Live session: {e}", retryable=True) from e
-                # Nothing to fall back on (the old session is gone, or was closed to resume it):
-                # retry here, with backoff.
-                if delays is None:
-                    delays = iter(self.retry.delays())
-                delay = next(delays, None)
-                if delay is None:
-                    raise SwitchFailed(
-                        f"could not open a Live session after {record.attempts} attempt(s): {e}",
-                        retryable=True,
-                    ) from e
-                await asyncio.sleep(delay)
 
     async def _seed(self, session: LiveSession, profile, *, respond: bool = False) -> int:
         """Send the conversation so far; ``respond`` has the model speak next (answer the last

@@ -12,6 +12,8 @@ import contextlib
 from collections import deque
 from typing import TYPE_CHECKING
 
+from websockets.exceptions import ConnectionClosed
+
 from . import server_messages, wire
 from .conversation import AUDIO_TOKENS_PER_S, LATE_WORDS_TIMEOUT_S, TRANSCRIPT_OPENING, HistoryTurn, UserTurn
 from .records import Reply
@@ -119,6 +121,10 @@ class TurnTaker:
             self._turn = turn
             try:
                 await self._respond(turn)
+            except ConnectionClosed:
+                # The client closed (or the session ended) mid-reply: nothing is left to answer.
+                self._pending.clear()
+                return
             finally:
                 self._turn, self._reply, self._composed = None, None, False
 

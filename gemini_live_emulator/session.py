@@ -79,8 +79,15 @@ class EmulatedSession:
         async with self._send_lock:
             delay = self._stalled_until - time.monotonic()
             if delay > 0:
-                await asyncio.sleep(delay)
+                await self.pause(delay)
             await self.ws.send(server_messages.dumps(msg))
+
+    async def pause(self, seconds: float) -> None:
+        """Wait ``seconds`` (a stall, a slow setup), or less if the client goes away meanwhile:
+        the real server forgets a closed connection at once; a session asleep in a fault would
+        keep its record open long after the client hung up."""
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self.ws.wait_closed(), seconds)
 
     async def close(self, code: int, reason: str) -> None:
         """Close the connection from the server side.
@@ -144,7 +151,7 @@ class EmulatedSession:
         if fault.kind in (FaultKind.STALL, FaultKind.SLOW_SETUP):
             self._stalled_until = max(self._stalled_until, time.monotonic() + self.scaled(fault.duration_s))
             if fault.kind is FaultKind.SLOW_SETUP:
-                await asyncio.sleep(self.scaled(fault.duration_s))
+                await self.pause(self.scaled(fault.duration_s))
         elif fault.kind is FaultKind.MALFORMED:
             async with self._send_lock:
                 await self.ws.send('{"serverContent": {"modelTurn": ')

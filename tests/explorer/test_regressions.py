@@ -187,3 +187,12 @@ def test_a_persona_switch_whose_new_session_fails_is_tried_again():
             faults=("drop@speaking#0", "drop@setup#2"), lifetime=(6.1, 1.2), tool_turns=(2,), tool_delay=3.1, pace=3.0,
         )
     )  # fmt: skip
+
+
+def test_a_hang_up_while_the_setup_stalls_leaves_no_record_open():
+    """Found by `make explore` (seed 9102): the caller hung up while the emulator held back its
+    setupComplete (a stall fault). The service closed the connection at once (1011 from the
+    SDK's connect context, unwinding on the cancellation), but the emulated session slept through
+    the rest of the stall before noticing, so its record stayed open after the call. The emulator
+    now wakes from a fault's wait when the client goes away."""
+    run_and_check(Timeline(M25, ((0.4, "cards_001.wav"),), events=(Event("end", -1, 0.5, 0),), faults=("stall:8.9@setup",)))

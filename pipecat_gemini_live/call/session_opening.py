@@ -8,6 +8,8 @@ What a failed connect means decides what happens next (:mod:`..protocol.close_co
   to a fresh session instead;
 - a model unknown or not available to the key: the next fallback model, at once, with its own
   profile;
+- a setup refused with 1007: tried once more (the call recovers from one refusal and ends on the
+  second, as mid-call);
 - a transient failure while the old session is still live: :class:`SwitchFailed` (retryable), so
   the call stays on the old session and the switcher tries again later without holding the
   caller's audio through the backoff;
@@ -77,6 +79,7 @@ async def open_next_session(
     """
     delays: Iterator[float] | None = None
     handle_retried = False
+    setup_refused = False
     while True:
         if stopped(req):
             raise asyncio.CancelledError()
@@ -106,6 +109,12 @@ async def open_next_session(
                 record.fallbacks.append(f"{req.spec.model} -> {fallback}")
                 req.spec = sessions.fall_back_to(fallback)
                 handle = None
+                continue
+            if e.code == 1007 and not setup_refused:
+                # The call's policy for a refusal: recover once, end on the second. A setup the
+                # server refused is tried once more before the call gives up on it.
+                setup_refused = True
+                logger.warning(f"{session}: setup refused (1007 {e.reason!r}); trying once more")
                 continue
             if not verdict.retry:
                 raise SwitchFailed(verdict.explanation, retryable=False) from e

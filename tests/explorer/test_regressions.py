@@ -196,3 +196,13 @@ def test_a_hang_up_while_the_setup_stalls_leaves_no_record_open():
     the rest of the stall before noticing, so its record stayed open after the call. The emulator
     now wakes from a fault's wait when the client goes away."""
     run_and_check(Timeline(M25, ((0.4, "cards_001.wav"),), events=(Event("end", -1, 0.5, 0),), faults=("stall:8.9@setup",)))
+
+
+def test_one_refused_setup_does_not_end_the_call():
+    """Found by `make explore` (seed 9104): two connects closed with 1011 at setup, then a third
+    with 1007 at setup, and the service ended the call on that single refusal. A refused setup is
+    now tried once more, as a first refusal mid-call is recovered from; a second ends the call."""
+    speech = ((0.5, "cards_001.wav"), (0.3, "cards_001.wav"))
+    events = (Event("persona", 1, -1.4, 1), Event("persona", 0, 0.0, 1))
+    faults = ("close:1011@setup", "close:1011@setup", "close:1007@setup")
+    run_and_check(Timeline(M25, speech, events=events, faults=faults, tool_turns=(2,), tool_delay=1.7))

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .behaviour import ServerBehaviour, behaviour_named
 from .faults import Fault
-from .pacing import Pacing
+from .model.pacing import Pacing
 from .scenario import Scenario
 
 
@@ -25,10 +25,10 @@ class EmulatorConfig(BaseModel):
         vad_threshold_dbfs: Speech threshold of the energy VAD (RMS per 10 ms, dBFS).
         chunk_ms: Duration of audio in each reply message, ms (24 kHz PCM16: 48 bytes per ms).
         pace: Reply audio is sent at ``pace`` times real time (1.0 = as fast as it plays).
-        pacing: Delivery profile of reply audio (:mod:`.pacing`): ``realtime``, ``burst:N``
+        pacing: Delivery profile of reply audio (:mod:`.model.pacing`): ``realtime``, ``burst:N``
             (N seconds ahead of real time), ``slow:F`` (F x real time with gaps), ``jitter``.
         words_per_minute: Speaking rate of the synthesized replies.
-        asr: Recognise the caller's words (offline PocketSphinx, :mod:`.asr`): input
+        asr: Recognise the caller's words (offline PocketSphinx, :mod:`.model.asr`): input
             transcription carries them and replies quote them. False describes speech by its
             length only (``"(caller speech, 2.7 seconds)"``): much cheaper (no recogniser
             processes). Unset, it follows the environment variable
@@ -41,7 +41,7 @@ class EmulatorConfig(BaseModel):
             ``GEMINI_LIVE_EMULATOR_LISTEN_TIMEOUT_S`` or 1.0. Tests that check a reply's
             quote (or a tool chosen by the words) set it generously.
         choose_tools: Call the declared function the caller's words (heard or typed) ask for,
-            with arguments from the same words (:mod:`.tool_choice`). A ``scenario`` with steps
+            with arguments from the same words (:mod:`.model.tool_choice`). A ``scenario`` with steps
             takes over: then only the script calls functions.
         setup_timeout_s: How long a connection may wait before sending ``setup``.
         handle_ttl_s: How long a resumption handle stays valid (the real service: about 2 h).

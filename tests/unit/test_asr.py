@@ -11,7 +11,7 @@ import samplerate
 import soundfile as sf
 
 from bench.emulator_asr import references
-from gemini_live_emulator import asr
+from gemini_live_emulator.model import asr
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

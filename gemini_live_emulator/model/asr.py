@@ -10,7 +10,7 @@ short pre-roll so the first phoneme is not cut), the second decoding passes (``f
 ``bestpath``) are off so closing an utterance takes milliseconds instead of up to a second, and
 decoders (about 0.3 s to load) are pooled and reused by the next session.
 
-Decoding runs in a child process (``python -m gemini_live_emulator.asr_worker``; :data:`PROCESSES` of
+Decoding runs in a child process (``python -m gemini_live_emulator.model.asr_worker``; :data:`PROCESSES` of
 them per emulator process, sessions spread over them by id, started on first use), never on the event loop's thread: PocketSphinx holds
 the GIL while it works. Audio goes there in 100 ms batches over a pipe; calls are answered in
 order. (A plain subprocess rather than ``multiprocessing``: no main-module re-import, so it
@@ -40,12 +40,12 @@ from .asr_common import ASR_RATE, CALIBRATION_TEXT, Heard, Resampler, line_cmn  
 BATCH_S = 0.1  # audio gathered before a trip to the recogniser's process
 
 class _Recogniser:
-    """The recogniser's child process (``python -m gemini_live_emulator.asr_worker``) and the
+    """The recogniser's child process (``python -m gemini_live_emulator.model.asr_worker``) and the
     thread that reads its answers; requests are answered in the order they were sent."""
 
     def __init__(self):
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gemini_live_emulator.asr_worker"],
+            [sys.executable, "-m", "gemini_live_emulator.model.asr_worker"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
         )
         self._lock = threading.Lock()

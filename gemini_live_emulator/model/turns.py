@@ -2,7 +2,7 @@
 
 Everything here is driven by events the session feeds in (speech started / stopped, text,
 images, tool responses); what the model says comes from :mod:`.conversation`, how it is
-streamed from :mod:`.reply`, and scripted tool calls from :mod:`.scenario` / :mod:`.tool_desk`.
+streamed from :mod:`.reply`, and scripted tool calls from :mod:`..scenario` / :mod:`.tool_desk`.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ import contextlib
 from collections import deque
 from typing import TYPE_CHECKING
 
-from . import server_messages, wire
+from .. import server_messages, wire
+from ..records import Reply
+from ..scenario import ToolStep
 from .conversation import AUDIO_TOKENS_PER_S, LATE_WORDS_TIMEOUT_S, TRANSCRIPT_OPENING, HistoryTurn, UserTurn
-from .records import Reply
 from .reply import ReplyStream
-from .scenario import ToolStep
 from .tool_choice import choose
 from .tool_desk import ToolDesk, summarise
 from .voice import synthesize

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING
 
-from . import wire
+from .. import wire
 from .vad import EnergyVAD, VadParams
 
 if TYPE_CHECKING:

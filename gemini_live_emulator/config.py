@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -43,6 +44,12 @@ class EmulatorConfig(BaseModel):
         choose_tools: Call the declared function the caller's words (heard or typed) ask for,
             with arguments from the same words (:mod:`.model.tool_choice`). A ``scenario`` with steps
             takes over: then only the script calls functions.
+        unheard_turns: What the model does with a caller turn in which the recogniser made out
+            no words (noise, a tone, a cough; with ``asr`` on, and nothing typed, shown or
+            returned by a tool in it): ``"answer"`` says so ("I could not make out any
+            words"); ``"wait"`` answers nothing and ends the turn with ``waitingForInput`` and
+            ``turnCompleteReason: NEED_MORE_INPUT`` (the SDK types' fields for a model that
+            waits for the user to go on), the turn's audio kept for the caller's next words.
         setup_timeout_s: How long a connection may wait before sending ``setup``.
         handle_ttl_s: How long a resumption handle stays valid (the real service: about 2 h).
         lifetime_s: Connection lifetime (the real service: about 10 min); None for no limit.
@@ -74,6 +81,7 @@ class EmulatorConfig(BaseModel):
     asr: bool = Field(default_factory=lambda: asr_from_environment())
     listen_timeout_s: float = Field(default_factory=lambda: listen_timeout_from_environment(), gt=0)
     choose_tools: bool = True
+    unheard_turns: Literal["answer", "wait"] = "answer"
     setup_timeout_s: float = Field(default=30.0, gt=0)
     handle_ttl_s: float = Field(default=7200.0, gt=0)
     lifetime_s: float | None = Field(default=None, gt=0)

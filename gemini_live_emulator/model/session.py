@@ -329,9 +329,11 @@ class EmulatedSession:
         name = "activity_start" if isinstance(event, wire.ActivityStart) else "activity_end"
         self.record.note(name)
         self.record.activity.append(name)
-        if not self.setup.vad.disabled:
+        with_detection = self.behaviour.manual_activity == "detection_enabled"
+        if self.setup.vad.disabled == with_detection:
+            state = "enabled" if with_detection else "disabled"
             raise wire.ProtocolError(
-                wire.CLOSE_INVALID, f"{name} is only valid with automatic activity detection disabled."
+                wire.CLOSE_INVALID, f"{name} is only valid with automatic activity detection {state}."
             )
         self.realtime_started = True
         if isinstance(event, wire.ActivityStart):

@@ -152,6 +152,13 @@ class TurnTaker:
                 conv.history.append(HistoryTurn("user", turn.transcript(), turn.speech_s))
             return
         await self._finish_transcription(turn)
+        if self._waits_for_more(turn):
+            # Nothing to answer: the turn ends without a reply and its audio stays with the
+            # caller's next words (docs/model-rules.md, waitingForInput).
+            self.s.record.extra["waited_for_input"] = self.s.record.extra.get("waited_for_input", 0) + 1
+            self.current.merge(turn, front=True)
+            await self.s.send(server_messages.turn_complete(reason="NEED_MORE_INPUT", waiting_for_input=True))
+            return
         caller_turn_no = sum(1 for t in conv.history if t.role == "user") + 1
         step = self._tool_step(turn, caller_turn_no)
         if step is not None:
@@ -162,6 +169,17 @@ class TurnTaker:
         turn.tool_results.extend(self.desk.notes)
         self.desk.notes.clear()
         await self._speak(turn, listened_s)
+
+    def _waits_for_more(self, turn: UserTurn) -> bool:
+        """A caller turn with nothing made out in it, and the config says to wait for more."""
+        return (
+            self.s.cfg.unheard_turns == "wait"
+            and turn.from_caller
+            and turn.recognised
+            and not turn.late
+            and not turn.words()
+            and not (turn.texts or turn.images or turn.tool_results or turn.checking)
+        )
 
     def _tool_step(self, turn: UserTurn, caller_turn_no: int) -> ToolStep | None:
         """The calls this turn makes: scripted ones when a scenario is set, else the function

@@ -56,6 +56,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--scenario", help="a JSON scenario file of tool calls")
     p.add_argument(
+        "--unheard-turns",
+        choices=("answer", "wait"),
+        default="answer",
+        help="a caller turn with no words made out: answer it, or wait for more (waitingForInput)",
+    )
+    p.add_argument(
         "--model-behaviour",
         action="append",
         default=[],
@@ -94,6 +100,7 @@ async def _serve(args: argparse.Namespace) -> None:
         faults=args.fault,
         scenario=Scenario.load(args.scenario) if args.scenario else args.tool_call,
         model_behaviours=_behaviours(args.model_behaviour),
+        unheard_turns=args.unheard_turns,
     )
     config = EmulatorConfig(**fields)
     ca = LocalCA(args.ca_dir) if args.ca_dir else None

@@ -10,9 +10,10 @@ document them model by model):
 - gemini-2.5 native-audio models take ``clientContent`` mid-session, but a seed must end with a
   user turn, and a ``role: "system"`` turn makes the model stop answering for the rest of the
   session (no error).
-- gemini-3.1-flash-live-preview takes ``clientContent`` only as initial history (with
-  ``historyConfig.initialHistoryInClientContent``) before any realtime input; anything later is
-  closed with 1007. Tools are synchronous only.
+- gemini-3.1-flash-live-preview takes ``clientContent`` as initial history (with
+  ``historyConfig.initialHistoryInClientContent``) before any realtime input; whether it takes
+  any later is reported both ways, as is where it takes manual activity marks, so both are
+  tried and given up on a 1007 (:attr:`ModelProfile.unsure`). Tools are synchronous only.
 - gemini-3.8-live and newer take ``clientContent`` mid-session and ``contextUpdate``.
 - An unknown model is treated like 3.1: the most restrictive profile is the one that cannot
   break a call.

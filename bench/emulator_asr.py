@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from gemini_live_emulator import asr
+from gemini_live_emulator.model import asr
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 CHUNK_S = 0.02
@@ -107,7 +107,7 @@ Timings are from a shared two-core machine under load from other jobs; they vary
 
 def calibrate(rate: int) -> str:
     """The CMN estimate after the calibration utterance (synthetic speech) at ``rate`` Hz."""
-    from gemini_live_emulator.voice import OUTPUT_RATE, synthesize_sync
+    from gemini_live_emulator.model.voice import OUTPUT_RATE, synthesize_sync
 
     speech = synthesize_sync(asr.CALIBRATION_TEXT, "en-US", 190)
     line = asr.Resampler(OUTPUT_RATE, rate)(speech, end=True)

@@ -14,17 +14,17 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .certs import LocalCA
     from .config import EmulatorConfig
     from .records import Reply, SessionRecord
-    from .server import LiveEmulator
-    from .threaded import EmulatorThread
+    from .server.certs import LocalCA
+    from .server.emulator import LiveEmulator
+    from .server.threaded import EmulatorThread
 
 _EXPORTS = {
     "EmulatorConfig": ".config",
-    "EmulatorThread": ".threaded",
-    "LiveEmulator": ".server",
-    "LocalCA": ".certs",
+    "EmulatorThread": ".server.threaded",
+    "LiveEmulator": ".server.emulator",
+    "LocalCA": ".server.certs",
     "Reply": ".records",
     "SessionRecord": ".records",
 }

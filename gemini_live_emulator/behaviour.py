@@ -47,6 +47,12 @@ class ServerBehaviour:
             ``toolCallCancellation`` for it (reported for 3.1).
         default_tool_behavior: How a function declared without ``behavior`` is called
             (``BLOCKING``: the model waits for the result; ``NON_BLOCKING``: it goes on).
+        manual_activity: When ``activityStart`` / ``activityEnd`` are accepted:
+            ``"detection_disabled"`` (only with automatic activity detection disabled, as the SDK
+            types describe them; otherwise 1007) or ``"detection_enabled"`` (only with it on,
+            where the client's marks then decide the turns; with it disabled, 1007).
+        voice_activity: The server tells the client what its activity detection heard
+            (``voiceActivity``: ``ACTIVITY_START`` / ``ACTIVITY_END`` with the audio offset).
 
     Each rule's dated source is in docs/model-rules.md; where reports conflict, each reading
     is a variant of its own (``3.1@2026-08``, ``3.1@2026-09``; see :data:`VARIANTS`).
@@ -63,6 +69,8 @@ class ServerBehaviour:
     cancel_tool_calls_on_barge_in: bool
     min_version: tuple[int, int] | None = None
     default_tool_behavior: str = "BLOCKING"
+    manual_activity: str = "detection_disabled"
+    voice_activity: bool = False
 
     def matches(self, model: str) -> bool:
         """Whether the family covers ``model``."""
@@ -143,6 +151,16 @@ LIVE_3_1_MUTABLE = replace(
     late_client_content=OnViolation.ACCEPT,
     client_content_needs_history_config=False,
 )
+# Sends voiceActivity (python-genai issue #2981, 2026-09-18: 3.1 "emits voiceActivity" on
+# v1alpha and v1beta; an earlier campaign, issue #1285 on 2026-08-18, saw none from 3.1).
+LIVE_3_1_MUTABLE = replace(LIVE_3_1_MUTABLE, voice_activity=True)
+LIVE_3_1_MARKS_WITH_DETECTION = replace(
+    LIVE_3_1_MUTABLE,
+    name="gemini-3.1-flash-live@2026-11",
+    # One report (recorded 2026-11-30, undated) has 3.1 refusing activityStart / activityEnd
+    # with automatic detection disabled (1007) and accepting them with detection on.
+    manual_activity="detection_enabled",
+)
 LIVE_3_8_NON_BLOCKING_DEFAULT = replace(
     LIVE_3_8,
     name="gemini-3.8-live@2026-10",
@@ -155,6 +173,7 @@ VARIANTS: dict[str, ServerBehaviour] = {
     "2.5@2026-10": NATIVE_AUDIO_2_5,
     "3.1@2026-08": LIVE_3_1,
     "3.1@2026-09": LIVE_3_1_MUTABLE,
+    "3.1@2026-11": LIVE_3_1_MARKS_WITH_DETECTION,
     "3.8@2026-08": LIVE_3_8,
     "3.8@2026-10": LIVE_3_8_NON_BLOCKING_DEFAULT,
 }

@@ -6,13 +6,17 @@ The real service validates every message against its protobuf schema and closes 
 which type each field the emulator reads must have; fields it does not read are allowed
 through (unknown *names* are refused elsewhere, :func:`.wire.parse_client_message`). Both key
 spellings (camelCase and the SDKs' snake_case) are accepted, as the service does.
+
+Booleans are strict: proto3's JSON mapping writes a ``bool`` as the JSON literal ``true`` or
+``false``, so ``"turnComplete": 1`` or ``"yes"`` is refused, not read as true (pydantic's lax
+mode would take both).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, StrictBool, ValidationError
 from pydantic.alias_generators import to_camel
 
 
@@ -61,7 +65,7 @@ class GenerationConfig(_Shape):
 
 
 class ActivityDetection(_Shape):
-    disabled: bool | None = None
+    disabled: StrictBool | None = None
     start_of_speech_sensitivity: str | None = None
     end_of_speech_sensitivity: str | None = None
     prefix_padding_ms: int | None = None
@@ -99,14 +103,14 @@ class RealtimeInput(_Shape):
     video: Blob | None = None
     media: Blob | None = None
     text: str | None = None
-    audio_stream_end: bool | None = None
+    audio_stream_end: StrictBool | None = None
     activity_start: dict | None = None
     activity_end: dict | None = None
 
 
 class ClientContent(_Shape):
     turns: list[Content] | None = None
-    turn_complete: bool | None = None
+    turn_complete: StrictBool | None = None
 
 
 class FunctionResponse(_Shape):
@@ -114,7 +118,7 @@ class FunctionResponse(_Shape):
     name: str | None = None
     response: dict | None = None
     scheduling: str | None = None
-    will_continue: bool | None = None
+    will_continue: StrictBool | None = None
 
 
 class ToolResponse(_Shape):

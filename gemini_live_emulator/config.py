@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import secrets
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .behaviour import ServerBehaviour, behaviour_named
 from .faults import Fault
-from .pacing import Pacing
+from .model.pacing import Pacing
 from .scenario import Scenario
 
 
@@ -25,10 +26,10 @@ class EmulatorConfig(BaseModel):
         vad_threshold_dbfs: Speech threshold of the energy VAD (RMS per 10 ms, dBFS).
         chunk_ms: Duration of audio in each reply message, ms (24 kHz PCM16: 48 bytes per ms).
         pace: Reply audio is sent at ``pace`` times real time (1.0 = as fast as it plays).
-        pacing: Delivery profile of reply audio (:mod:`.pacing`): ``realtime``, ``burst:N``
+        pacing: Delivery profile of reply audio (:mod:`.model.pacing`): ``realtime``, ``burst:N``
             (N seconds ahead of real time), ``slow:F`` (F x real time with gaps), ``jitter``.
         words_per_minute: Speaking rate of the synthesized replies.
-        asr: Recognise the caller's words (offline PocketSphinx, :mod:`.asr`): input
+        asr: Recognise the caller's words (offline PocketSphinx, :mod:`.model.asr`): input
             transcription carries them and replies quote them. False describes speech by its
             length only (``"(caller speech, 2.7 seconds)"``): much cheaper (no recogniser
             processes). Unset, it follows the environment variable
@@ -41,8 +42,14 @@ class EmulatorConfig(BaseModel):
             ``GEMINI_LIVE_EMULATOR_LISTEN_TIMEOUT_S`` or 1.0. Tests that check a reply's
             quote (or a tool chosen by the words) set it generously.
         choose_tools: Call the declared function the caller's words (heard or typed) ask for,
-            with arguments from the same words (:mod:`.tool_choice`). A ``scenario`` with steps
+            with arguments from the same words (:mod:`.model.tool_choice`). A ``scenario`` with steps
             takes over: then only the script calls functions.
+        unheard_turns: What the model does with a caller turn in which the recogniser made out
+            no words (noise, a tone, a cough; with ``asr`` on, and nothing typed, shown or
+            returned by a tool in it): ``"answer"`` says so ("I could not make out any
+            words"); ``"wait"`` answers nothing and ends the turn with ``waitingForInput`` and
+            ``turnCompleteReason: NEED_MORE_INPUT`` (the SDK types' fields for a model that
+            waits for the user to go on), the turn's audio kept for the caller's next words.
         setup_timeout_s: How long a connection may wait before sending ``setup``.
         handle_ttl_s: How long a resumption handle stays valid (the real service: about 2 h).
         lifetime_s: Connection lifetime (the real service: about 10 min); None for no limit.
@@ -74,6 +81,7 @@ class EmulatorConfig(BaseModel):
     asr: bool = Field(default_factory=lambda: asr_from_environment())
     listen_timeout_s: float = Field(default_factory=lambda: listen_timeout_from_environment(), gt=0)
     choose_tools: bool = True
+    unheard_turns: Literal["answer", "wait"] = "answer"
     setup_timeout_s: float = Field(default=30.0, gt=0)
     handle_ttl_s: float = Field(default=7200.0, gt=0)
     lifetime_s: float | None = Field(default=None, gt=0)

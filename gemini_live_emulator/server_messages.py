@@ -54,18 +54,43 @@ def interrupted() -> dict:
     return {"serverContent": {"interrupted": True}}
 
 
-def turn_complete(usage: dict | None = None) -> dict:
+def turn_complete(usage: dict | None = None, *, reason: str | None = None, waiting_for_input: bool = False) -> dict:
     """``serverContent.turnComplete``, with ``usageMetadata`` riding along.
 
     ``interactionStatus`` goes with it: the SDK's ``LiveServerContent`` documents it as
     "always sent alongside turn_complete". The emulator never works on in the background
     after a turn (no thinking), so it is always ``IDLE`` (Pipecat 1.14 holds a turn open
     while a 3.8 thinking model reports ``IN_PROGRESS``).
+
+    Args:
+        usage: ``usageMetadata`` of the turn, if any.
+        reason: ``turnCompleteReason`` (a ``TurnCompleteReason`` name of the SDK types, such as
+            ``NEED_MORE_INPUT``); sent only when a turn ends for a reason other than a reply.
+        waiting_for_input: ``waitingForInput``: the model generates nothing because it waits for
+            the user to go on.
     """
-    msg: dict = {"serverContent": {"turnComplete": True, "interactionStatus": "IDLE"}}
+    body: dict = {"turnComplete": True}
+    if reason is not None:
+        body["turnCompleteReason"] = reason
+    if waiting_for_input:
+        body["waitingForInput"] = True
+    body["interactionStatus"] = "IDLE"
+    msg: dict = {"serverContent": body}
     if usage is not None:
         msg["usageMetadata"] = usage
     return msg
+
+
+def voice_activity(started: bool, audio_offset_s: float) -> dict:
+    """``voiceActivity``: the server's activity detection heard the caller start or stop.
+
+    Args:
+        started: ``ACTIVITY_START`` when True, ``ACTIVITY_END`` when False.
+        audio_offset_s: Where in the caller's audio stream, seconds from its start; sent as a
+            protobuf Duration string (``"1.23s"``).
+    """
+    offset = f"{max(0.0, audio_offset_s):.3f}".rstrip("0").rstrip(".") + "s"
+    return {"voiceActivity": {"type": "ACTIVITY_START" if started else "ACTIVITY_END", "audioOffset": offset}}
 
 
 def usage_metadata(prompt_audio: int, prompt_text: int, response_audio: int) -> dict:

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gemini_live_emulator.vad import EnergyVAD, VadParams
+from gemini_live_emulator.model.vad import EnergyVAD, VadParams
 
 # Switches that change who the bot is (as opposed to start / goaway / reconnect).
 PERSONA_REASONS = ("persona", "settings", "tools", "context")

@@ -129,6 +129,7 @@ class LiveSession:
         self.resumable = False
         self.realtime_input_sent = False
         self.last_sent_kind: str | None = None  # the last non-audio message (what a 1007 refused)
+        self.trying: frozenset[str] = frozenset()  # profile capabilities this session tries
         self.activity_open = False
         self.opened_at: float | None = None
         self.ended_at: float | None = None

@@ -18,7 +18,7 @@ from loguru import logger
 
 from ..protocol.close_codes import classify
 from ..protocol.history import ConversationHistory
-from ..protocol.profiles import learn_refusal
+from ..protocol.profiles import learn_refusal, refusal_changes
 from .caller_audio import CallerAudio
 from .connection import LiveSession, SessionEnd
 from .link import CallHooks, SessionLink
@@ -124,21 +124,35 @@ class SessionEvents:
     async def _recover_from_refusal(self, session: LiveSession, end: SessionEnd, cut: bool) -> None:
         """A first 1007: the server refused something we sent. Move to a fresh session.
 
-        The new session is seeded with the history (text turns, which every model takes), the
-        kind of message refused is not sent to that model again in this process, and the
-        pipeline gets an ``ErrorFrame`` that says what was refused. A second 1007 in the call
-        ends it.
+        The new session is seeded with the history (text turns, which every model takes) and
+        the kind of message refused is not sent to that model that way again in this process
+        (logged once per model). A refusal of something the profile was only trying (a rule the
+        field reports disagree on, ``ModelProfile.unsure``) is an expected answer: the call just
+        goes the other way. Any other refusal is reported to the pipeline as an ``ErrorFrame``,
+        and a second one in the call ends it.
         """
         kind = session.last_sent_kind or "unknown"
-        self.refused = kind
-        learned = learn_refusal(session.model, kind)
+        with_detection = _detection_on(session)
+        changes = refusal_changes(kind, marks_with_detection=with_detection)
+        trial = bool(changes) and set(changes) <= session.trying
+        learned = learn_refusal(session.model, kind, marks_with_detection=with_detection)
         if learned:
-            logger.warning(f"{session.model} refused {kind}; not sending it again ({learned})")
-        await self.hooks.push_error(
-            f"Gemini Live refused a request (1007 {end.reason!r}) after {kind}; the call moved to "
-            "a fresh session seeded with the conversation"
-            + (f", and {kind} will not be sent to this model again" if learned else "")
-        )
+            # Once per model and process: the next sessions and calls go the other way at once.
+            logger.warning(f"{session.model} refused {kind} (1007 {end.reason!r}); not sending it that way again ({learned})")
+        if not trial:
+            self.refused = kind
+            await self.hooks.push_error(
+                f"Gemini Live refused a request (1007 {end.reason!r}) after {kind}; the call moved to "
+                "a fresh session seeded with the conversation"
+                + (f", and {kind} will not be sent to this model that way again" if learned else "")
+            )
         await self.request_switch(
             "reconnect", old_dead=True, force_new=True, respond=cut, dead_session=session.index, label="1007"
         )
+
+
+def _detection_on(session: LiveSession) -> bool:
+    """Whether ``session`` was set up with the server's automatic activity detection on."""
+    ric = getattr(session.config, "realtime_input_config", None)
+    detection = getattr(ric, "automatic_activity_detection", None)
+    return not (detection is not None and detection.disabled)

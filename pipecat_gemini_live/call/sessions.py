@@ -13,6 +13,7 @@ from typing import Any
 from google.genai import Client
 
 from ..protocol.profiles import ModelProfile, bare_model_name
+from ..protocol.profiles import trying
 from ..protocol.setup import SessionSpec, build_connect_config
 from .connection import EndHandler, LiveSession, MessageHandler, TaskFactory
 from .live_options import LiveOptions
@@ -65,10 +66,11 @@ class SessionFactory:
         self, spec: SessionSpec, *, reason: str, resumption_handle: str | None = None, first: bool = False
     ) -> LiveSession:
         """A session for ``spec``, built but not opened (``first``: the call has had none yet)."""
+        profile = self.profile_for_model(spec.model)
         config = build_connect_config(
             spec,
             self._settings(),
-            self.profile_for_model(spec.model),
+            profile,
             resumption_handle=resumption_handle,
             non_blocking_functions=self._non_blocking(),
             default_compression=self._options.context_compression,
@@ -87,6 +89,7 @@ class SessionFactory:
             create_task=self._create_task,
         )
         session.spec = spec
+        session.trying = trying(profile)
         session.system_instruction = spec.system_instruction
         self.count += 1
         return session

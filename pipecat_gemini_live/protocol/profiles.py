@@ -10,9 +10,10 @@ document them model by model):
 - gemini-2.5 native-audio models take ``clientContent`` mid-session, but a seed must end with a
   user turn, and a ``role: "system"`` turn makes the model stop answering for the rest of the
   session (no error).
-- gemini-3.1-flash-live-preview takes ``clientContent`` only as initial history (with
-  ``historyConfig.initialHistoryInClientContent``) before any realtime input; anything later is
-  closed with 1007. Tools are synchronous only.
+- gemini-3.1-flash-live-preview takes ``clientContent`` as initial history (with
+  ``historyConfig.initialHistoryInClientContent``) before any realtime input; whether it takes
+  any later is reported both ways, as is where it takes manual activity marks, so both are
+  tried and given up on a 1007 (:attr:`ModelProfile.unsure`). Tools are synchronous only.
 - gemini-3.8-live and newer take ``clientContent`` mid-session and ``contextUpdate``.
 - An unknown model is treated like 3.1: the most restrictive profile is the one that cannot
   break a call.
@@ -91,6 +92,14 @@ class ModelProfile:
         system_role_turns: Whether a ``role: "system"`` turn in ``clientContent`` is safe. False
             everywhere we know of (2.5 goes silent for good); kept as data so the code that
             never sends one says why.
+        manual_activity_with_detection: In local-VAD mode (``GeminiVADParams(disabled=True)``),
+            send ``activityStart`` / ``activityEnd`` with the server's automatic detection left
+            on, rather than disabled as the SDK types describe them (one 3.1 report).
+        unsure: Capabilities the field reports disagree on, each ``(name, value to try)``. The
+            service uses the value to try until the model refuses it (a 1007 right after that
+            kind of message, :func:`learn_refusal`); from then on, in this process, the
+            profile's own value, which is the reading that works where the other was refused.
+            Sources: docs/model-rules.md.
     """
 
     name: str
@@ -105,6 +114,8 @@ class ModelProfile:
     proactivity: bool = False
     text_input: TextInput = TextInput.REALTIME
     system_role_turns: bool = False
+    manual_activity_with_detection: bool = False
+    unsure: tuple[tuple[str, bool], ...] = ()
     notes: str = field(default="", compare=False)
 
     def matches(self, model: str) -> bool:
@@ -165,7 +176,14 @@ GEMINI_3_1_LIVE = ModelProfile(
     context_update=False,
     non_blocking_tools=False,
     text_input=TextInput.REALTIME,
-    notes="Any clientContent after realtime input has started: close 1007 (field report).",
+    manual_activity_with_detection=True,
+    # Reports disagree (docs/model-rules.md): clientContent mid-session is refused (March-August
+    # 2026) or taken (LiveKit PR #7289, 2026-09-15); manual activity marks are taken with
+    # automatic detection disabled (the SDK types) or only with it on (one report). The
+    # in-session / documented path is tried first; a 1007 after it turns it off.
+    unsure=(("mid_session_client_content", True), ("manual_activity_with_detection", False)),
+    notes="clientContent after realtime input has started: refused with 1007 in the older reports, "
+    "taken in the newer; tried, and given up for the process on a 1007.",
 )
 
 GEMINI_3_8_LIVE = ModelProfile(
@@ -185,6 +203,8 @@ GEMINI_3_8_LIVE = ModelProfile(
 UNKNOWN_MODEL = replace(
     GEMINI_3_1_LIVE,
     name="unknown (conservative)",
+    unsure=(),
+    manual_activity_with_detection=False,
     patterns=("*",),
     notes="No profile matched: behave as 3.1, the most restrictive known model.",
 )
@@ -241,25 +261,44 @@ REFUSAL_CORRECTIONS: dict[str, dict[str, bool]] = {
 _learned: dict[str, dict[str, bool]] = {}
 
 
-def learn_refusal(model: str, kind: str) -> dict[str, bool] | None:
+def refusal_changes(kind: str, *, marks_with_detection: bool | None = None) -> dict[str, bool] | None:
+    """The capabilities a 1007 right after a ``kind`` message proves wrong, and their new
+    values; None when the kind maps to none (see :func:`learn_refusal`)."""
+    if kind == "activity":
+        return None if marks_with_detection is None else {"manual_activity_with_detection": not marks_with_detection}
+    return REFUSAL_CORRECTIONS.get(kind)
+
+
+def trying(profile: ModelProfile) -> frozenset[str]:
+    """The capabilities ``profile`` is trying: unsure, and still at the value to try."""
+    return frozenset(name for name, value in profile.unsure if getattr(profile, name) == value)
+
+
+def learn_refusal(model: str, kind: str, *, marks_with_detection: bool | None = None) -> dict[str, bool] | None:
     """Remember, for this process, that ``model`` closed a session with 1007 after ``kind``.
 
     The field reports behind the table drift (a model starts or stops taking a message), so a
-    refusal seen on the wire wins over the table for the rest of the process.
+    refusal seen on the wire wins over the table for the rest of the process. Manual activity
+    marks (``activity``) refused under one reading move the model to the other one.
 
     Args:
         model: The model that refused.
         kind: The kind of the last non-audio message sent (``client_content``,
-            ``context_update``, ``tool_scheduling``, ...).
+            ``context_update``, ``tool_scheduling``, ``activity``, ...).
+        marks_with_detection: For ``activity``: whether the refused session had the server's
+            automatic detection on while the marks were sent.
 
     Returns:
-        The capabilities turned off, or None when the kind maps to no profile capability
-        (nothing learned).
+        The capabilities changed, or None when nothing new was learned: the kind maps to no
+        capability, or this process knew it already (so it is logged once).
     """
-    changes = REFUSAL_CORRECTIONS.get(kind)
+    changes = refusal_changes(kind, marks_with_detection=marks_with_detection)
     if changes is None:
         return None
-    _learned.setdefault(bare_model_name(model), {}).update(changes)
+    known = _learned.setdefault(bare_model_name(model), {})
+    if all(known.get(name) == value for name, value in changes.items()):
+        return None
+    known.update(changes)
     return changes
 
 
@@ -269,6 +308,9 @@ def forget_refusals() -> None:
 
 
 def corrected(profile: ModelProfile, model: str) -> ModelProfile:
-    """``profile`` with the refusals learned for ``model`` applied."""
-    changes = _learned.get(bare_model_name(model))
+    """``profile`` as this process uses it for ``model``: what it is unsure of set to the value
+    to try, unless a refusal was learned for it; learned refusals applied on top."""
+    learned = _learned.get(bare_model_name(model), {})
+    changes = {name: value for name, value in profile.unsure if name not in learned}
+    changes.update(learned)
     return profile.with_overrides(**changes) if changes else profile

@@ -198,8 +198,10 @@ def build_connect_config(
     if vad or turn_coverage or not barge_in:
         detection = None
         if vad:
+            # Local-VAD mode: the SDK types have the marks sent with the server's detection
+            # disabled; a model that takes them only with it on (profile) keeps it on.
             detection = AutomaticActivityDetection(
-                disabled=vad.disabled,
+                disabled=vad.disabled and not profile.manual_activity_with_detection,
                 start_of_speech_sensitivity=vad.start_sensitivity,
                 end_of_speech_sensitivity=vad.end_sensitivity,
                 prefix_padding_ms=vad.prefix_padding_ms,

@@ -131,3 +131,43 @@ async def test_a_1011_mid_reply_is_retried_with_the_resumption_handle(tmp_path):
         assert first.server_close_code == 1011, kind
         assert second.resumed_from is not None, kind
         assert any("I heard you for 1.4 seconds" in text for text in answered(emu)), (kind, answered(emu))
+
+
+def _call_with_a_tone(path) -> "Path":
+    """A 0.9 s 440 Hz tone (no words in it), then a spoken sentence."""
+    import numpy as np
+    import soundfile as sf
+
+    from ..conftest import speech
+
+    rate = 16000
+    t = np.arange(int(0.9 * rate)) / rate
+    tone = (0.3 * 32767 * np.sin(2 * np.pi * 440 * t)).astype(np.int16)
+    quiet = lambda s: np.zeros(int(s * rate), dtype=np.int16)  # noqa: E731
+    # The built-in service drops caller audio until its session is up: the tone waits 3 s. The
+    # sentence waits 8 s more: the recogniser (another process) may take seconds to hear the
+    # tone out on a loaded machine, and speech before that would continue the tone's turn.
+    audio = np.concatenate([quiet(3.0), tone, quiet(8.0), speech("cards_005.wav"), quiet(3.0)])
+    sf.write(str(path), audio, rate, subtype="PCM_16")
+    return path
+
+
+@pytest.mark.asr
+async def test_voice_activity_and_a_turn_that_waits_for_input_break_neither_service(tmp_path):
+    """The fields the SDK types document beyond replies: ``voiceActivity`` (3.1 as of 2026-09)
+    around each caller utterance, and a turn with no words ending in ``waitingForInput`` with
+    ``turnCompleteReason: NEED_MORE_INPUT`` and no reply. Both services carry on: no error,
+    one session, and the sentence after the tone is answered."""
+    wav = _call_with_a_tone(tmp_path / "call.wav")
+    config = EmulatorConfig(
+        think_ms=100, pace=3, unheard_turns="wait", listen_timeout_s=20.0,
+        model_behaviours={"gemini-3.1-*": "3.1@2026-09"},
+    )
+    runs = await run_both(tmp_path, wav, config, MODEL_31)
+    for kind, (call, emu) in runs.items():
+        assert call.errors == [], (kind, call.errors)
+        (record,) = emu.records
+        assert call.tap.text == "".join(r.text for r in record.replies), kind
+        assert record.extra.get("waited_for_input") == 1, (kind, record.extra, record.replies)
+        (reply,) = record.replies
+        assert "You said" in reply.text and "no earlier turns" in reply.text, (kind, reply.text)

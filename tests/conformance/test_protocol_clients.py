@@ -16,7 +16,7 @@ import json
 import pytest
 
 from gemini_live_emulator import wire
-from gemini_live_emulator.asr import word_error_rate
+from gemini_live_emulator.model.asr import word_error_rate
 
 from .harness import SPECS, Observed
 

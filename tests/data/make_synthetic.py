@@ -11,7 +11,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from gemini_live_emulator.voice import _espeak
+from gemini_live_emulator.model.voice import _espeak
 
 HERE = Path(__file__).resolve().parent
 RATE = 16000

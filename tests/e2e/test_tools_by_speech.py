@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from gemini_live_emulator.asr import word_error_rate
+from gemini_live_emulator.model.asr import word_error_rate
 
 from ..conftest import ROOT, build_call
 

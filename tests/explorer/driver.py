@@ -32,7 +32,7 @@ from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies
 from pipecat.workers.runner import WorkerRunner
 
 from gemini_live_emulator import EmulatorConfig, LiveEmulator
-from gemini_live_emulator.conversation import persona_label
+from gemini_live_emulator.model.conversation import persona_label
 from pipecat_gemini_live import AudioResampler, GeminiLiveLLMService, LiveOptions, PersonaUpdateFrame, RetryPolicy
 from pipecat_gemini_live.apps.report import CallReporter, caller_segments
 from pipecat_gemini_live.apps.transports.wav import WavAudio, WavTransport

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from google.genai import types
 
-from gemini_live_emulator.conversation import QUOTED_WORDS
+from gemini_live_emulator.model.conversation import QUOTED_WORDS
 from gemini_live_emulator import EmulatorConfig, LiveEmulator
-from gemini_live_emulator.asr import word_error_rate
+from gemini_live_emulator.model.asr import word_error_rate
 
 from .sdk_helpers import client_for, collect_turn, live_config, speak, transcript
 
@@ -85,7 +85,7 @@ class _SlowRecogniser:
         pass
 
     def end(self):
-        from gemini_live_emulator.asr_common import Heard
+        from gemini_live_emulator.model.asr_common import Heard
 
         future = asyncio.get_running_loop().create_future()
         asyncio.get_running_loop().call_later(3.0, future.set_result, Heard("ten of clubs", 0))
@@ -110,7 +110,7 @@ async def _until_finished_input(session, timeout: float = 10.0) -> list:
 
 
 async def test_words_later_than_the_reply_still_arrive_as_the_finished_transcription(monkeypatch):
-    from gemini_live_emulator import asr
+    from gemini_live_emulator.model import asr
 
     monkeypatch.setattr(asr, "StreamingRecognizer", _SlowRecogniser)
     async with LiveEmulator(EmulatorConfig(think_ms=20, pace=4.0, asr=True, listen_timeout_s=0.05)) as emu:

@@ -10,7 +10,7 @@ import pytest
 from google.genai import types
 
 from gemini_live_emulator import EmulatorConfig, LiveEmulator
-from gemini_live_emulator.pacing import Pacing, schedule
+from gemini_live_emulator.model.pacing import Pacing, schedule
 
 from .sdk_helpers import audio_bytes, client_for, collect_turn, live_config, transcript
 

@@ -96,7 +96,7 @@ async def test_realtime_input_of_the_wrong_shape_is_1007(emu):
 
 
 async def test_api_keys_are_compared_in_constant_time(emu):
-    with mock.patch("gemini_live_emulator.server.hmac.compare_digest", return_value=False) as compare:
+    with mock.patch("gemini_live_emulator.server.emulator.hmac.compare_digest", return_value=False) as compare:
         assert emu.accepts_key(emu.api_key) is False
     compare.assert_called_once()
     assert emu.accepts_key(emu.api_key) and not emu.accepts_key(emu.api_key + "x") and not emu.accepts_key("")

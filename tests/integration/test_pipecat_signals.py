@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from pipecat.frames.frames import (
     LLMContextFrame,
     LLMMessagesAppendFrame,
@@ -23,9 +24,10 @@ M31 = "gemini-3.1-flash-live-preview"
 M38 = "gemini-3.8-live"
 
 
-async def call(tmp_path, name, model, at, parts=None, **kw):
+async def call(tmp_path, name, model, at, parts=None, variant=None, **kw):
     wav = build_call(tmp_path / f"{name}.wav", parts or [2.5, "cards_001.wav", 3.0])
-    async with LiveEmulator(EmulatorConfig(think_ms=100, pace=3.0)) as emu:
+    behaviours = {"gemini-3.1-*": variant} if variant else {}
+    async with LiveEmulator(EmulatorConfig(think_ms=100, pace=3.0, model_behaviours=behaviours)) as emu:
         result = await run_call(emu, wav, tmp_path / f"{name}-out.wav", model=model, at=at, **kw)
         await asyncio.sleep(0.1)
         return result, list(emu.records)
@@ -56,27 +58,51 @@ async def test_a_changed_system_message_is_a_persona_change(tmp_path):
     assert by_context.service.replies[0].text.startswith("You are a pilot")
 
 
-async def test_an_opening_context_makes_the_bot_speak_first_on_every_profile(tmp_path):
+# The 3.1 readings disagree on clientContent mid-session (docs/model-rules.md): the service tries
+# it; as of 2026-08 the model refuses it (1007), the call moves to a session that gets the turn
+# as realtime text, with no error for the pipeline; as of 2026-09 it is taken in place.
+VARIANTS_31 = pytest.mark.parametrize("variant", ["3.1@2026-08", "3.1@2026-09"])
+
+
+def assert_the_31_trial(result, records, variant):
+    assert result.errors == [], result.errors
+    if variant == "3.1@2026-08":
+        assert [r.server_close_code for r in records] == [1007, None], records
+        assert records[0].client_content  # the refused try
+    else:
+        (record,) = records
+        assert record.server_close_code is None and record.client_content
+
+
+@VARIANTS_31
+async def test_an_opening_context_makes_the_bot_speak_first_on_every_profile(tmp_path, variant):
     opening = LLMContext(messages=[{"role": "user", "content": "Greet the caller."}])
     results = await asyncio.gather(
-        *(call(tmp_path, f"open{i}", model, [(0.0, LLMContextFrame(context=opening))], parts=[4.0]) for i, model in enumerate((M25, M31, M38)))
+        *(call(tmp_path, f"open{i}", model, [(0.0, LLMContextFrame(context=opening))], parts=[4.0], variant=variant) for i, model in enumerate((M25, M31, M38)))
     )
     for (result, records), model in zip(results, (M25, M31, M38)):
         (reply,) = result.service.replies
         assert 'You wrote: "Greet the caller."' in reply.text, (model, reply.text)
-        assert all(r.server_close_code is None for r in records), model
+        if model == M31:
+            assert_the_31_trial(result, records, variant)
+        else:
+            assert all(r.server_close_code is None for r in records), model
 
 
-async def test_appended_messages_take_the_form_each_profile_accepts(tmp_path):
+@VARIANTS_31
+async def test_appended_messages_take_the_form_each_profile_accepts(tmp_path, variant):
     append = LLMMessagesAppendFrame(messages=[{"role": "user", "content": "Tell me a joke."}], run_llm=True)
     results = await asyncio.gather(
-        *(call(tmp_path, f"app{i}", model, [(1.0, append)], parts=[0.3, "cards_001.wav", 4.0]) for i, model in enumerate((M25, M31, M38)))
+        *(call(tmp_path, f"app{i}", model, [(1.0, append)], parts=[0.3, "cards_001.wav", 4.0], variant=variant) for i, model in enumerate((M25, M31, M38)))
     )
     for (result, records), model in zip(results, (M25, M31, M38)):
-        (record,) = records
+        spoken = [r.text for r in result.service.replies]
+        # After a refused try the new session is seeded with the turn as the history holds it
+        # (the caller's words of the same turn after it): the quote goes on past the text.
+        assert any('You wrote: "Tell me a joke.' in t for t in spoken), (model, spoken)
         if model == M31:
-            assert record.texts == ["Tell me a joke."] and not record.client_content  # 1007 otherwise
-        else:
-            assert record.client_content[-1]["turns"][-1]["text"] == "Tell me a joke."
+            assert_the_31_trial(result, records, variant)
+            continue
+        (record,) = records
+        assert record.client_content[-1]["turns"][-1]["text"] == "Tell me a joke."
         assert record.server_close_code is None, model
-        assert any('You wrote: "Tell me a joke."' in r.text for r in result.service.replies), model

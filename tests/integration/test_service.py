@@ -19,7 +19,7 @@ from pipecat.frames.frames import (
 from pipecat.metrics.metrics import LLMUsageMetricsData, TTFBMetricsData
 from pipecat.processors.frame_processor import FrameDirection
 
-from gemini_live_emulator.asr import word_error_rate
+from gemini_live_emulator.model.asr import word_error_rate
 
 from .call_helpers import run_call
 

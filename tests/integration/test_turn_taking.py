@@ -39,6 +39,7 @@ from ..conftest import build_call, speech
 from .call_helpers import run_call
 
 M25 = "gemini-2.5-flash-native-audio-preview-09-2025"
+M31 = "gemini-3.1-flash-live-preview"
 PROFILES = [M25, "gemini-3.1-flash-live-preview", "gemini-3.8-live"]
 
 
@@ -81,11 +82,11 @@ async def test_turn_frames_come_from_the_servers_signals(tmp_path):
     assert meta.is_realtime_service and type(meta.user_turn_strategies).__name__ == "ExternalUserTurnStrategies"
 
 
-async def local_vad_call(emu, wav, out, preroll: float | None):
+async def local_vad_call(emu, wav, out, preroll: float | None, model: str = M25):
     service = GeminiLiveLLMService(
         api_key=emu.api_key,
         http_options=emu.http_options(),
-        model=M25,
+        model=model,
         settings=GeminiLiveLLMSettings(vad=GeminiVADParams(disabled=True)),
         user_audio_preroll_secs=preroll,
     )
@@ -128,6 +129,38 @@ async def test_local_vad_drives_activity_with_a_pre_roll(tmp_path):
     # 0.2 s margin; the emulator reports tenths of a second).
     assert a - b >= 0.25, (a, b)
     assert with_preroll.audio_counters.preroll > 10 and without.audio_counters.preroll <= 1
+
+
+def _detection_disabled(record) -> bool | None:
+    return get(get(record.setup.get("realtimeInputConfig", {}), "automaticActivityDetection"), "disabled")
+
+
+@pytest.mark.parametrize("variant", ["3.1@2026-08", "3.1@2026-11"])
+async def test_local_vad_on_3_1_under_both_readings_of_its_manual_activity(tmp_path, variant):
+    """3.1 takes activity marks with automatic detection disabled (the SDK types; 2026-08) or
+    only with it on (one report; played as 2026-11). The service tries the documented way; a
+    1007 on the first mark moves the call to a session with detection on, with no error, and
+    the next call on the model in this process starts that way."""
+    wav = build_call(tmp_path / "in.wav", [0.5, "cards_001.wav", 3.0])
+    config = EmulatorConfig(think_ms=100, pace=2.0, model_behaviours={"gemini-3.1-*": variant})
+    async with LiveEmulator(config) as emu:
+        first = await local_vad_call(emu, wav, tmp_path / "a.wav", None, model=M31)
+        first_records = list(emu.records)
+        second = await local_vad_call(emu, wav, tmp_path / "b.wav", None, model=M31)
+        second_records = list(emu.records)[len(first_records):]
+    for service in (first, second):
+        assert service.replies and heard(service.replies[0].text) > 0, service.replies
+    if variant == "3.1@2026-08":
+        # The marks go the documented way throughout. The context the user aggregator sends
+        # mid-session is 3.1's other unsure rule: refused once as of 2026-08, then not tried.
+        assert [(_detection_disabled(r), r.server_close_code) for r in first_records] == [(True, 1007), (True, None)]
+        assert [(_detection_disabled(r), r.server_close_code) for r in second_records] == [(True, None)]
+        assert second_records[0].activity[:2] == ["activity_start", "activity_end"]
+    else:
+        assert [(_detection_disabled(r), r.server_close_code) for r in first_records] == [(True, 1007), (False, None)]
+        (again,) = second_records
+        assert _detection_disabled(again) is False and again.server_close_code is None
+        assert again.activity[:2] == ["activity_start", "activity_end"]
 
 
 async def test_barge_in_stops_the_bot_within_one_chunk(tmp_path):

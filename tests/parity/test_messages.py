@@ -45,8 +45,15 @@ async def test_an_append_mid_call_through_the_aggregators(emu, two_turns, tmp_pa
         return
     assert any("heard you for 0.9" in r.text for rec in records for r in rec.replies)
     assert sent_to_server(records, JOKE) and answered(records, JOKE)
-    assert all(r.server_close_code is None for r in records)  # no late clientContent on 3.1
-    # The caller's own turns were answered too, and the joke was asked once.
+    codes = [r.server_close_code for r in records]
+    if profile == "3.1":
+        # Tried in-session (3.1's reports conflict); the emulator's 3.1 refuses it once (1007)
+        # and the call goes on in a fresh session seeded with it (docs/model-rules.md).
+        assert codes == [1007, None], codes
+        records = records[1:]
+    else:
+        assert all(c is None for c in codes), codes
+    # The caller's own turns were answered too, and the joke was asked once (per session).
     assert sum(JOKE in t for r in records for t in r.texts) + sum(
         t["text"] == JOKE for r in records for c in r.client_content for t in c["turns"]
     ) == 1

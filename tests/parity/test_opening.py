@@ -26,12 +26,18 @@ def greeting_reached_the_server(record) -> bool:
 async def test_developer_message_then_llm_run_frame(emu, late_caller, tmp_path, kind, profile):
     call = await run_parity_call(kind, emu, MODELS[profile], late_caller, tmp_path / "out.wav", on_start=[developer_greeting(GREETING)])
     await emu.wait_closed(timeout=5)
-    (record,) = emu.records
+    codes = [r.server_close_code for r in emu.records]
+    if kind == "ours" and profile == "3.1":
+        # Tried as clientContent (3.1's reports conflict); the emulator's 3.1 refuses it once
+        # (1007), with no error for the pipeline, and a fresh session takes it.
+        assert codes == [1007, None], codes
+    else:
+        assert codes == [None], codes  # no 1007 for a late clientContent
+    record = emu.records[-1]
     assert call.errors == []
     assert greeting_reached_the_server(record), (record.client_content, record.texts)
     assert call.tap.first_audio_s is not None and call.tap.first_audio_s < 2.0, call.tap.first_audio_s
-    assert record.server_close_code is None  # no 1007 for a late clientContent
-    if kind == "ours" and profile in ("3.1", "unknown"):
+    if kind == "ours" and profile == "unknown":
         assert record.client_content == [] and record.texts == [GREETING]  # realtime text only
     # Both replies (the greeting and the caller's turn) are in the context afterwards.
     roles = [m.get("role") for m in call.context.get_messages()]

@@ -11,7 +11,7 @@ import samplerate
 import soundfile as sf
 
 from bench.emulator_asr import references
-from gemini_live_emulator import asr
+from gemini_live_emulator.model import asr
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -81,3 +81,58 @@ async def test_a_tone_is_not_heard_as_the_sentence():
     sentence = (await hear(at_rate("librivox_0880.wav", rate), rate)).text
     assert tone_words != sentence
     assert asr.word_error_rate("he was not an ill disposed young man", tone_words) >= 0.8
+
+
+class _DeadOnArrival:
+    """A recogniser process that ends at once without decoding anything (a broken install)."""
+
+    started = 0
+
+    def __init__(self):
+        type(self).started += 1
+        self.alive, self.answered, self.ended_at = False, False, asr._now()
+
+    def stop(self):
+        pass
+
+
+def test_a_recogniser_that_keeps_dying_is_restarted_with_growing_waits(monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(asr, "_Recogniser", _DeadOnArrival)
+    monkeypatch.setattr(asr, "_procs", [None] * asr.PROCESSES)
+    monkeypatch.setattr(asr, "_failed_starts", [0] * asr.PROCESSES)
+    monkeypatch.setattr(asr, "_now", lambda: clock[0])
+    monkeypatch.setattr(asr.atexit, "register", lambda fn: None)
+    _DeadOnArrival.started = 0
+
+    def starts_within(seconds: float) -> int:
+        before = _DeadOnArrival.started
+        end = clock[0] + seconds
+        while clock[0] < end:
+            try:
+                asr._recogniser(0)
+            except RuntimeError as e:
+                assert "restarting it in" in str(e)
+            clock[0] += 0.01  # a request every 10 ms, as a busy emulator would make
+        return _DeadOnArrival.started - before
+
+    first = starts_within(1.0)  # the first start, then one after 0.5 s
+    assert first == 2, first
+    assert starts_within(60.0) <= 7  # then 1, 2, 4, 8, 16, 30, 30 s apart: never a spin
+    assert asr._restart_delay(50) == 30
+
+
+def test_a_recogniser_that_worked_is_restarted_at_once(monkeypatch):
+    class _Worked(_DeadOnArrival):
+        def __init__(self):
+            super().__init__()
+            self.answered = True
+
+    monkeypatch.setattr(asr, "_Recogniser", _Worked)
+    monkeypatch.setattr(asr, "_procs", [None] * asr.PROCESSES)
+    monkeypatch.setattr(asr, "_failed_starts", [0] * asr.PROCESSES)
+    monkeypatch.setattr(asr.atexit, "register", lambda fn: None)
+    _Worked.started = 0
+    for _ in range(3):
+        asr._recogniser(0)
+    assert _Worked.started == 3

@@ -6,6 +6,8 @@ from pipecat_gemini_live.protocol.profiles import (
     HistorySeeding,
     ModelProfile,
     model_version,
+    forget_refusals,
+    learn_refusal,
     profile_for,
     register_profile,
     unregister_profile,
@@ -15,7 +17,7 @@ from pipecat_gemini_live.protocol.profiles import (
 def test_known_models_match_their_profiles():
     assert profile_for("models/gemini-2.5-flash-native-audio-preview-09-2025") is GEMINI_2_5_NATIVE_AUDIO
     assert profile_for("gemini-live-2.5-flash-preview") is GEMINI_2_5_NATIVE_AUDIO
-    assert profile_for("gemini-3.1-flash-live-preview") is GEMINI_3_1_LIVE
+    assert profile_for("gemini-3.1-flash-live-preview").name == GEMINI_3_1_LIVE.name  # with its tries (below)
     assert profile_for("models/gemini-3.8-live") is GEMINI_3_8_LIVE
     assert profile_for("gemini-4.0-flash-live") is GEMINI_3_8_LIVE  # "3.8 and newer"
 
@@ -49,10 +51,10 @@ def test_user_profiles_take_precedence_and_can_be_removed():
     register_profile(custom)
     try:
         assert profile_for("gemini-3.1-flash-live-lab-01") is custom
-        assert profile_for("gemini-3.1-flash-live-preview") is GEMINI_3_1_LIVE
+        assert profile_for("gemini-3.1-flash-live-preview").name == GEMINI_3_1_LIVE.name
     finally:
         unregister_profile("test-lab")
-    assert profile_for("gemini-3.1-flash-live-lab-01") is GEMINI_3_1_LIVE
+    assert profile_for("gemini-3.1-flash-live-lab-01").name == GEMINI_3_1_LIVE.name
 
 
 def test_with_overrides_copies():
@@ -65,3 +67,34 @@ def test_model_version():
     assert model_version("gemini-live-2.5-flash") == (2, 5)
     assert model_version("gemini-2.0-flash-live-001") == (2, 0)
     assert model_version("claude") is None
+
+
+def test_what_the_table_is_unsure_of_is_tried_until_refused():
+    """3.1's conflicting readings (docs/model-rules.md): the in-session clientContent path and
+    the documented manual-activity path are tried; a 1007 after each turns it off for the
+    process, once (a second refusal of the same teaches nothing new, so it is logged once)."""
+    model = "gemini-3.1-flash-live-preview"
+    forget_refusals()
+    try:
+        tried = profile_for(model)
+        assert tried.mid_session_client_content and not tried.manual_activity_with_detection
+        assert learn_refusal(model, "client_content") == {"mid_session_client_content": False}
+        assert learn_refusal(model, "client_content") is None  # known already
+        assert learn_refusal(model, "activity", marks_with_detection=False) == {"manual_activity_with_detection": True}
+        safe = profile_for(f"models/{model}")
+        assert not safe.mid_session_client_content and safe.manual_activity_with_detection
+        assert profile_for("gemini-3.1-flash-live-other").mid_session_client_content  # per model
+    finally:
+        forget_refusals()
+    assert profile_for(model) == tried
+
+
+def test_a_refusal_of_marks_with_detection_on_moves_back_to_the_documented_way():
+    model = "gemini-3.8-live"
+    forget_refusals()
+    try:
+        assert learn_refusal(model, "activity", marks_with_detection=True) == {"manual_activity_with_detection": False}
+        assert learn_refusal(model, "activity", marks_with_detection=True) is None
+        assert learn_refusal(model, "audio") is None  # no capability behind it
+    finally:
+        forget_refusals()

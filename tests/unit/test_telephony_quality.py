@@ -21,7 +21,7 @@ from pipecat.frames.frames import (
 )
 from pipecat.tests.utils import SleepFrame, run_test
 
-from gemini_live_emulator.voice import synthesize_sync
+from gemini_live_emulator.model.voice import synthesize_sync
 from pipecat_gemini_live.audio.resampler import OutputResampler
 from pipecat_gemini_live.telephony.audio import TelephonyAudio
 from tests.audio_paths import caller_through_input_path, serializer

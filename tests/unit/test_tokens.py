@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gemini_live_emulator.tokens import TokenStore, constrain
+from gemini_live_emulator.model.tokens import TokenStore, constrain
 from gemini_live_emulator.wire import ProtocolError
 
 

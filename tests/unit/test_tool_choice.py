@@ -1,8 +1,8 @@
-"""The emulated model's choice of function from the caller's words (gemini_live_emulator.tool_choice)."""
+"""The emulated model's choice of function from the caller's words (gemini_live_emulator.model.tool_choice)."""
 
 from __future__ import annotations
 
-from gemini_live_emulator.tool_choice import choose, first_number, score, words_of
+from gemini_live_emulator.model.tool_choice import choose, first_number, score, words_of
 
 WEATHER = {
     "name": "get_weather",

@@ -1,6 +1,6 @@
 import numpy as np
 
-from gemini_live_emulator.vad import EnergyVAD, VadParams
+from gemini_live_emulator.model.vad import EnergyVAD, VadParams
 
 
 def tone(seconds: float, rate: int, amp: int = 8000) -> bytes:

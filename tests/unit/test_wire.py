@@ -101,6 +101,31 @@ def test_bad_messages_close_1007(raw):
     assert len(e.value.wire_reason().encode()) <= 123
 
 
+@pytest.mark.parametrize(
+    "body, path",
+    [
+        ({"clientContent": {"turns": [], "turnComplete": 1}}, "client_content.turn_complete"),
+        ({"clientContent": {"turns": [], "turn_complete": "true"}}, "client_content.turn_complete"),
+        ({"realtimeInput": {"audioStreamEnd": 1}}, "realtime_input.audio_stream_end"),
+        ({"toolResponse": {"functionResponses": [{"id": "a", "willContinue": 0}]}}, "tool_response.function_responses.0.will_continue"),
+        (
+            {"setup": {"model": "m", "realtimeInputConfig": {"automaticActivityDetection": {"disabled": "yes"}}}},
+            "setup.realtime_input_config.automatic_activity_detection.disabled",
+        ),
+    ],
+)
+def test_booleans_must_be_json_booleans(body, path):
+    """Proto JSON takes only ``true`` / ``false`` for a bool; lax truthy values are refused."""
+    with pytest.raises(wire.ProtocolError) as e:
+        wire.parse_client_message(msg(body))
+    assert e.value.code == 1007 and f"Invalid value at '{path}'" in e.value.reason, e.value.reason
+
+
+def test_json_booleans_still_pass():
+    (event,) = wire.parse_client_message(msg({"clientContent": {"turns": [], "turnComplete": True}}))
+    assert event.turn_complete is True
+
+
 def test_server_messages_are_camel_case():
     assert set(server_messages.go_away(50)) == {"goAway"} and server_messages.go_away(50)["goAway"]["timeLeft"] == "50s"
     assert server_messages.go_away(1.5)["goAway"]["timeLeft"] == "1.5s"

@@ -28,18 +28,18 @@ from urllib.parse import parse_qs
 import websockets
 from loguru import logger
 
-from . import server_messages, wire
-from .behaviour import ServerBehaviour, behaviour_for, behaviour_named
+from .. import server_messages, wire
+from ..behaviour import ServerBehaviour, behaviour_for, behaviour_named
+from ..config import EmulatorConfig
+from ..faults import FaultPlan
+from ..model.resumption import ResumptionStore
+from ..model.session import EmulatedSession
+from ..model.tokens import TOKEN_PREFIX, TokenStore, constrain
+from ..names import bare_model_name
+from ..records import SessionRecord
 from .certs import LocalCA
-from .config import EmulatorConfig
-from .faults import FaultPlan
 from .observations import Observations
-from .records import SessionRecord
 from .rest import RestApi, RestCall, connection_class
-from .resumption import ResumptionStore
-from .session import EmulatedSession
-from .names import bare_model_name
-from .tokens import TOKEN_PREFIX, TokenStore, constrain
 
 # The JavaScript SDK joins a base URL that ends in "/" with "/ws/...", so its paths start with
 # "//ws/"; Google's front end accepts that, and so does the emulator.
@@ -213,7 +213,7 @@ class LiveEmulator(Observations):
         )
         logger.debug(f"Live emulator listening on {self.base_url}")
         if self.config.asr:
-            from .asr import warm_up_in_background
+            from ..model.asr import warm_up_in_background
 
             warm_up_in_background()
         return self

@@ -1,11 +1,11 @@
 """One emulated Live session: the server's side of a WebSocket connection.
 
 Driven only by what it receives: the setup picks the model family's rules
-(:mod:`.behaviour`), caller audio goes to the VAD and recogniser (:mod:`.listening`), turns and replies
+(:mod:`..behaviour`), caller audio goes to the VAD and recogniser (:mod:`.listening`), turns and replies
 are the :class:`~.turns.TurnTaker`'s, and rule violations raise
-:class:`~.wire.ProtocolError`, which closes the connection the way the real service does.
+:class:`~..wire.ProtocolError`, which closes the connection the way the real service does.
 This module also runs the connection's limits (lifetime with ``goAway`` ahead of the close) and
-fires the configured faults (:mod:`.faults`).
+fires the configured faults (:mod:`..faults`).
 """
 
 from __future__ import annotations
@@ -19,17 +19,17 @@ from typing import TYPE_CHECKING
 from loguru import logger
 from websockets.exceptions import ConnectionClosed
 
-from . import server_messages, wire
-from .behaviour import OnViolation, ServerBehaviour
+from .. import server_messages, wire
+from ..behaviour import OnViolation, ServerBehaviour
+from ..faults import Fault, FaultKind
+from ..records import SessionRecord
 from .conversation import Conversation, HistoryTurn
-from .faults import Fault, FaultKind
 from .listening import Listener
-from .records import SessionRecord
 from .tool_desk import summarise
 from .turns import TurnTaker
 
 if TYPE_CHECKING:
-    from .server import LiveEmulator
+    from ..server.emulator import LiveEmulator
 
 
 class _Dropped(Exception):
@@ -336,9 +336,11 @@ class EmulatedSession:
         name = "activity_start" if isinstance(event, wire.ActivityStart) else "activity_end"
         self.record.note(name)
         self.record.activity.append(name)
-        if not self.setup.vad.disabled:
+        with_detection = self.behaviour.manual_activity == "detection_enabled"
+        if self.setup.vad.disabled == with_detection:
+            state = "enabled" if with_detection else "disabled"
             raise wire.ProtocolError(
-                wire.CLOSE_INVALID, f"{name} is only valid with automatic activity detection disabled."
+                wire.CLOSE_INVALID, f"{name} is only valid with automatic activity detection {state}."
             )
         self.realtime_started = True
         if isinstance(event, wire.ActivityStart):

@@ -14,7 +14,7 @@ import asyncio
 import json
 from dataclasses import dataclass, field
 
-from .scenario import ToolStep
+from ..scenario import ToolStep
 
 
 @dataclass

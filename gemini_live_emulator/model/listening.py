@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING
 
-from . import wire
+from .. import server_messages, wire
 from .vad import EnergyVAD, VadParams
 
 if TYPE_CHECKING:
@@ -37,6 +37,8 @@ class Listener:
         self._manual_active = False
         self._manual_speech_s = 0.0
         self._in_utterance = False
+        self._client_marks = False  # the client marks turns with automatic detection on
+        self._offset_s = 0.0  # audio before the current detector (a rate change), seconds
 
     def start(self) -> None:
         """After setup: attach the session to a recogniser process when the config asks for it."""
@@ -54,7 +56,7 @@ class Listener:
 
     async def audio(self, event: wire.RealtimeAudio) -> None:
         """``realtimeInput`` audio: PCM16 mono at ``event.rate`` Hz."""
-        if self.s.setup.vad.disabled:
+        if self.s.setup.vad.disabled or self._client_marks:
             if self._manual_active:
                 self._manual_speech_s += len(event.pcm) / 2 / event.rate
                 self._hear(event.pcm, event.rate)
@@ -69,10 +71,18 @@ class Listener:
             else:
                 self._keep_preroll(event.pcm, event.rate)
         for change in changes:
+            await self._signal(change.kind == "start", change.at_s)
             if change.kind == "start":
                 await self.s.turns.caller_started(change.at_s)
             else:
                 await self.s.turns.caller_stopped(change.at_s, heard=self._end_utterance())
+
+    async def _signal(self, started: bool, at_s: float) -> None:
+        # What the server's own activity detection decided, told to the client (voiceActivity;
+        # docs/model-rules.md). Manual activity is the client's own decision: nothing to tell.
+        if not self.s.behaviour.voice_activity:
+            return
+        await self.s.send(server_messages.voice_activity(started, self._offset_s + at_s))
 
     async def stream_end(self) -> None:
         """``audioStreamEnd``: close an open utterance at its last speech."""
@@ -82,9 +92,13 @@ class Listener:
             )
         if self.vad is not None:
             for change in self.vad.flush():
+                await self._signal(False, change.at_s)
                 await self.s.turns.caller_stopped(change.at_s, heard=self._end_utterance())
 
     def _new_vad(self, rate: int) -> None:
+        if self.vad is not None:
+            # A new rate starts a new detector at audio time 0; offsets stay on the stream's clock.
+            self._offset_s += self.vad.position_s
         setup, cfg = self.s.setup, self.s.cfg
         params = VadParams.from_setup(
             default_silence_ms=cfg.default_silence_ms,
@@ -98,7 +112,16 @@ class Listener:
     # -- manual activity -----------------------------------------------------------------------
 
     async def activity_start(self) -> None:
-        """``activityStart`` (automatic detection disabled): the caller's turn begins."""
+        """``activityStart``: the caller's turn begins. Where the model takes the client's marks
+        with its own detection on, the marks decide the turns from here on."""
+        if not self.s.setup.vad.disabled and not self._client_marks:
+            self._client_marks = True
+            if self.vad is not None and self.vad.speaking:
+                # The detector had opened a turn the client's mark now stands for.
+                await self._signal(False, self.vad.position_s)
+                self.vad = None
+                self.s.turns.speech_started_at = None
+                self._end_utterance()
         self._manual_active = True
         self._manual_speech_s = 0.0
         await self.s.turns.caller_started(0.0)

@@ -15,7 +15,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from . import wire
+from .. import wire
 from .conversation import Conversation
 
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from . import wire
+from .. import wire
 
 DEFAULT_EXPIRE_S = 30 * 60.0
 DEFAULT_NEW_SESSION_EXPIRE_S = 60.0

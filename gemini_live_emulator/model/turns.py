@@ -2,7 +2,7 @@
 
 Everything here is driven by events the session feeds in (speech started / stopped, text,
 images, tool responses); what the model says comes from :mod:`.conversation`, how it is
-streamed from :mod:`.reply`, and scripted tool calls from :mod:`.scenario` / :mod:`.tool_desk`.
+streamed from :mod:`.reply`, and scripted tool calls from :mod:`..scenario` / :mod:`.tool_desk`.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 
 from websockets.exceptions import ConnectionClosed
 
-from . import server_messages, wire
+from .. import server_messages, wire
+from ..records import Reply
+from ..scenario import ToolStep
 from .conversation import AUDIO_TOKENS_PER_S, LATE_WORDS_TIMEOUT_S, TRANSCRIPT_OPENING, HistoryTurn, UserTurn
-from .records import Reply
 from .reply import ReplyStream
-from .scenario import ToolStep
 from .tool_choice import choose
 from .tool_desk import ToolDesk, summarise
 from .voice import synthesize
@@ -158,6 +158,13 @@ class TurnTaker:
                 conv.history.append(HistoryTurn("user", turn.transcript(), turn.speech_s))
             return
         await self._finish_transcription(turn)
+        if self._waits_for_more(turn):
+            # Nothing to answer: the turn ends without a reply and its audio stays with the
+            # caller's next words (docs/model-rules.md, waitingForInput).
+            self.s.record.extra["waited_for_input"] = self.s.record.extra.get("waited_for_input", 0) + 1
+            self.current.merge(turn, front=True)
+            await self.s.send(server_messages.turn_complete(reason="NEED_MORE_INPUT", waiting_for_input=True))
+            return
         caller_turn_no = sum(1 for t in conv.history if t.role == "user") + 1
         step = self._tool_step(turn, caller_turn_no)
         if step is not None:
@@ -168,6 +175,17 @@ class TurnTaker:
         turn.tool_results.extend(self.desk.notes)
         self.desk.notes.clear()
         await self._speak(turn, listened_s)
+
+    def _waits_for_more(self, turn: UserTurn) -> bool:
+        """A caller turn with nothing made out in it, and the config says to wait for more."""
+        return (
+            self.s.cfg.unheard_turns == "wait"
+            and turn.from_caller
+            and turn.recognised
+            and not turn.late
+            and not turn.words()
+            and not (turn.texts or turn.images or turn.tool_results or turn.checking)
+        )
 
     def _tool_step(self, turn: UserTurn, caller_turn_no: int) -> ToolStep | None:
         """The calls this turn makes: scripted ones when a scenario is set, else the function

@@ -12,7 +12,7 @@ import asyncio
 import math
 from collections.abc import Awaitable, Callable
 
-from . import server_messages, wire
+from .. import server_messages, wire
 from .pacing import Pacing, schedule
 from .voice import OUTPUT_RATE
 

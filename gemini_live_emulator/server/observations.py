@@ -1,7 +1,7 @@
 """What the emulator received, in the shapes a test asserts on.
 
-Mixed into :class:`~.server.LiveEmulator`; everything reads ``self.records`` (one
-:class:`~.records.SessionRecord` per connection, in arrival order), so a test can look at the
+Mixed into :class:`~.emulator.LiveEmulator`; everything reads ``self.records`` (one
+:class:`~..records.SessionRecord` per connection, in arrival order), so a test can look at the
 raw records whenever these views are not enough.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from .records import SessionRecord
+from ..records import SessionRecord
 
 
 class Observations:

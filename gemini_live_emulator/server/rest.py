@@ -23,10 +23,10 @@ from urllib.parse import parse_qs
 
 from websockets.asyncio.server import ServerConnection
 
-from . import wire
+from .. import wire
 
 if TYPE_CHECKING:
-    from .server import LiveEmulator
+    from .emulator import LiveEmulator
 
 _MAX_HEAD = 64 * 1024
 _MAX_BODY = 1024 * 1024

@@ -10,7 +10,7 @@ short pre-roll so the first phoneme is not cut), the second decoding passes (``f
 ``bestpath``) are off so closing an utterance takes milliseconds instead of up to a second, and
 decoders (about 0.3 s to load) are pooled and reused by the next session.
 
-Decoding runs in a child process (``python -m gemini_live_emulator.asr_worker``; :data:`PROCESSES` of
+Decoding runs in a child process (``python -m gemini_live_emulator.model.asr_worker``; :data:`PROCESSES` of
 them per emulator process, sessions spread over them by id, started on first use), never on the event loop's thread: PocketSphinx holds
 the GIL while it works. Audio goes there in 100 ms batches over a pipe; calls are answered in
 order. (A plain subprocess rather than ``multiprocessing``: no main-module re-import, so it
@@ -30,22 +30,24 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 
 from loguru import logger
+from tenacity import RetryCallState, wait_exponential
 
 from .asr_common import ASR_RATE, CALIBRATION_TEXT, Heard, Resampler, line_cmn  # noqa: F401
 
 BATCH_S = 0.1  # audio gathered before a trip to the recogniser's process
 
 class _Recogniser:
-    """The recogniser's child process (``python -m gemini_live_emulator.asr_worker``) and the
+    """The recogniser's child process (``python -m gemini_live_emulator.model.asr_worker``) and the
     thread that reads its answers; requests are answered in the order they were sent."""
 
     def __init__(self):
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gemini_live_emulator.asr_worker"],
+            [sys.executable, "-m", "gemini_live_emulator.model.asr_worker"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
         )
         self._lock = threading.Lock()
@@ -54,6 +56,8 @@ class _Recogniser:
         # blocked write must never stall the event loop.
         self._outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self.alive = True
+        self.answered = False  # it decoded something: it was working, whatever ended it
+        self.ended_at: float | None = None  # time.monotonic() when its output closed
         threading.Thread(target=self._read, name="emu-asr-reader", daemon=True).start()
         threading.Thread(target=self._write, name="emu-asr-writer", daemon=True).start()
 
@@ -85,6 +89,7 @@ class _Recogniser:
                 ok, value = pickle.loads(out.read(struct.unpack("<I", head)[0]))
                 with self._lock:
                     future = self._waiting.popleft()
+                self.answered = True
                 if ok:
                     future.set_result(value)
                 else:
@@ -92,6 +97,7 @@ class _Recogniser:
         finally:
             with self._lock:
                 self.alive = False
+                self.ended_at = _now()
                 waiting, self._waiting = list(self._waiting), collections.deque()
             for future in waiting:
                 future.set_exception(RuntimeError("the speech recogniser's process has ended"))
@@ -113,13 +119,45 @@ _ids = itertools.count(1)
 _warned = False
 
 
+# Restarts of a recogniser that keeps dying are spaced out (0.5 s, 1 s, 2 s... at most 30 s), so
+# a broken one (a missing model, a crash at start) cannot spin a process per request. The count
+# goes back to one once a process has decoded something.
+RESTART_WAIT = wait_exponential(multiplier=0.5, min=0.5, max=30)
+_now = time.monotonic  # the restart clock (a test moves it)
+_failed_starts = [0] * PROCESSES
+
+
+def _restart_delay(failures: int) -> float:
+    state = RetryCallState(retry_object=None, fn=None, args=(), kwargs={})
+    state.attempt_number = failures
+    return RESTART_WAIT(state)
+
+
 def _recogniser(sid: int = 0) -> _Recogniser:
+    """The live recogniser process serving session ``sid``, started (or restarted) as needed.
+
+    Raises:
+        RuntimeError: The slot's process ended and its restart is not due yet (see
+            :data:`RESTART_WAIT`); the caller goes on without words.
+    """
     with _recogniser_lock:
         slot = sid % PROCESSES
         proc = _procs[slot]
-        if proc is None or not proc.alive:
-            proc = _procs[slot] = _Recogniser()
-            atexit.register(proc.stop)
+        if proc is not None and proc.alive:
+            return proc
+        if proc is not None:
+            if proc.answered:
+                _failed_starts[slot] = 0
+            if _failed_starts[slot]:
+                due = (proc.ended_at or 0.0) + _restart_delay(_failed_starts[slot])
+                if _now() < due:
+                    raise RuntimeError(
+                        f"the speech recogniser's process ended; restarting it in {due - _now():.1f} s"
+                    )
+            logger.warning(f"emulator: restarting the speech recogniser (slot {slot}, {_failed_starts[slot]} failed before)")
+        _failed_starts[slot] += 1  # until it decodes something
+        proc = _procs[slot] = _Recogniser()
+        atexit.register(proc.stop)
         return proc
 
 

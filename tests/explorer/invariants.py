@@ -371,12 +371,17 @@ CONTINUE_CUE = "(The call continues.)"
 
 def check_monologue(obs: Observation) -> None:
     """The bot never talks on its own: a reply cut by its connection closing is taken up again
-    at most once per caller utterance, not every time the taken-up reply is cut in turn."""
+    at most once per caller utterance or function result, not every time the taken-up reply is
+    cut in turn. (A function result the model has not answered yet is owed its answer: a new
+    session seeded after it is asked to go on; make explore seed 9113 had a taken-up reply call a
+    function whose result a goAway then left unanswered.)"""
     cues = [r for r in obs.wire_replies if CONTINUE_CUE in r.text]
-    if len(cues) > max(1, len(obs.utterances)):
+    reasons = len(obs.utterances) + len(obs.tool_calls)
+    if len(cues) > max(1, reasons):
         raise Monologue(
-            f"{len(cues)} replies answered the service's own cue to go on, for "
-            f"{len(obs.utterances)} caller utterances: {[(round(r.at_s, 2), r.session) for r in cues[:6]]}"
+            f"{len(cues)} replies answered the service's own cue to go on, for {len(obs.utterances)} "
+            f"caller utterances and {len(obs.tool_calls)} function calls: "
+            f"{[(round(r.at_s, 2), r.session) for r in cues[:6]]}"
         )
 
 

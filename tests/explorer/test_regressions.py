@@ -206,3 +206,14 @@ def test_one_refused_setup_does_not_end_the_call():
     events = (Event("persona", 1, -1.4, 1), Event("persona", 0, 0.0, 1))
     faults = ("close:1011@setup", "close:1011@setup", "close:1007@setup")
     run_and_check(Timeline(M25, speech, events=events, faults=faults, tool_turns=(2,), tool_delay=1.7))
+
+
+def test_a_function_result_a_goaway_left_unanswered_is_answered_by_the_next_session():
+    """Found by `make explore` (seed 9113): a reply taken up after a goAway called a function; the
+    next goAway came before the model had answered its result, and the next session was asked to
+    go on. The explorer's no-monologue check counted that second taking-up against the one caller
+    utterance; an owed function result is a reason of its own to go on."""
+    speech = ((1.4, "cards_001.wav"), (0.3, "cards_005.wav"))
+    run_and_check(
+        Timeline(M25, speech, events=(Event("mute", -1, 1.4, 2.1),), faults=("close:1007@t=10.0",), lifetime=(9.6, 2.5), tool_turns=(2,), tool_delay=0.0)
+    )  # fmt: skip

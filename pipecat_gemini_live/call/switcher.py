@@ -18,7 +18,8 @@ the plan out:
 A failed switch keeps the old session (when it is alive) and pushes an ``ErrorFrame``. Switches
 run one at a time; a request made while one is in flight supersedes it, so the latest
 instruction is the one that ends up active. Opening retries with backoff (:mod:`..protocol.close_codes`)
-where the call has no live session to fall back on (start, reconnect).
+where the plan says the call has no live session to fall back on (``Plan.retry``: start,
+reconnect, and a resume, which closes the live session before it opens).
 
 Every wait here is on an event (the reply's end, the old connection's close) with a deadline,
 not a poll.
@@ -232,7 +233,7 @@ class Switcher:
         link.holding = not late_hold
         try:
             await self._settle_reply(p.reply)
-            new, method = await self._open(req, record, old if p.keep_old is not None else None, p.resume_handle)
+            new, method = await self._open(req, record, old if p.keep_old is not None else None, p)
             try:
                 await self._take_over(req, record, old, new, method, late_hold=late_hold, profile=profile)
             except BaseException:
@@ -344,12 +345,13 @@ class Switcher:
         req: SwitchRequest,
         record: SwitchRecord,
         old_alive: LiveSession | None,
-        handle: str | None,
+        p: Plan,
     ) -> tuple[LiveSession, str]:
-        """Open the next session, retrying where the call has nothing to fall back on."""
+        """Open the next session (resuming ``p.resume_handle`` if any), with backoff where the
+        plan says the call has nothing to fall back on (``p.retry``)."""
         options = self.options
-        retrying = old_alive is None
-        delays = iter(self.retry.delays()) if retrying else iter(())
+        handle = p.resume_handle
+        delays = iter(self.retry.delays()) if p.retry else iter(())
         handle_retried = False
         while True:
             if self._closed:

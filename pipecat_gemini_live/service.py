@@ -91,8 +91,9 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         http_options: ``google.genai.types.HttpOptions`` (base URL, API version, SSL context).
         start_audio_paused: Begin with caller audio muted (frames are dropped, not held).
         start_video_paused: Begin with video input muted.
-        inference_on_context_initialization: Answer right away when the first context ends
-            with a user message.
+        inference_on_context_initialization: Answer the first context's opening messages
+            right away; False gives them to the session without asking for a reply (as the
+            built-in does). The attribute of that name is read when the first context arrives.
         user_audio_preroll_secs: Local-VAD mode (``GeminiVADParams(disabled=True)``): audio
             kept before each turn start and sent after ``activityStart``, seconds. Default:
             the pipeline VAD's ``start_secs`` plus 0.2 s, or 0.5 s without a VAD.
@@ -167,7 +168,7 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         self.call = call = LiveCall(
             host, hooks, options=self.options, retry=self.retry, fallback_models=self.fallback_models,
             preroll_s=0.5 if user_audio_preroll_secs is None else user_audio_preroll_secs,
-            answer_first_context=inference_on_context_initialization,
+            answer_first_context=lambda: self.inference_on_context_initialization,
         )  # fmt: skip
         # What applications read: every reply (``ReplyRecord``), every switch
         # (``handover.records``), caller audio accounting (``audio_counters``: sent, held,

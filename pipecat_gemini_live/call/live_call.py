@@ -99,7 +99,8 @@ class LiveCall:
         retry: Reconnect backoff.
         fallback_models: Models to try when one is refused as unknown.
         preroll_s: Local VAD: audio kept before each turn start, seconds.
-        answer_first_context: ``inference_on_context_initialization``.
+        answer_first_context: ``inference_on_context_initialization``, read when the first
+            context arrives.
     """
 
     def __init__(
@@ -111,7 +112,7 @@ class LiveCall:
         retry: RetryPolicy,
         fallback_models: list[str],
         preroll_s: float,
-        answer_first_context: bool,
+        answer_first_context: Callable[[], bool],
     ):
         self.host = host
         self.options = options

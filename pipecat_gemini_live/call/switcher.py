@@ -286,9 +286,10 @@ class Switcher:
         await link.activate(new)
         self.caller.replay_first(replay)
         record.in_frames_replayed = len(replay)
-        await self.caller.drain(new)
         link.holding = False
-        await link.flush_outbox()
+        # Held audio and waiting messages go out in the order they arrived; input arriving
+        # meanwhile waits behind them (the release is the only sender until it is done).
+        await self.caller.drain(new)
         record.history_turns_carried = carried
         self._applied(record, req, new, method=method, gap_from=held_from)
 
@@ -417,7 +418,6 @@ class Switcher:
         if link.live:
             # The old session is still live: nothing the caller said is lost, nor what waited.
             await self.caller.drain(link.session)
-            await link.flush_outbox()
             await self.hooks.push_error(
                 f"Gemini Live {req.reason} switch failed; staying on the current session: {record.error}"
             )

@@ -1,6 +1,10 @@
-"""The private members of Pipecat's ``LLMService`` this package needs, in one place.
+"""The private members of Pipecat's ``LLMService`` (and its ``BaseObject``) this package needs,
+in one place.
 
 Pipecat 1.14 has no public API for these; each function says which member it touches and why.
+(The service also overrides ``_update_settings`` and ``_service_tools`` and reads
+``_settings``: those are the hooks Pipecat's own services are written against, in the class
+itself, not members reached from outside.)
 ``tests/unit/test_pipecat_private.py`` checks them against the pinned version, so an upgrade
 that moves one fails there, not in a call.
 """

@@ -70,7 +70,8 @@ class CallHost:
         functions: The service's function calling.
         set_instruction: Makes a text the system instruction.
         set_tools: ``set_tools(tools, sync_handlers)``.
-        emit: Pipecat's ``_call_event_handler(name, *args)``: the service's event handlers.
+        emit: ``emit(name, *args)``: runs the service's event handlers (Pipecat's, through
+            :func:`~pipecat_gemini_live.pipecat_private.event_emitter`).
         usage: Reports token usage (Pipecat's ``start_llm_usage_metrics``).
         ttfb: ``ttfb(start_time)``: reports time to first byte from a wall-clock start.
     """

@@ -115,7 +115,7 @@ async def _one(kind: str, kwargs: dict, config: EmulatorConfig, wav: Path, tmp: 
         endpoint = Endpoint(emu.base_url, emu.ca_file, emu.api_key)
         call = build_call(kind, endpoint, load_wav(wav), tmp / f"{name}.wav", tail_quiet_s=1.0, service_kwargs=kwargs)
         if kind == "ours":
-            call.service.call_clock = call.clock.at
+            call.service.clock.shared = call.clock.at
         runner = WorkerRunner(handle_sigint=False, check_dangling_tasks=False)
         await start_frames(call)
         await runner.add_workers(call.worker)

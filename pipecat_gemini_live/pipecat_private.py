@@ -1,16 +1,22 @@
-"""The private members of Pipecat's ``LLMService`` this package needs, in one place.
+"""The private members of Pipecat's ``LLMService`` (and its ``BaseObject``) this package needs,
+in one place.
 
 Pipecat 1.14 has no public API for these; each function says which member it touches and why.
+(The service also overrides ``_update_settings`` and ``_service_tools`` and reads
+``_settings``: those are the hooks Pipecat's own services are written against, in the class
+itself, not members reached from outside.)
 ``tests/unit/test_pipecat_private.py`` checks them against the pinned version, so an upgrade
 that moves one fails there, not in a call.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.services.llm_service import LLMService
+from pipecat.utils.base_object import BaseObject
 
 
 def set_base_instruction(service: LLMService, text: str) -> None:
@@ -59,3 +65,25 @@ def normalize_tools(tools: list) -> Any:
     same forms as an ``LLMContext``'s, and this is how Pipecat turns them into a ``ToolsSchema``.
     """
     return LLMContext._normalize_and_validate_tools(tools, allow_provider_tools=True)
+
+
+def register_events(service: BaseObject, names: Iterable[str]) -> None:
+    """Declare the events applications may handle with ``@service.event_handler(name)``.
+
+    ``BaseObject._register_event_handler``: Pipecat declares an object's events only through
+    this member (``add_event_handler`` on an undeclared name logs a warning and drops the
+    handler); every Pipecat service declares its own events with it.
+    """
+    for name in names:
+        service._register_event_handler(name)
+
+
+def event_emitter(service: BaseObject) -> Callable[..., Awaitable[None]]:
+    """``emit(name, *args)``: run the handlers applications registered for event ``name``.
+
+    ``BaseObject._call_event_handler``: Pipecat runs an object's handlers only through this
+    member (each in its own task, with exceptions logged, as for Pipecat's own events). The
+    call runtime emits the service's events (``on_session_started``, ``on_switch``...) through
+    the function returned here, so it never holds the service itself.
+    """
+    return service._call_event_handler

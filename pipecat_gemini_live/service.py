@@ -23,7 +23,6 @@ rate the server declares (24 kHz).
 
 from __future__ import annotations
 
-import time
 from functools import partial
 from typing import Any
 
@@ -48,22 +47,22 @@ from pipecat.processors.frame_processor import FrameDirection
 from pipecat.services.google.gemini_live.llm import GeminiLiveLLMSettings
 from pipecat.services.llm_service import LLMService
 from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies
-from pipecat.utils.types import is_given
 
 from . import pipecat_private as private
-from .call.clients import shared_client, without_ws_compression
 from .call.audio_hold import AudioCounters
+from .call.call_clock import CallClock
+from .call.clients import api_key_client
 from .call.connection import LiveSession
 from .call.link import CallHooks
 from .call.live_call import CallHost, LiveCall
 from .call.live_options import LiveOptions
 from .call.replies import ReplyRecord
+from .call.session_setup import SessionSetup
 from .call.tools import FunctionRunner
 from .frames import PersonaUpdateFrame
 from .protocol.close_codes import RetryPolicy
-from .protocol.profiles import ModelProfile, corrected, profile_for
-from .protocol.setup import SessionSpec
-from .service_settings import DEFAULT_MODEL, UNSERVED, UNSERVED_WHY, initial_settings, needs_switch, normalize_language, session_spec
+from .protocol.profiles import ModelProfile
+from .service_settings import DEFAULT_MODEL, initial_settings, local_vad, needs_switch, normalize_language, unserved_warning
 
 __all__ = ["DEFAULT_MODEL", "GeminiLiveLLMService"]
 
@@ -92,8 +91,9 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         http_options: ``google.genai.types.HttpOptions`` (base URL, API version, SSL context).
         start_audio_paused: Begin with caller audio muted (frames are dropped, not held).
         start_video_paused: Begin with video input muted.
-        inference_on_context_initialization: Answer right away when the first context ends
-            with a user message.
+        inference_on_context_initialization: Answer the first context's opening messages
+            right away; False gives them to the session without asking for a reply (as the
+            built-in does). The attribute of that name is read when the first context arrives.
         user_audio_preroll_secs: Local-VAD mode (``GeminiVADParams(disabled=True)``): audio
             kept before each turn start and sent after ``activityStart``, seconds. Default:
             the pipeline VAD's ``start_secs`` plus 0.2 s, or 0.5 s without a VAD.
@@ -139,19 +139,20 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         self._api_key = api_key
         self._http_options = http_options
         self._client: Client | None = None
-        self._profile_override = profile
         self.options = options or LiveOptions()
         self.retry = retry or RetryPolicy()
-        self._tools_from_init = self._normalise_tools(tools)
         self.fallback_models = list(fallback_models or [])
         self.inference_on_context_initialization = inference_on_context_initialization
         self._preroll_override = user_audio_preroll_secs
         self._warned: set[str] = set()
-        self.call_started_at: float | None = None
-        self.call_clock = None
+        self.clock = CallClock()  # ``clock.shared``: an application's clock for switch times
+        self.session_setup = setup = SessionSetup(
+            lambda: self._settings, tools=tools, pinned_profile=profile, context=lambda: self.call.context,
+            gemini_tools=lambda t: self.get_llm_adapter().from_standard_tools(t),
+        )  # fmt: skip
         hooks = CallHooks(
             self.push_frame, self.push_error, self.broadcast_frame, self.broadcast_interruption,
-            self.create_task, self.cancel_task, self.warn_once, self.call_time,
+            self.create_task, self.cancel_task, self.warn_once, self.clock,
         )  # fmt: skip
         functions = FunctionRunner(
             self.has_function, self.run_function_calls, partial(private.cancel_function_call, self),
@@ -159,15 +160,15 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         )  # fmt: skip
         host = CallHost(
             settings=lambda: self._settings, manual_turns=lambda: self.manual_turns,
-            profile_for_model=self.profile_for_model, current_spec=self.current_spec, set_model=self._use_model,
+            profile_for_model=self.profile_for_model, current_spec=setup.spec, set_model=setup.use_model,
             client=self._client_for_sessions, functions=functions, set_instruction=self._set_instruction,
-            set_tools=self._replace_tools, emit=self._call_event_handler, usage=self.start_llm_usage_metrics,
+            set_tools=self._replace_tools, emit=private.event_emitter(self), usage=self.start_llm_usage_metrics,
             ttfb=self._report_ttfb,
         )  # fmt: skip
         self.call = call = LiveCall(
             host, hooks, options=self.options, retry=self.retry, fallback_models=self.fallback_models,
             preroll_s=0.5 if user_audio_preroll_secs is None else user_audio_preroll_secs,
-            answer_first_context=inference_on_context_initialization,
+            answer_first_context=lambda: self.inference_on_context_initialization,
         )  # fmt: skip
         # What applications read: every reply (``ReplyRecord``), every switch
         # (``handover.records``), caller audio accounting (``audio_counters``: sent, held,
@@ -180,8 +181,7 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         self.tools, self.handover, self.guard, self.changes = call.tools, call.switcher, call.watchdog, call.changes
         self.caller.paused = start_audio_paused
         self.video.paused = start_video_paused
-        for name in ("on_session_started", "on_session_ended", "on_switch", "on_reply_finished"):
-            self._register_event_handler(name)
+        private.register_events(self, ("on_session_started", "on_session_ended", "on_switch", "on_reply_finished"))
 
     # -- Pipecat plumbing --------------------------------------------------------------------
 
@@ -198,8 +198,7 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
     @property
     def manual_turns(self) -> bool:
         """Local-VAD mode: the pipeline's VAD drives ``activityStart`` / ``activityEnd``."""
-        vad = self._settings.vad
-        return bool(is_given(vad) and vad is not None and vad.disabled)
+        return local_vad(self._settings)
 
     def set_audio_input_paused(self, paused: bool) -> None:
         """Stop (or resume) sending caller audio; paused frames are dropped, not held."""
@@ -210,17 +209,11 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         self.video.paused = paused
 
     def _service_tools(self):
-        return self._tools_from_init
-
-    @staticmethod
-    def _normalise_tools(tools):
-        if isinstance(tools, list) and tools and not all(isinstance(t, dict) for t in tools):
-            return private.normalize_tools(tools)
-        return tools
+        return self.session_setup.tools
 
     def set_tools(self, tools) -> None:
         """Replace the service's own tools (a ``ToolsSchema``, schemas, or Gemini dicts)."""
-        self._tools_from_init = self._normalise_tools(tools)
+        self.session_setup.set_tools(tools)
 
     def _replace_tools(self, tools, sync_handlers: bool) -> None:
         self.set_tools(tools)
@@ -242,39 +235,12 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
 
     def profile_for_model(self, model: str) -> ModelProfile:
         """The profile that governs ``model`` (the pinned one, when given)."""
-        if self._profile_override is not None:
-            return corrected(self._profile_override, model)
-        return profile_for(model)
+        return self.session_setup.profile_for_model(model)
 
     def _client_for_sessions(self) -> Client:
         if self._client is None:
-            # One client per process and endpoint: building one per call stalls the event loop.
-            options = self._http_options
-            if not self.options.websocket_compression:
-                options = without_ws_compression(options)
-            self._client = shared_client(api_key=self._api_key, http_options=options)
+            self._client = api_key_client(self._api_key, self._http_options, compression=self.options.websocket_compression)
         return self._client
-
-    def current_spec(self) -> SessionSpec:
-        """The session setup the settings call for now."""
-        tools = self._tools_from_init
-        context = self.changes.context
-        if context is not None and is_given(context.tools):
-            tools = context.tools
-        return session_spec(self._settings, self.get_llm_adapter().from_standard_tools(tools) if tools else None)
-
-    def _use_model(self, model: str) -> SessionSpec:
-        self._settings.model = model
-        return self.current_spec()
-
-    def call_time(self, at: float | None = None) -> float:
-        """Seconds on the call's clock for a ``time.monotonic()`` value (now when None): 0 is
-        the pipeline's start, unless an application set ``call_clock`` (a function of a
-        monotonic time), as the WAV call does to share its transport's clock."""
-        at = at if at is not None else time.monotonic()
-        if self.call_clock is not None:
-            return self.call_clock(at)
-        return at - (self.call_started_at or at)
 
     def warn_once(self, key: str, message: str) -> None:
         """Log ``message`` once per call."""
@@ -309,7 +275,7 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
     async def start(self, frame: StartFrame):
         """Open the first session in the background; caller audio is held until it is ready."""
         await super().start(frame)
-        self.call_started_at = time.monotonic()
+        self.clock.start()
         await self.call.start()
 
     async def stop(self, frame: EndFrame):
@@ -336,10 +302,9 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         await super().process_frame(frame, direction)
         consumed = isinstance(frame, (PersonaUpdateFrame, LLMContextFrame, LLMSetToolsFrame))
         await self.call.take(frame, preroll_from_vad=self._preroll_override is None)
-        if isinstance(frame, UNSERVED) and direction == FrameDirection.DOWNSTREAM:
-            name = type(frame).__name__
-            why = UNSERVED_WHY[type(frame)]
-            self.warn_once(name, f"{name} cannot be served by a Gemini Live session ({why}); passed on unchanged")
+        unserved = unserved_warning(frame) if direction == FrameDirection.DOWNSTREAM else None
+        if unserved is not None:
+            self.warn_once(type(frame).__name__, unserved)
         if not consumed:
             await self.push_frame(frame, direction)
 

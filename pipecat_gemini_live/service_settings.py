@@ -32,12 +32,26 @@ UNSERVED_WHY = {
     LLMConfigureOutputFrame: "the Live API's output is configured in the session setup",
     LLMMessagesTransformFrame: "the session's history cannot be transformed in place",
 }
-UNSERVED = tuple(UNSERVED_WHY)
 
 # Settings that do not go into a session's setup: changing them needs no new session.
 NON_SESSION_FIELDS = {"filter_incomplete_user_turns", "user_turn_completion_config", "extra"}
 # Settings that say who is speaking: changing them is a persona change (the reply is cut).
 SPEC_FIELDS = {"system_instruction", "voice", "language", "model"}
+
+
+def unserved_warning(frame: Any) -> str | None:
+    """Why ``frame`` (on its way downstream) cannot be served by a Live session, or None."""
+    why = next((why for cls, why in UNSERVED_WHY.items() if isinstance(frame, cls)), None)
+    if why is None:
+        return None
+    return f"{type(frame).__name__} cannot be served by a Gemini Live session ({why}); passed on unchanged"
+
+
+def local_vad(settings: GeminiLiveLLMSettings) -> bool:
+    """Whether the settings turn the server's VAD off (``GeminiVADParams(disabled=True)``): the
+    pipeline's VAD then drives ``activityStart`` / ``activityEnd``."""
+    vad = settings.vad
+    return bool(is_given(vad) and vad is not None and vad.disabled)
 
 
 def initial_settings(

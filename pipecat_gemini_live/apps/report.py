@@ -67,7 +67,7 @@ class CallReporter:
     def __post_init__(self):
         self.caller = caller_segments(self.transport.source)
         svc = self.service
-        svc.call_clock = self.clock  # switch times on the same clock as the turns
+        svc.clock.shared = self.clock  # switch times on the same clock as the turns
 
         @svc.event_handler("on_session_started")
         async def _started(_svc, session):

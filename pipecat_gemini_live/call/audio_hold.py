@@ -9,7 +9,9 @@ counted.
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -17,12 +19,15 @@ from dataclasses import dataclass
 class HeldChunk:
     """One held frame: PCM16 LE mono bytes at ``sample_rate`` Hz.
 
-    ``replay`` marks audio an earlier session already got, sent again to the next one.
+    ``replay`` marks audio an earlier session already got, sent again to the next one. ``seq``
+    is its place in the order of everything that waits for a session (audio and messages
+    share one sequence, see :mod:`.link`); a replay goes before all of it (-1).
     """
 
     audio: bytes
     sample_rate: int
     replay: bool = False
+    seq: int = 0
 
     @property
     def duration_s(self) -> float:
@@ -58,11 +63,14 @@ class AudioHold:
     Args:
         max_s: Most audio to keep, seconds.
         counters: Where held and dropped frames are counted.
+        ticket: Gives each frame that starts waiting its place in the order (the link's
+            sequence, shared with the messages that wait); a counter of its own by default.
     """
 
-    def __init__(self, max_s: float, counters: AudioCounters):
+    def __init__(self, max_s: float, counters: AudioCounters, ticket: Callable[[], int] | None = None):
         self.max_s = max_s
         self.counters = counters
+        self._ticket = ticket or itertools.count(1).__next__
         self._chunks: deque[HeldChunk] = deque()
         self._held_s = 0.0
 
@@ -76,7 +84,7 @@ class AudioHold:
 
     def hold(self, audio: bytes, sample_rate: int) -> int:
         """Keep one frame; drop the oldest while over the bound. Returns frames dropped."""
-        chunk = HeldChunk(audio, sample_rate)
+        chunk = HeldChunk(audio, sample_rate, seq=self._ticket())
         self._chunks.append(chunk)
         self._held_s += chunk.duration_s
         self.counters.held += 1
@@ -88,6 +96,10 @@ class AudioHold:
         self.counters.dropped += dropped
         return dropped
 
+    def peek(self) -> HeldChunk | None:
+        """The oldest held frame, left in place, or None when empty."""
+        return self._chunks[0] if self._chunks else None
+
     def pop(self) -> HeldChunk | None:
         """The oldest held frame, or None when empty."""
         if not self._chunks:
@@ -98,6 +110,7 @@ class AudioHold:
 
     def push_back(self, chunk: HeldChunk) -> None:
         """Queue a frame that is not caller audio being held (pre-roll): not counted as held."""
+        chunk.seq = self._ticket()
         self._chunks.append(chunk)
         self._held_s += chunk.duration_s
 

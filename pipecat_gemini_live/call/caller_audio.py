@@ -230,28 +230,19 @@ class CallerAudio:
     def replay_first(self, chunks: list[HeldChunk]) -> None:
         """Queue already-sent audio ahead of the hold (it goes to the next session first)."""
         for chunk in reversed(chunks):
-            self.hold.push_front(HeldChunk(chunk.audio, chunk.sample_rate, replay=True))
+            self.hold.push_front(HeldChunk(chunk.audio, chunk.sample_rate, replay=True, seq=-1))
         self.counters.replayed += len(chunks)
 
     async def drain(self, session: LiveSession) -> int:
-        """Send held audio to ``session`` in order; returns frames sent."""
+        """Send what waits to ``session``: held audio and the link's messages, in the order
+        they arrived (:meth:`~.link.SessionLink.release`); returns audio frames sent."""
         sent = 0
         self._draining = True
         try:
             manual = self.manual_turns()
             if manual and (self.active or len(self.hold)) and not session.activity_open:
                 await session.send_activity(start=True)
-            while (chunk := self.hold.pop()) is not None:
-                try:
-                    await session.send_audio(chunk.audio, chunk.sample_rate)
-                except Exception as e:
-                    self.hold.push_front(chunk)
-                    logger.warning(f"{self.link.session}: replaying held audio failed ({e}); keeping it held")
-                    break
-                sent += 1
-                if not chunk.replay:
-                    self.counters.sent += 1
-                self.tail.sent(chunk.audio, chunk.sample_rate, self.clock.is_voiced(chunk.audio))
+            sent = await self.link.release(lambda chunk: self._send_held(session, chunk))
             if manual and not self.active and session.activity_open and not len(self.hold):
                 await session.send_activity(start=False)
         except Exception as e:
@@ -259,3 +250,14 @@ class CallerAudio:
         finally:
             self._draining = False
         return sent
+
+    async def _send_held(self, session: LiveSession, chunk: HeldChunk) -> bool:
+        try:
+            await session.send_audio(chunk.audio, chunk.sample_rate)
+        except Exception as e:
+            logger.warning(f"{self.link.session}: replaying held audio failed ({e}); keeping it held")
+            return False
+        if not chunk.replay:
+            self.counters.sent += 1
+        self.tail.sent(chunk.audio, chunk.sample_rate, self.clock.is_voiced(chunk.audio))
+        return True

@@ -88,6 +88,15 @@ def without_ws_compression(http_options: HttpOptions | None) -> HttpOptions:
     return options
 
 
+def api_key_client(api_key: str | None, http_options: HttpOptions | None, *, compression: bool) -> Client:
+    """The shared client for a Google AI API key (``LiveOptions.websocket_compression``:
+    ``compression``). One client per process and endpoint: building one per call stalls the
+    event loop (see the module docstring)."""
+    if not compression:
+        http_options = without_ws_compression(http_options)
+    return shared_client(api_key=api_key, http_options=http_options)
+
+
 def clear_shared_clients() -> None:
     """Forget every cached client (tests; a process that rotates its keys)."""
     with _lock:

@@ -4,14 +4,21 @@ Every helper that sends something to the server (caller audio, typed text, appli
 notes, tool responses, images) asks the link two things: which session the call is on
 (:attr:`SessionLink.session`) and whether that session takes input now
 (:meth:`SessionLink.accepting`: it is set up and the call is not holding input for a move).
-What cannot go now waits here, in order, and goes out when a session can take it:
+What cannot go now waits here, in one order (one sequence for everything bound for the
+server), and :meth:`SessionLink.release` sends it in that order when a session can take it:
 
-- caller audio in the bounded hold (:attr:`SessionLink.audio`, replayed by the caller's own
-  path, which knows the turn signals it needs around it);
-- everything else in one ordered outbox (:meth:`SessionLink.defer`), delivered by
-  :meth:`SessionLink.flush_outbox` once the audio is out, each message redone by the helper that
-  made it, against the session then current (a tool response for a call the new session never
-  made becomes a note, a turn takes the wire form of the new session's profile).
+- caller audio in the bounded hold (:attr:`SessionLink.audio`): its own FIFO so that the bound
+  drops the oldest audio without walking past messages; each frame carries its place in the
+  sequence, and the caller's path sends it (it knows the turn signals needed around it);
+- every other message (:meth:`SessionLink.defer`: text, turns, notes, tool responses), redone
+  by the helper that made it against the session then current (a tool response for a call the
+  new session never made becomes a note, a turn takes the wire form of the new profile).
+
+While nothing waits, caller audio goes straight to the session: the hot path takes no queue,
+and its one extra check (a release running?) measured within noise of the check before it
+(about 170 ns per frame either way; docs/design.md, "Caller audio in"). While a release runs,
+only the releasing task is accepted, so input arriving meanwhile waits behind what arrived
+before it.
 
 The switcher is the only writer of :attr:`SessionLink.holding` and the only caller of
 :meth:`SessionLink.activate`.
@@ -20,12 +27,15 @@ The switcher is the only writer of :attr:`SessionLink.holding` and the only call
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .audio_hold import AudioCounters, AudioHold
+from loguru import logger
+
+from .audio_hold import AudioCounters, AudioHold, HeldChunk
 from .connection import LiveSession
 
 
@@ -37,11 +47,13 @@ class Deferred:
         kind: What it is (``text``, ``note``, ``turns``, ``tool_response``), for logs and tests.
         payload: The message as its helper keeps it.
         send: Delivers it again (the helper's own delivery, which may defer it once more).
+        seq: Its place in the order of everything that waits (shared with held audio).
     """
 
     kind: str
     payload: Any
     send: Callable[[], Awaitable[None]]
+    seq: int = 0
 
 
 @dataclass
@@ -82,14 +94,23 @@ class SessionLink:
         self.holding = False
         self.cut_by_drop = False  # the last unexpected end of a session cut a reply
         self.counters = AudioCounters()
-        self.audio = AudioHold(max_held_audio_s, self.counters)
+        self._tickets = itertools.count(1)
+        self.audio = AudioHold(max_held_audio_s, self.counters, ticket=self._tickets.__next__)
         self._outbox: deque[Deferred] = deque()
+        self._later: list[Deferred] = []  # deferred again by the release itself: the next one
+        self._releaser: asyncio.Task | None = None
         self._listeners: list[Callable[[LiveSession], Awaitable[None] | None]] = []
 
     def accepting(self) -> bool:
-        """Whether the session the call is on takes input now (set up, and no move holds it)."""
+        """Whether the session the call is on takes input now (set up, no move holds it, and
+        no release is sending what waited, unless the asker is that release)."""
         s = self.session
-        return s is not None and s.ready and not self.holding
+        return (
+            s is not None
+            and s.ready
+            and not self.holding
+            and (self._releaser is None or asyncio.current_task() is self._releaser)
+        )
 
     @property
     def live(self) -> bool:
@@ -109,24 +130,58 @@ class SessionLink:
                 await result
 
     def defer(self, kind: str, payload: Any, send: Callable[[], Awaitable[None]]) -> None:
-        """Keep a message for the next session that can take it, after those already kept."""
-        self._outbox.append(Deferred(kind, payload, send))
+        """Keep a message for the next session that can take it, after everything kept."""
+        item = Deferred(kind, payload, send, next(self._tickets))
+        if self._releaser is not None and asyncio.current_task() is self._releaser:
+            self._later.append(item)  # refused again on this session: it waits for the next
+        else:
+            self._outbox.append(item)
 
     @property
     def waiting(self) -> list[Deferred]:
-        """The outbox, oldest first."""
-        return list(self._outbox)
+        """The messages that wait, oldest first."""
+        return [*self._outbox, *self._later]
 
-    async def flush_outbox(self) -> int:
-        """Deliver what waited, in order; returns how many messages were tried."""
-        pending, self._outbox = self._outbox, deque()
-        for item in pending:
-            await item.send()
-        return len(pending)
+    async def release(self, send_audio: Callable[[HeldChunk], Awaitable[bool]] | None = None) -> int:
+        """Send everything that waits, held audio and messages, in the order it arrived.
+
+        Args:
+            send_audio: Sends one held frame; False keeps it (and the audio after it) held. None:
+                messages only (the audio stays held).
+
+        Returns:
+            Audio frames sent. A message that defers itself again waits for the next release.
+        """
+        sent = 0
+        self._releaser = asyncio.current_task()
+        try:
+            while True:
+                chunk = self.audio.peek() if send_audio is not None else None
+                message = self._outbox[0] if self._outbox else None
+                if chunk is None and message is None:
+                    break
+                if message is None or (chunk is not None and chunk.seq < message.seq):
+                    self.audio.pop()
+                    if not await send_audio(chunk):
+                        self.audio.push_front(chunk)
+                        break
+                    sent += 1
+                    continue
+                self._outbox.popleft()
+                try:
+                    await message.send()
+                except Exception as e:  # the helper reports its own failures; keep going
+                    logger.warning(f"{self.session}: a waiting {message.kind} was not delivered ({e})")
+        finally:
+            self._releaser = None
+            self._outbox.extend(self._later)
+            self._later.clear()
+        return sent
 
     def forget(self) -> int:
         """Drop everything still waiting (the call ended); returns held audio frames dropped."""
         held = len(self.audio)
         self.audio.discard()
         self._outbox.clear()
+        self._later.clear()
         return held

@@ -70,7 +70,8 @@ class CallHost:
         functions: The service's function calling.
         set_instruction: Makes a text the system instruction.
         set_tools: ``set_tools(tools, sync_handlers)``.
-        emit: Pipecat's ``_call_event_handler(name, *args)``: the service's event handlers.
+        emit: ``emit(name, *args)``: runs the service's event handlers (Pipecat's, through
+            :func:`~pipecat_gemini_live.pipecat_private.event_emitter`).
         usage: Reports token usage (Pipecat's ``start_llm_usage_metrics``).
         ttfb: ``ttfb(start_time)``: reports time to first byte from a wall-clock start.
     """
@@ -99,7 +100,8 @@ class LiveCall:
         retry: Reconnect backoff.
         fallback_models: Models to try when one is refused as unknown.
         preroll_s: Local VAD: audio kept before each turn start, seconds.
-        answer_first_context: ``inference_on_context_initialization``.
+        answer_first_context: ``inference_on_context_initialization``, read when the first
+            context arrives.
     """
 
     def __init__(
@@ -111,7 +113,7 @@ class LiveCall:
         retry: RetryPolicy,
         fallback_models: list[str],
         preroll_s: float,
-        answer_first_context: bool,
+        answer_first_context: Callable[[], bool],
     ):
         self.host = host
         self.options = options

@@ -44,7 +44,8 @@ class ChangeRouter:
         request_switch: ``request_switch(reason, label=None, **flags)``.
         replies_made: Whether the bot has replied yet in this call.
         warn_once: One warning per call.
-        answer_first_context: ``inference_on_context_initialization``.
+        answer_first_context: ``inference_on_context_initialization``, read when the first
+            context arrives (an application may set it after construction).
     """
 
     def __init__(
@@ -60,7 +61,7 @@ class ChangeRouter:
         request_switch: Callable[..., Awaitable[None]],
         replies_made: Callable[[], bool],
         warn_once: Callable[[str, str], None],
-        answer_first_context: bool,
+        answer_first_context: Callable[[], bool],
     ):
         self.link = link
         self.text = text
@@ -134,7 +135,7 @@ class ChangeRouter:
         # A first context after the caller spoke repeats what the server already heard.
         under_way = self.replies_made() or any(e.kind != "context" for e in self.history.entries)
         turns = [] if under_way else change.turns
-        respond = self.answer_first_context and not under_way
+        respond = self.answer_first_context() and not under_way
         if len(turns) > 1 or (turns and turns[-1].role != "user"):
             # A conversation to carry (memory of earlier calls, a scripted opening): seed it.
             for t in turns:

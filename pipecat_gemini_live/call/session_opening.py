@@ -57,6 +57,7 @@ async def open_next_session(
     retry: RetryPolicy,
     old_alive: LiveSession | None,
     handle: str | None,
+    retry_in_place: bool,
     first: bool,
     stopped: Callable[[SwitchRequest], bool],
 ) -> tuple[LiveSession, str]:
@@ -68,6 +69,9 @@ async def open_next_session(
         old_alive: The session the call can stay on while this one opens (closed first when a
             handle is resumed: the server refuses a resume while the issuing connection is open).
         handle: The resumption handle to resume, if any.
+        retry_in_place: The plan's ``retry``: the call has no live session to stay on (none, or
+            a resume closes it first), so a transient failure is retried here with backoff. A
+            failure is also retried here when the old session dies during the attempt.
         first: Whether this is the call's first session.
         stopped: Asked before each attempt: True when the call is ending (the open is
             cancelled); raises :class:`Superseded` when a newer request took over.
@@ -118,7 +122,7 @@ async def open_next_session(
                 continue
             if not verdict.retry:
                 raise SwitchFailed(verdict.explanation, retryable=False) from e
-            if old_alive is not None and old_alive.ready:
+            if not retry_in_place and old_alive is not None and old_alive.ready:
                 raise SwitchFailed(f"could not open a Live session: {e}", retryable=True) from e
             if delays is None:
                 delays = iter(retry.delays())

@@ -19,8 +19,9 @@ A failed switch keeps the old session (when it is alive), pushes an ``ErrorFrame
 again after the retry policy's backoff (the change it carries must take effect) unless a newer
 request came first. Switches run one at a time; a request made while one is in flight
 supersedes it, so the latest instruction is the one that ends up active. Opening the new
-session (resume handles, model fallback, retries where the call has no live session to fall
-back on) is :mod:`.session_opening`'s.
+session (resume handles, model fallback, and retries with backoff where the plan says the call
+has no live session to fall back on, ``Plan.retry``: start, reconnect, and a resume, which
+closes the live session before it opens) is :mod:`.session_opening`'s.
 
 Every wait here is on an event (the reply's end, the old connection's close) with a deadline,
 not a poll.
@@ -266,7 +267,7 @@ class Switcher:
             new, method = await open_next_session(
                 req, record, sessions=self.sessions, options=self.options, retry=self.retry,
                 old_alive=old if p.keep_old is not None else None, handle=p.resume_handle,
-                first=self.link.session is None, stopped=self._stopped,
+                retry_in_place=p.retry, first=self.link.session is None, stopped=self._stopped,
             )  # fmt: skip
             try:
                 await self._take_over(req, record, old, new, method, late_hold=late_hold, profile=profile)
@@ -320,9 +321,10 @@ class Switcher:
         await link.activate(new)
         self.caller.replay_first(replay)
         record.in_frames_replayed = len(replay)
-        await self.caller.drain(new)
         link.holding = False
-        await link.flush_outbox()
+        # Held audio and waiting messages go out in the order they arrived; input arriving
+        # meanwhile waits behind them (the release is the only sender until it is done).
+        await self.caller.drain(new)
         record.history_turns_carried = carried
         self._applied(record, req, new, method=method, gap_from=held_from)
 
@@ -388,7 +390,6 @@ class Switcher:
         if link.live:
             # The old session is still live: nothing the caller said is lost, nor what waited.
             await self.caller.drain(link.session)
-            await link.flush_outbox()
             await self.hooks.push_error(
                 f"Gemini Live {req.reason} switch failed; staying on the current session: {record.error}"
             )

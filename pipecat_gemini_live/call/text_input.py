@@ -55,10 +55,12 @@ class TextInput:
         """``InputTextRawFrame``: a user turn as realtime text (a note while no session can take it)."""
         if not text:
             return
-        self.history.add_user(text, kind="text")
         if not self.link.accepting():
-            self._defer_note(text)
+            # Into the history only when it is sent: a move seeds its new session from the
+            # history and then delivers what waited, and the text must reach it once.
+            self.link.defer("text", text, lambda: self.text(text))
             return
+        self.history.add_user(text, kind="text")
         # Owed before the send: a move that starts while it is in flight must know.
         self.reply_owed()
         try:

@@ -182,7 +182,8 @@ class Plan:
         hold: When caller audio starts being held.
         resume_handle: The handle a new session resumes (break before make), or None for a new
             session seeded with the history.
-        retry: Retry opening with backoff: the call has no live session to stay on.
+        retry: Retry opening with backoff: the call has no live session to stay on (there is
+            none, or a resume closes it before opening: break before make).
         keep_old: The live session the call stays on while the new one opens (make before
             break), as its index; None when there is none.
         context_changes: The fields a ``contextUpdate`` carries (``system_instruction``,
@@ -245,7 +246,9 @@ def plan(state: CallState, req: SwitchRequest) -> Plan:
         reply=reply,
         hold=HoldPolicy.AFTER_REPLY if late_hold else HoldPolicy.NOW,
         resume_handle=handle,
-        retry=not alive,
+        # A resume closes the live session before it opens (the server refuses a handle while
+        # its connection is open): from then on there is nothing to fall back on.
+        retry=not alive or handle is not None,
         keep_old=old.index if alive else None,
     )
 

@@ -8,6 +8,7 @@ from pipecat.services.google.gemini_live.llm import ContextWindowCompressionPara
 
 from pipecat_gemini_live import LiveOptions, RetryPolicy
 from gemini_live_emulator import EmulatorConfig, LiveEmulator
+from gemini_live_emulator.faults import Fault
 
 from ..conftest import build_call
 from .call_helpers import run_call
@@ -124,3 +125,31 @@ async def test_a_go_away_between_a_caller_turn_and_its_answer_waits_for_the_answ
     # Answered, whole, by the session that heard the turn; the move came after.
     first = svc.replies[0]
     assert first.session_index == 0 and not first.interrupted, first
+
+
+async def test_a_resume_whose_connect_is_refused_retries_instead_of_ending_the_call(tmp_path):
+    """A goAway resume breaks before it makes: once the old connection is closed the call has no
+    session to stay on, so a refused connect is retried with backoff (it ended the call)."""
+    wav = build_call(tmp_path / "in.wav", [0.3, "cards_001.wav", 5.0, "cards_003.wav", 3.0])
+    config = EmulatorConfig(think_ms=100, pace=2.0, lifetime_s=6.0, goaway_before_s=2.5)
+    async with LiveEmulator(config) as emu:
+
+        async def refuse_the_resume():
+            # Armed once the first session is up: the next connect is the goAway's resume.
+            while not (emu.records and emu.records[0].setup is not None):
+                await asyncio.sleep(0.05)
+            emu.faults.add(Fault(kind="refuse", count=1))
+
+        arming = asyncio.create_task(refuse_the_resume())
+        result = await run_call(
+            emu, wav, tmp_path / "out.wav", model=M25,
+            options=LiveOptions(goaway_strategy="resume"), retry=RetryPolicy(initial_delay_s=0.1),
+        )  # fmt: skip
+        await arming
+        refused = emu.refused
+    svc = result.service
+    assert refused == 1
+    (first_move, *_) = [s for s in svc.handover.records if s.reason == "goaway"]
+    assert first_move.ok and first_move.attempts >= 2, first_move
+    assert not [e for e in result.errors if "no session for the call" in e], result.errors
+    assert answered_turns(svc.replies) == 2 and svc.audio_counters.dropped == 0

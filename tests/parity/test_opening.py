@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from pipecat.frames.frames import LLMRunFrame
 
-from .harness import KINDS, MODELS, developer_greeting, run_parity_call
+from .harness import KINDS, MODELS, developer_greeting, make_service, run_parity_call
 
 GREETING = "Please introduce yourself to the user."
 
@@ -79,3 +79,38 @@ async def test_inference_on_context_initialization_false_seeds_without_answering
     (record,) = emu.records
     assert record.client_content[0]["turnComplete"] is False
     assert call.tap.first_audio_s > 3.5
+
+
+@pytest.mark.parametrize("opening", ["developer_then_run", "context_messages"])
+@pytest.mark.parametrize("profile", list(MODELS))
+@pytest.mark.parametrize("kind", KINDS)
+async def test_without_inference_on_context_initialization_the_caller_speaks_first(emu, late_caller, tmp_path, kind, profile, opening):
+    """``inference_on_context_initialization=False`` on either service: the opening message is
+    not answered; the first reply is to the caller."""
+    steps = {"on_start": [developer_greeting(GREETING)]}
+    if opening == "context_messages":
+        steps = {"messages": [{"role": "developer", "content": GREETING}], "on_start": [LLMRunFrame()]}
+    call = await run_parity_call(
+        kind, emu, MODELS[profile], late_caller, tmp_path / "out.wav", inference_on_context_initialization=False, **steps
+    )
+    await emu.wait_closed(timeout=5)
+    (record,) = emu.records
+    assert record.server_close_code is None
+    assert call.tap.first_audio_s is not None and call.tap.first_audio_s > 3.5, call.tap.first_audio_s
+    assert not any("You wrote" in r.text for r in record.replies), [r.text for r in record.replies]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_inference_on_context_initialization_set_after_construction_is_honoured(emu, late_caller, tmp_path, kind):
+    """The setting read when the first context arrives, not only at construction (the built-in
+    reads its attribute at that moment)."""
+    service = make_service(kind, emu, MODELS["2.5"])
+    if kind == "builtin":
+        service._inference_on_context_initialization = False
+    else:
+        service.inference_on_context_initialization = False
+    call = await run_parity_call(
+        kind, emu, MODELS["2.5"], late_caller, tmp_path / "out.wav", service=service, on_start=[developer_greeting(GREETING)]
+    )
+    await emu.wait_closed(timeout=5)
+    assert call.tap.first_audio_s is not None and call.tap.first_audio_s > 3.5, call.tap.first_audio_s

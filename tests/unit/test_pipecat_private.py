@@ -1,11 +1,13 @@
 """The private Pipecat members :mod:`pipecat_gemini_live.pipecat_private` relies on still exist
 in the pinned version, and do what it says."""
 
+import asyncio
 import inspect
 
 from pipecat.adapters.llm.schemas.tools_schema import ToolsSchema
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.services.llm_service import LLMService
+from pipecat.utils.base_object import BaseObject
 
 from pipecat_gemini_live import GeminiLiveLLMService
 from pipecat_gemini_live import pipecat_private as private
@@ -15,6 +17,8 @@ def test_the_members_exist_on_the_pinned_pipecat():
     assert inspect.iscoroutinefunction(LLMService._cancel_function_calls_by_tool_call_id)
     assert callable(LLMService._sync_registered_tool_handlers)
     assert callable(LLMContext._normalize_and_validate_tools)
+    assert callable(BaseObject._register_event_handler)
+    assert inspect.iscoroutinefunction(BaseObject._call_event_handler)
 
 
 def test_they_work_on_a_service():
@@ -38,3 +42,25 @@ def test_they_work_on_a_service():
         """
 
     assert isinstance(private.normalize_tools([lookup]), ToolsSchema)
+
+
+async def test_events_registered_and_emitted_reach_the_handlers():
+    service = GeminiLiveLLMService(api_key="test-key")
+    private.register_events(service, ["on_test_event"])
+    heard = []
+
+    @service.event_handler("on_test_event")
+    async def on_test_event(svc, value):
+        heard.append((svc, value))
+
+    await private.event_emitter(service)("on_test_event", 7)
+    for _ in range(3):  # Pipecat runs each handler in its own task
+        await asyncio.sleep(0)
+    assert heard == [(service, 7)]
+
+
+def test_the_service_declares_its_events():
+    service = GeminiLiveLLMService(api_key="test-key")
+    for name in ("on_session_started", "on_session_ended", "on_switch", "on_reply_finished"):
+        service.add_event_handler(name, lambda *a: None)
+        assert len(service._event_handlers[name].handlers) == 1

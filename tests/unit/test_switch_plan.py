@@ -110,6 +110,13 @@ def test_a_resume_breaks_before_make_with_the_handle():
     p = plan(on(handle="h1"), req("goaway", resume=True, force_new=True, gentle=True))
     assert p.kind is PlanKind.NEW_SESSION and p.method == "resume" and p.resume_handle == "h1"
     assert p.hold is HoldPolicy.NOW  # the gap of the setup round trip is held
+    # The live session is closed before the resume opens: nothing to fall back on, so retried.
+    assert p.retry and p.keep_old == 3
+
+
+def test_a_move_that_keeps_a_live_session_is_not_retried():
+    for p in (plan(on(), req("persona", force_new=True)), plan(on(handle=None), req("goaway", resume=True, force_new=True))):
+        assert p.kind is PlanKind.NEW_SESSION and not p.retry and p.keep_old == 3
 
 
 def test_a_resume_without_a_handle_is_a_re_seed():

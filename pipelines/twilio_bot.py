@@ -22,7 +22,10 @@ Two routes:
 
   (the low-latency telephony path of :mod:`pipecat_gemini_live.telephony.audio`). A caller who barges
   in gets Twilio's ``clear`` (the serializer's answer to ``InterruptionFrame``), so queued bot
-  audio stops at once.
+  audio stops at once. The caller switches persona with the phone's keys: ``*`` then ``N``
+  picks the Nth persona (``--persona SPEC`` adds template personas to the defaults, as the
+  browser and Daily bots do; :mod:`pipecat_gemini_live.apps.bots.keypad`); other keys reach
+  the model as before.
 
 Environment: ``GOOGLE_API_KEY`` (Gemini; without it the embedded Live API emulator answers),
 ``TWILIO_AUTH_TOKEN`` (signature checks; and when the bot ends a call itself, e.g. because the
@@ -58,9 +61,11 @@ from gemini_live_emulator import EmulatorConfig, LiveEmulator
 from pipecat_gemini_live import GeminiLiveLLMService
 from pipecat_gemini_live.apps.bots.admission import RequestRefused, read_capped_body
 from pipecat_gemini_live.apps.bots.backend import LiveBackend
+from pipecat_gemini_live.apps.bots.personas import PersonaBook
 from pipecat_gemini_live.apps.bots.twilio_call import TwilioCall, build_twilio_call, run_twilio_call
 from pipecat_gemini_live.apps.bots.twilio_urls import STREAM_PATH, request_url, stream_url
 from pipecat_gemini_live.apps.memory.phone import CALLER_PARAMETER, PhoneMemory
+from pipecat_gemini_live.apps.personas.specs import persona_book
 from pipecat_gemini_live.telephony.audio import TelephonyAudio
 from pipecat_gemini_live.telephony.twilio_calls import (
     MESSAGE_TOO_BIG,
@@ -110,6 +115,8 @@ class TwilioBotConfig:
         max_streams: Media-stream sockets at once (``MAX_STREAMS``); more get HTTP 403.
         max_pending_streams: Sockets not yet past ``start`` (``MAX_PENDING_STREAMS``).
         memory: Remember callers across calls (``CALLER_MEMORY=on``); None: forget every call.
+        personas: The personas a caller may switch to with ``*`` and a digit (the call opens
+            with ``system_instruction``); None: no switching, every key reaches the model.
     """
 
     api_key: str | None = field(default=None, repr=False)
@@ -124,6 +131,7 @@ class TwilioBotConfig:
     max_streams: int = 100
     max_pending_streams: int = 16
     memory: PhoneMemory | None = None
+    personas: PersonaBook | None = field(default_factory=PersonaBook)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> TwilioBotConfig:
@@ -296,6 +304,7 @@ def create_app(
             auth_token=config.auth_token,
             twilio_api_base_url=config.twilio_api_base_url,
             wrap_serializer=wrap_serializer,
+            personas=config.personas,
         )
         if on_call is not None:
             on_call(call)
@@ -387,7 +396,7 @@ async def bot(runner_args: Any) -> None:
     call = build_twilio_call(
         websocket, start, service_kwargs=_runner_backend.service_kwargs(), model=config.model,
         system_instruction=config.system_instruction, audio=config.audio, auth_token=config.auth_token,
-        twilio_api_base_url=config.twilio_api_base_url,
+        twilio_api_base_url=config.twilio_api_base_url, personas=config.personas,
     )
     await run_twilio_call(call, handle_sigint=sigint)
 
@@ -404,11 +413,20 @@ def main(argv: list[str] | None = None) -> None:
         default=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
         help="proxies whose X-Forwarded-Proto/For uvicorn trusts (comma-separated; default 127.0.0.1)",
     )
+    p.add_argument(
+        "--persona", action="append", default=[], metavar="SPEC",
+        help="add a template persona, picked with * and its number (repeatable)",
+    )
     p.add_argument("--verbose", action="store_true", help="debug logs")
     args = p.parse_args(argv)
     logger.remove()
     logger.add(sys.stderr, level="DEBUG" if args.verbose else "INFO")
     config = TwilioBotConfig.from_env()
+    try:
+        config.personas = persona_book(args.persona)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
     if config.auth_token is None and args.host not in ("127.0.0.1", "::1", "localhost"):
         print(
             f"error: listening on {args.host} (not loopback) needs TWILIO_AUTH_TOKEN and PUBLIC_URL: "

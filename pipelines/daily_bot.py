@@ -47,6 +47,7 @@ from pipecat_gemini_live.apps.bots import (
     DEFAULT_MODEL,
     BotCall,
     LiveBackend,
+    SharedBackend,
     PersonaBook,
     build_bot_call,
     make_service,
@@ -56,9 +57,9 @@ from pipecat_gemini_live.apps.memory import CallerMemory
 from pipecat_gemini_live.apps.personas.specs import persona_book
 
 try:
-    from pipelines.eval_calls import run_room_eval_call
+    from pipelines.eval_calls import evals_enabled, refuse_eval, run_room_eval_call
 except ModuleNotFoundError:  # run as a script: pipelines/ is on sys.path, the repository is not
-    from eval_calls import run_room_eval_call  # type: ignore[no-redef]
+    from eval_calls import evals_enabled, refuse_eval, run_room_eval_call  # type: ignore[no-redef]
 
 
 class ConfigError(ValueError):
@@ -190,7 +191,7 @@ async def run_daily_bot(config: DailyBotConfig, backend: LiveBackend, personas: 
         return call
 
 
-_runner_backend: LiveBackend | None = None
+_runner_backend = SharedBackend()
 
 
 async def bot(runner_args) -> None:
@@ -198,19 +199,20 @@ async def bot(runner_args) -> None:
 
     ``runner_args`` is Pipecat's ``DailyRunnerArguments`` (the room and token the runner made);
     a ``WebSocketRunnerArguments`` is Pipecat's evals harness on the runner's ``/ws`` route
-    (evals/), which gets the same call pipeline on the eval transport.
-    Without ``GOOGLE_API_KEY`` one embedded emulator serves every call of the process.
+    (evals/), which gets the same call pipeline on the eval transport, only with ``BOT_EVALS=on``.
+    Without ``GOOGLE_API_KEY`` one embedded emulator serves every call of the process (started
+    by the first, :class:`SharedBackend`).
     """
-    global _runner_backend
-    if _runner_backend is None:
-        _runner_backend = await LiveBackend.from_env().start()
     if isinstance(runner_args, WebSocketRunnerArguments):
+        if not evals_enabled():
+            return await refuse_eval(runner_args.websocket)
         model = os.environ.get("GEMINI_MODEL") or DEFAULT_MODEL
-        return await run_room_eval_call(runner_args, _runner_backend, model=model)
+        return await run_room_eval_call(runner_args, await _runner_backend.get(), model=model)
+    backend = await _runner_backend.get()
     config = DailyBotConfig(room_url=runner_args.room_url, token=runner_args.token)
     personas = PersonaBook()
     transport = make_transport(config)
-    call = build_daily_bot(transport, make_service(_runner_backend, personas, model=config.model), personas)
+    call = build_daily_bot(transport, make_service(backend, personas, model=config.model), personas)
     runner = WorkerRunner(handle_sigint=getattr(runner_args, "handle_sigint", False))
     await runner.add_workers(call.worker)
     await runner.run()

@@ -31,6 +31,7 @@ import argparse
 import asyncio
 import os
 import sys
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
@@ -177,18 +178,27 @@ async def run_daily_bot(config: DailyBotConfig, backend: LiveBackend, personas: 
         service = make_service(backend, personas, model=config.model)
         call = build_daily_bot(transport, service, personas)
         memory = None
-        if config.memory is not None and config.participant_id:
-            key = config.memory.participant_key(config.participant_id)
-            memory = await config.memory.open_call(service, key, f"{urlparse(config.room_url).path.strip('/')}")
-        # A long-running bot: Ctrl-C cancels the call cleanly (the Live session closes with 1000).
-        runner = WorkerRunner(handle_sigint=True)
-        await runner.add_workers(call.worker)
-        try:
+        try:  # whatever ends the call releases its memory, and the store at the end of the bot
+            if config.memory is not None and config.participant_id:
+                key = config.memory.participant_key(config.participant_id)
+                memory = await config.memory.open_call(service, key, call_id(config.room_url))
+            # A long-running bot: Ctrl-C cancels the call cleanly (the Live session closes with 1000).
+            runner = WorkerRunner(handle_sigint=True)
+            await runner.add_workers(call.worker)
             await runner.run()
         finally:
             if memory is not None:
                 await memory.close()
+            if config.memory is not None:
+                await asyncio.to_thread(config.memory.close)
         return call
+
+
+def call_id(room_url: str) -> str:
+    """A unique id for one call in the memory store: the room's name (where the call was) and a
+    random suffix, so two calls in one room (one after the other, or at once) never share one."""
+    room = urlparse(room_url).path.strip("/")[:31]
+    return f"{room}@{uuid.uuid4().hex}"
 
 
 _runner_backend = SharedBackend()

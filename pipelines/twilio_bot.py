@@ -199,6 +199,8 @@ def create_app(
                 await worker.cancel()
             if own is not None:
                 await own.stop()
+            if config.memory is not None:
+                await asyncio.to_thread(config.memory.close)  # the engine disposed
 
     app = FastAPI(title="Gemini Live Twilio bot", lifespan=lifespan)
     app.state.tokens = tokens
@@ -309,8 +311,9 @@ def create_app(
             on_call(call)
         state["workers"].add(call.worker)
         caller = start.parameters.get(CALLER_PARAMETER) if config.memory else None
-        memory = await config.memory.open_call(call.service, caller, start.call_sid) if caller else None
-        try:
+        memory = None
+        try:  # whatever ends the call (even a cancel while memory loads) releases its memory
+            memory = await config.memory.open_call(call.service, caller, start.call_sid) if caller else None
             await run_twilio_call(call)
         finally:
             state["workers"].discard(call.worker)

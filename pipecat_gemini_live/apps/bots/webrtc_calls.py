@@ -198,15 +198,20 @@ class CallManager:
         return task
 
     async def _run(self, call: BotCall, connection: SmallWebRTCConnection, caller_key: str | None = None) -> None:
-        memory = None
-        if self.memory is not None:
-            memory = await self.memory.open_call(call.service, caller_key, connection.pc_id)
+        # The connect handler and its watchdog first, then the caller's memory: the watchdog's
+        # clock runs from the offer, not from whenever a slow database answered (Pipecat holds
+        # the peer's connect event until the transport starts, so none is lost meanwhile).
+        # Whatever ends the call (the peer, a failure, a cancel during the load), the finally
+        # releases the watchdog and the memory.
         connected = asyncio.Event()
         connection.add_event_handler("connected", lambda _c: connected.set())
         watchdog = asyncio.get_running_loop().create_task(self._watch_connect(call, connection, connected))
-        runner = WorkerRunner(handle_sigint=False)
-        await runner.add_workers(call.worker)
+        memory = None
         try:
+            if self.memory is not None:
+                memory = await self.memory.open_call(call.service, caller_key, connection.pc_id)
+            runner = WorkerRunner(handle_sigint=False)
+            await runner.add_workers(call.worker)
             await runner.run()
         except Exception as e:
             logger.exception(f"{call.worker}: call failed: {e}")
@@ -226,11 +231,14 @@ class CallManager:
             await connection.disconnect()
 
     async def shutdown(self) -> None:
-        """End every call and close every peer connection."""
+        """End every call and close every peer connection, then the memory store (its engine
+        disposed: no pooled connection outlives the app)."""
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.handler.close()
+        if self.memory is not None:
+            await asyncio.to_thread(self.memory.close)
 
 
 async def _no_new_call(connection: SmallWebRTCConnection) -> None:

@@ -48,7 +48,8 @@ explore: $(STAMP)
 # Opt-in: Pipecat's evals harness (`pipecat eval suite`) drives the ready bots under Pipecat's dev
 # runner with recorded speech and checks the events they report (evals/manifest.yaml; ~5 min).
 # Offline on purpose: the API keys are dropped, so every bot answers from its embedded emulator
-# (the scenarios script its tool calls). EVAL_ARGS narrows or repeats, e.g. `-p twilio_bot`,
+# (the scenarios script its tool calls), and BOT_EVALS=on lets the bots serve the harness (off by
+# default: an internet-facing bot must not). EVAL_ARGS narrows or repeats, e.g. `-p twilio_bot`,
 # `-s barge_in`, `--repeat 5`; logs and results.jsonl land in out/eval-runs/.
 EVAL_STAMP := $(VENV)/.installed-evals
 $(EVAL_STAMP): $(STAMP)
@@ -56,7 +57,7 @@ $(EVAL_STAMP): $(STAMP)
 	touch $(EVAL_STAMP)
 
 eval: $(EVAL_STAMP)
-	env -u GOOGLE_API_KEY -u GEMINI_API_KEY $(BIN)/python -m pipecat.evals suite -d evals/manifest.yaml $(EVAL_ARGS)
+	env -u GOOGLE_API_KEY -u GEMINI_API_KEY BOT_EVALS=on $(BIN)/python -m pipecat.evals suite -d evals/manifest.yaml $(EVAL_ARGS)
 
 # The emulator's fuzz suite at length: fresh random seeds, EMULATOR_FUZZ_EXAMPLES per entry point
 # (`make test` runs a fixed 25). The hour's timeout replaces make test's 180 s per test: thousands

@@ -31,6 +31,7 @@ import argparse
 import asyncio
 import os
 import sys
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
@@ -47,6 +48,7 @@ from pipecat_gemini_live.apps.bots import (
     DEFAULT_MODEL,
     BotCall,
     LiveBackend,
+    SharedBackend,
     PersonaBook,
     build_bot_call,
     make_service,
@@ -56,9 +58,9 @@ from pipecat_gemini_live.apps.memory import CallerMemory
 from pipecat_gemini_live.apps.personas.specs import persona_book
 
 try:
-    from pipelines.eval_calls import run_room_eval_call
+    from pipelines.eval_calls import evals_enabled, refuse_eval, run_room_eval_call
 except ModuleNotFoundError:  # run as a script: pipelines/ is on sys.path, the repository is not
-    from eval_calls import run_room_eval_call  # type: ignore[no-redef]
+    from eval_calls import evals_enabled, refuse_eval, run_room_eval_call  # type: ignore[no-redef]
 
 
 class ConfigError(ValueError):
@@ -176,21 +178,30 @@ async def run_daily_bot(config: DailyBotConfig, backend: LiveBackend, personas: 
         service = make_service(backend, personas, model=config.model)
         call = build_daily_bot(transport, service, personas)
         memory = None
-        if config.memory is not None and config.participant_id:
-            key = config.memory.participant_key(config.participant_id)
-            memory = await config.memory.open_call(service, key, f"{urlparse(config.room_url).path.strip('/')}")
-        # A long-running bot: Ctrl-C cancels the call cleanly (the Live session closes with 1000).
-        runner = WorkerRunner(handle_sigint=True)
-        await runner.add_workers(call.worker)
-        try:
+        try:  # whatever ends the call releases its memory, and the store at the end of the bot
+            if config.memory is not None and config.participant_id:
+                key = config.memory.participant_key(config.participant_id)
+                memory = await config.memory.open_call(service, key, call_id(config.room_url))
+            # A long-running bot: Ctrl-C cancels the call cleanly (the Live session closes with 1000).
+            runner = WorkerRunner(handle_sigint=True)
+            await runner.add_workers(call.worker)
             await runner.run()
         finally:
             if memory is not None:
                 await memory.close()
+            if config.memory is not None:
+                await asyncio.to_thread(config.memory.close)
         return call
 
 
-_runner_backend: LiveBackend | None = None
+def call_id(room_url: str) -> str:
+    """A unique id for one call in the memory store: the room's name (where the call was) and a
+    random suffix, so two calls in one room (one after the other, or at once) never share one."""
+    room = urlparse(room_url).path.strip("/")[:31]
+    return f"{room}@{uuid.uuid4().hex}"
+
+
+_runner_backend = SharedBackend()
 
 
 async def bot(runner_args) -> None:
@@ -198,19 +209,20 @@ async def bot(runner_args) -> None:
 
     ``runner_args`` is Pipecat's ``DailyRunnerArguments`` (the room and token the runner made);
     a ``WebSocketRunnerArguments`` is Pipecat's evals harness on the runner's ``/ws`` route
-    (evals/), which gets the same call pipeline on the eval transport.
-    Without ``GOOGLE_API_KEY`` one embedded emulator serves every call of the process.
+    (evals/), which gets the same call pipeline on the eval transport, only with ``BOT_EVALS=on``.
+    Without ``GOOGLE_API_KEY`` one embedded emulator serves every call of the process (started
+    by the first, :class:`SharedBackend`).
     """
-    global _runner_backend
-    if _runner_backend is None:
-        _runner_backend = await LiveBackend.from_env().start()
     if isinstance(runner_args, WebSocketRunnerArguments):
+        if not evals_enabled():
+            return await refuse_eval(runner_args.websocket)
         model = os.environ.get("GEMINI_MODEL") or DEFAULT_MODEL
-        return await run_room_eval_call(runner_args, _runner_backend, model=model)
+        return await run_room_eval_call(runner_args, await _runner_backend.get(), model=model)
+    backend = await _runner_backend.get()
     config = DailyBotConfig(room_url=runner_args.room_url, token=runner_args.token)
     personas = PersonaBook()
     transport = make_transport(config)
-    call = build_daily_bot(transport, make_service(_runner_backend, personas, model=config.model), personas)
+    call = build_daily_bot(transport, make_service(backend, personas, model=config.model), personas)
     runner = WorkerRunner(handle_sigint=getattr(runner_args, "handle_sigint", False))
     await runner.add_workers(call.worker)
     await runner.run()

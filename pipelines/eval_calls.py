@@ -13,7 +13,12 @@ messages) on:
 - :func:`room_eval_worker` (:func:`run_room_eval_call`): the Daily / browser bots' pipeline (persona requests in, 16 kHz in,
   24 kHz out), without their transcript app messages, which the harness does not read.
 
-Either way the call ends when the harness disconnects. The bots import this module as
+Either way the call ends when the harness disconnects.
+
+**Off unless enabled**: the handshake runs a call on the bot's Live API key for anyone who can
+reach the runner's ``/ws`` route and send ``eval-connect``, and an internet-facing bot must not
+offer that. A bot serves it only when ``BOT_EVALS=on`` (``make eval`` sets it); otherwise the
+connection is closed with 1008 and the reason, before any Live session is prepared. The bots import this module as
 ``pipelines.eval_calls``, or as ``eval_calls`` when run as scripts (``pipelines/`` is then the
 script's directory on ``sys.path``).
 """
@@ -21,6 +26,8 @@ script's directory on ``sys.path``).
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Mapping
 from typing import Any
 
 from loguru import logger
@@ -50,6 +57,26 @@ ROOM_IN_RATE = 16000
 ROOM_OUT_RATE = 24000
 # For ``create_transport``: the eval transport, audio both ways, Pipecat's EvalSerializer.
 EVAL_TRANSPORT_PARAMS = {"eval": lambda: EvalTransportParams(audio_in_enabled=True, audio_out_enabled=True)}
+
+
+EVALS_ENV = "BOT_EVALS"
+EVALS_OFF = f"Pipecat's evals handshake is off on this bot (set {EVALS_ENV}=on to serve it)"
+
+
+def evals_enabled(env: Mapping[str, str] | None = None) -> bool:
+    """Whether the bots serve Pipecat's evals harness: ``BOT_EVALS`` is ``on`` / ``1`` /
+    ``true`` / ``yes`` (off by default)."""
+    value = (os.environ if env is None else env).get(EVALS_ENV, "")
+    return value.strip().lower() in ("on", "1", "true", "yes")
+
+
+async def refuse_eval(websocket: Any) -> None:
+    """Close a harness connection the bot does not serve: 1008 with :data:`EVALS_OFF`."""
+    logger.warning(f"eval connection refused: {EVALS_OFF}")
+    try:
+        await websocket.close(code=1008, reason=EVALS_OFF[:120])
+    except (RuntimeError, OSError):  # the client already left
+        pass
 
 
 def eval_connect_flags(first_message: str) -> EvalConnectionFlags | None:
@@ -146,7 +173,8 @@ async def run_eval_call(transport: BaseTransport, worker: PipelineWorker, *, han
 
 
 async def run_room_eval_call(runner_args: WebSocketRunnerArguments, backend: LiveBackend, *, model: str) -> None:
-    """A room bot's call from the evals harness, start to end, with the default personas.
+    """A room bot's call from the evals harness, start to end, with the default personas (the
+    caller checked :func:`evals_enabled`).
 
     Raises:
         ValueError: The connection is not the harness's (``create_transport`` found another

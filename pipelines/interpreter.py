@@ -8,8 +8,8 @@ target language. Copy it into your bot, or run it on a recording:
 The pair is a persona (:mod:`pipecat_gemini_live.apps.personas.interpreter`): its instruction goes in the
 setup and the target language sets the voice's ``languageCode``; ``--switch-at`` changes the
 pair mid-call with a ``PersonaUpdateFrame``, like any persona switch. Uses the embedded Live API
-emulator unless ``GOOGLE_API_KEY`` is set (the emulator does not translate: it names the
-instruction it holds and speaks in the target language's voice).
+emulator unless ``GOOGLE_API_KEY`` is set (the emulator does not translate: it answers each turn
+with the words it heard, marked ``[es-ES] ...``, spoken in the target language's voice).
 """
 
 from __future__ import annotations

@@ -22,7 +22,10 @@ Two routes:
 
   (the low-latency telephony path of :mod:`pipecat_gemini_live.telephony.audio`). A caller who barges
   in gets Twilio's ``clear`` (the serializer's answer to ``InterruptionFrame``), so queued bot
-  audio stops at once.
+  audio stops at once. The caller switches persona with the phone's keys: ``*`` then ``N``
+  picks the Nth persona (``--persona SPEC`` adds template personas to the defaults, as the
+  browser and Daily bots do; :mod:`pipecat_gemini_live.apps.bots.keypad`); other keys reach
+  the model as before.
 
 Environment: ``GOOGLE_API_KEY`` (Gemini; without it the embedded Live API emulator answers),
 ``TWILIO_AUTH_TOKEN`` (signature checks; and when the bot ends a call itself, e.g. because the
@@ -57,13 +60,16 @@ from twilio.twiml.voice_response import Connect, Stream, VoiceResponse
 from gemini_live_emulator import EmulatorConfig, LiveEmulator
 from pipecat_gemini_live import GeminiLiveLLMService
 from pipecat_gemini_live.apps.bots.admission import RequestRefused, read_capped_body
-from pipecat_gemini_live.apps.bots.backend import LiveBackend
+from pipecat_gemini_live.apps.bots.backend import SharedBackend
+from pipecat_gemini_live.apps.bots.personas import PersonaBook
 from pipecat_gemini_live.apps.bots.twilio_call import TwilioCall, build_twilio_call, run_twilio_call
+from pipecat_gemini_live.apps.bots.twilio_stream import close_quietly as _close
+from pipecat_gemini_live.apps.bots.twilio_stream import receive_opening as _receive_opening
 from pipecat_gemini_live.apps.bots.twilio_urls import STREAM_PATH, request_url, stream_url
 from pipecat_gemini_live.apps.memory.phone import CALLER_PARAMETER, PhoneMemory
+from pipecat_gemini_live.apps.personas.specs import persona_book
 from pipecat_gemini_live.telephony.audio import TelephonyAudio
 from pipecat_gemini_live.telephony.twilio_calls import (
-    MESSAGE_TOO_BIG,
     TOKEN_PARAMETER,
     CallTokens,
     StreamGate,
@@ -76,16 +82,14 @@ from pipecat_gemini_live.telephony.twilio_calls import (
 )
 
 try:
-    from pipelines.eval_calls import eval_connect_flags, phone_eval_worker, run_eval_call
+    from pipelines.eval_calls import EVALS_OFF, eval_connect_flags, evals_enabled, phone_eval_worker, run_eval_call
 except ModuleNotFoundError:  # run as a script: pipelines/ is on sys.path, the repository is not
-    from eval_calls import eval_connect_flags, phone_eval_worker, run_eval_call  # type: ignore[no-redef]
+    from eval_calls import EVALS_OFF, eval_connect_flags, evals_enabled, phone_eval_worker, run_eval_call  # type: ignore[no-redef]
 
 DEFAULT_MODEL = "gemini-2.5-flash-native-audio-preview-09-2025"
 DEFAULT_INSTRUCTION = "You are a friendly phone assistant. Answer briefly and kindly."
 # Twilio's webhook form is about 1-2 KB; nothing legitimate comes near 16 KiB.
 MAX_WEBHOOK_BYTES = 16 * 1024
-# `connected` and `start` are a few hundred bytes; media, mark and stop stay under 1 KiB.
-MAX_OPENING_BYTES = 4 * 1024
 MAX_FRAME_BYTES = 64 * 1024
 CALL_SID = re.compile(r"CA[0-9a-fA-F]{32}")
 
@@ -110,6 +114,8 @@ class TwilioBotConfig:
         max_streams: Media-stream sockets at once (``MAX_STREAMS``); more get HTTP 403.
         max_pending_streams: Sockets not yet past ``start`` (``MAX_PENDING_STREAMS``).
         memory: Remember callers across calls (``CALLER_MEMORY=on``); None: forget every call.
+        personas: The personas a caller may switch to with ``*`` and a digit (the call opens
+            with ``system_instruction``); None: no switching, every key reaches the model.
     """
 
     api_key: str | None = field(default=None, repr=False)
@@ -124,6 +130,7 @@ class TwilioBotConfig:
     max_streams: int = 100
     max_pending_streams: int = 16
     memory: PhoneMemory | None = None
+    personas: PersonaBook | None = field(default_factory=PersonaBook)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> TwilioBotConfig:
@@ -192,6 +199,8 @@ def create_app(
                 await worker.cancel()
             if own is not None:
                 await own.stop()
+            if config.memory is not None:
+                await asyncio.to_thread(config.memory.close)  # the engine disposed
 
     app = FastAPI(title="Gemini Live Twilio bot", lifespan=lifespan)
     app.state.tokens = tokens
@@ -296,13 +305,15 @@ def create_app(
             auth_token=config.auth_token,
             twilio_api_base_url=config.twilio_api_base_url,
             wrap_serializer=wrap_serializer,
+            personas=config.personas,
         )
         if on_call is not None:
             on_call(call)
         state["workers"].add(call.worker)
         caller = start.parameters.get(CALLER_PARAMETER) if config.memory else None
-        memory = await config.memory.open_call(call.service, caller, start.call_sid) if caller else None
-        try:
+        memory = None
+        try:  # whatever ends the call (even a cancel while memory loads) releases its memory
+            memory = await config.memory.open_call(call.service, caller, start.call_sid) if caller else None
             await run_twilio_call(call)
         finally:
             state["workers"].discard(call.worker)
@@ -312,29 +323,6 @@ def create_app(
     return app
 
 
-async def _receive_opening(websocket: WebSocket, already_read: list[str] | None = None) -> str:
-    """One opening message (first those ``already_read``), refused over :data:`MAX_OPENING_BYTES`."""
-    if already_read:
-        return already_read.pop(0)
-    message = await websocket.receive()
-    if message["type"] == "websocket.disconnect":
-        raise StreamRefused("the stream closed before its start message", disconnected=True)
-    data = message.get("text")
-    if data is None:
-        data = (message.get("bytes") or b"").decode("utf-8", "replace")
-    if len(data) > MAX_OPENING_BYTES:
-        raise StreamRefused(f"a message before start was over {MAX_OPENING_BYTES} bytes", code=MESSAGE_TOO_BIG)
-    return data
-
-
-async def _close(websocket: WebSocket, code: int, reason: str) -> None:
-    """Close with a reason; a client that already left is not an error."""
-    try:
-        await websocket.close(code=code, reason=reason[:120])
-    except (RuntimeError, OSError):
-        pass
-
-
 def uvicorn_options() -> dict:
     """uvicorn settings the bot is meant to run with (``--ws-max-size 65536 --ws-max-queue 8``):
     Twilio's messages are under 1 KiB, so no WebSocket message may be larger than 64 KiB, and at
@@ -342,7 +330,7 @@ def uvicorn_options() -> dict:
     return {"ws_max_size": MAX_FRAME_BYTES, "ws_max_queue": 8}
 
 
-_runner_backend: LiveBackend | None = None
+_runner_backend = SharedBackend()  # the process's calls share one, started by the first
 
 
 async def bot(runner_args: Any) -> None:
@@ -352,11 +340,10 @@ async def bot(runner_args: Any) -> None:
     webhook, so there is no stream token to ask for; the ``start`` message is still read and
     validated like the app's (1008 with the reason), and the call runs the same pipeline. A
     connection opening with the evals harness's ``eval-connect`` instead runs that pipeline on
-    Pipecat's eval transport (:mod:`pipelines.eval_calls`).
+    Pipecat's eval transport (:mod:`pipelines.eval_calls`), when ``BOT_EVALS=on`` (else 1008).
     Settings come from the environment (:meth:`TwilioBotConfig.from_env`); without
     ``GOOGLE_API_KEY`` one embedded emulator serves every call of the process.
     """
-    global _runner_backend
     # No caller memory here (no webhook hands the caller's key to the stream): a store opened
     # per call would only cost a connection pool and a purge each time.
     config = TwilioBotConfig.from_env({**os.environ, "CALLER_MEMORY": "off"})
@@ -364,6 +351,8 @@ async def bot(runner_args: Any) -> None:
     try:
         opening = [await asyncio.wait_for(_receive_opening(websocket), 10.0)]  # read_stream_start's
         flags = eval_connect_flags(opening[0])
+        if flags is not None and not evals_enabled():
+            raise StreamRefused(EVALS_OFF)
         if flags is None:
             start = await read_stream_start(lambda: _receive_opening(websocket, opening))
             check_media_format(start.media_format)
@@ -374,20 +363,19 @@ async def bot(runner_args: Any) -> None:
         if not e.disconnected:
             await _close(websocket, e.code, e.reason)
         return
-    if _runner_backend is None:
-        _runner_backend = await LiveBackend(config.api_key).start()
+    backend = await _runner_backend.get()
     sigint = getattr(runner_args, "handle_sigint", False)
     if flags is not None:  # Pipecat's evals harness: the same pipeline on its transport (evals/)
         service = GeminiLiveLLMService(
-            **_runner_backend.service_kwargs(), model=config.model, system_instruction=config.system_instruction
+            **backend.service_kwargs(), model=config.model, system_instruction=config.system_instruction
         )
         transport, worker = phone_eval_worker(websocket, flags, service, config.audio)
         await run_eval_call(transport, worker, handle_sigint=sigint)
         return
     call = build_twilio_call(
-        websocket, start, service_kwargs=_runner_backend.service_kwargs(), model=config.model,
+        websocket, start, service_kwargs=backend.service_kwargs(), model=config.model,
         system_instruction=config.system_instruction, audio=config.audio, auth_token=config.auth_token,
-        twilio_api_base_url=config.twilio_api_base_url,
+        twilio_api_base_url=config.twilio_api_base_url, personas=config.personas,
     )
     await run_twilio_call(call, handle_sigint=sigint)
 
@@ -404,11 +392,20 @@ def main(argv: list[str] | None = None) -> None:
         default=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
         help="proxies whose X-Forwarded-Proto/For uvicorn trusts (comma-separated; default 127.0.0.1)",
     )
+    p.add_argument(
+        "--persona", action="append", default=[], metavar="SPEC",
+        help="add a template persona, picked with * and its number (repeatable)",
+    )
     p.add_argument("--verbose", action="store_true", help="debug logs")
     args = p.parse_args(argv)
     logger.remove()
     logger.add(sys.stderr, level="DEBUG" if args.verbose else "INFO")
     config = TwilioBotConfig.from_env()
+    try:
+        config.personas = persona_book(args.persona)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
     if config.auth_token is None and args.host not in ("127.0.0.1", "::1", "localhost"):
         print(
             f"error: listening on {args.host} (not loopback) needs TWILIO_AUTH_TOKEN and PUBLIC_URL: "

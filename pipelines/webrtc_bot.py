@@ -49,6 +49,7 @@ from pipecat.workers.runner import WorkerRunner
 from pipecat_gemini_live.apps.bots import (
     DEFAULT_MODEL,
     LiveBackend,
+    SharedBackend,
     PersonaBook,
     make_service,
 )
@@ -64,9 +65,9 @@ from pipecat_gemini_live.apps.memory.keys import COOKIE_NAME
 from pipecat_gemini_live.apps.personas.specs import persona_book
 
 try:
-    from pipelines.eval_calls import run_room_eval_call
+    from pipelines.eval_calls import evals_enabled, refuse_eval, run_room_eval_call
 except ModuleNotFoundError:  # run as a script: pipelines/ is on sys.path, the repository is not
-    from eval_calls import run_room_eval_call  # type: ignore[no-redef]
+    from eval_calls import evals_enabled, refuse_eval, run_room_eval_call  # type: ignore[no-redef]
 
 PAGE_DIR = Path(__file__).parent / "webrtc_page"
 
@@ -166,7 +167,7 @@ def create_app(
 
 
 AUTH_TOKEN_ENV = "WEBRTC_AUTH_TOKEN"
-_runner_backend: LiveBackend | None = None
+_runner_backend = SharedBackend()
 
 
 async def bot(runner_args) -> None:
@@ -174,20 +175,22 @@ async def bot(runner_args) -> None:
 
     ``runner_args`` is Pipecat's ``SmallWebRTCRunnerArguments`` (its ``webrtc_connection``
     answered by the platform's signalling, which then owns the offer checks and limits that
-    :func:`create_app` applies; a ``WebSocketRunnerArguments`` is the evals harness, evals/).
-    The same pipeline as the app's, default personas; ``GEMINI_MODEL`` picks the model;
-    without ``GOOGLE_API_KEY`` one embedded emulator serves every call of the process.
+    :func:`create_app` applies; a ``WebSocketRunnerArguments`` is the evals harness, evals/,
+    served only with ``BOT_EVALS=on``). The same pipeline as the app's, default personas;
+    ``GEMINI_MODEL`` picks the model; without ``GOOGLE_API_KEY`` one embedded emulator serves
+    every call of the process (started by the first, :class:`SharedBackend`).
     """
-    global _runner_backend
-    _runner_backend = _runner_backend or await LiveBackend.from_env().start()
     model = os.environ.get("GEMINI_MODEL") or DEFAULT_MODEL
     if isinstance(runner_args, WebSocketRunnerArguments):  # Pipecat's evals harness (evals/)
-        return await run_room_eval_call(runner_args, _runner_backend, model=model)
+        if not evals_enabled():
+            return await refuse_eval(runner_args.websocket)
+        return await run_room_eval_call(runner_args, await _runner_backend.get(), model=model)
+    backend = await _runner_backend.get()
     personas = PersonaBook()
     transport = SmallWebRTCTransport(
         runner_args.webrtc_connection, params=TransportParams(audio_in_enabled=True, audio_out_enabled=True)
     )
-    service = make_service(_runner_backend, personas, model=model)
+    service = make_service(backend, personas, model=model)
     call = build_webrtc_bot(transport, service, personas)
     runner = WorkerRunner(handle_sigint=getattr(runner_args, "handle_sigint", False))
     await runner.add_workers(call.worker)

@@ -184,6 +184,7 @@ class Conversation:
     language_code: str | None = None
     history: list[HistoryTurn] = field(default_factory=list)
     replies: int = 0
+    translate_to: str | None = None  # the target a per-turn translation cue set (:mod:`.interpreting`)
 
     def snapshot(self) -> "Conversation":
         """A deep copy, stored behind a resumption handle."""

@@ -18,6 +18,7 @@ from .. import server_messages, wire
 from ..records import Reply
 from ..scenario import ToolStep
 from .conversation import AUDIO_TOKENS_PER_S, LATE_WORDS_TIMEOUT_S, TRANSCRIPT_OPENING, HistoryTurn, UserTurn
+from .interpreting import interpret
 from .reply import ReplyStream
 from .tool_choice import choose
 from .tool_desk import ToolDesk, summarise
@@ -265,10 +266,17 @@ class TurnTaker:
 
     async def _speak(self, turn: UserTurn, listened_s: float = 0.0) -> None:
         s = self.s
-        text = s.conv.compose_reply(turn)
+        translation, s.conv.translate_to = interpret(turn, s.conv.system_instruction, s.conv.translate_to, s.setup.language_code)
+        if translation is None:
+            text = s.conv.compose_reply(turn)
+            speech, language = text, s.setup.language_code
+        else:
+            s.conv.replies += 1
+            text, speech, language = translation.text, translation.speech, translation.language
+            s.record.extra.setdefault("translations", []).append({"language": language, "text": text})
         self._composed = True
         remembered = len(s.conv.history)
-        synth = asyncio.create_task(synthesize(text, s.setup.language_code, s.cfg.words_per_minute, s.setup.voice_name))
+        synth = asyncio.create_task(synthesize(speech, language, s.cfg.words_per_minute, s.setup.voice_name))
         try:
             await asyncio.sleep(max(0.0, s.scaled(s.cfg.think_ms / 1000.0) - listened_s))
             pcm = await synth

@@ -105,6 +105,8 @@ async def test_a_caller_is_remembered_across_calls_and_forgotten_on_request(tmp_
 
             third = await call()
             assert not seeded_texts(third[0])  # forgotten: the third call starts afresh
+            assert store.engine.pool.checkedin() > 0
+        assert store.engine.pool.checkedin() == 0  # the app's shutdown disposed of the store's connections
     assert store.count(key) > 0  # ...and is remembered from now on
     raw = (tmp_path / "memory.sqlite3").read_bytes()
     assert NUMBER.encode() not in raw and NUMBER[2:].encode() not in raw

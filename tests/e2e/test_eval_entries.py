@@ -19,7 +19,7 @@ from pipecat.runner.types import WebSocketRunnerArguments
 
 from bench.harness import serve
 from pipelines import daily_bot, twilio_bot, webrtc_bot
-from pipelines.eval_calls import eval_connect_flags
+from pipelines.eval_calls import EVALS_ENV, EVALS_OFF, eval_connect_flags, evals_enabled
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -32,6 +32,7 @@ CLIENT_READY = json.dumps(
 def offline(monkeypatch):
     for name in ("GOOGLE_API_KEY", "GEMINI_API_KEY", "TWILIO_AUTH_TOKEN"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(EVALS_ENV, "on")  # the tests that check it is off say so
 
 
 def test_eval_connect_is_told_from_a_twilio_opening():
@@ -66,15 +67,46 @@ async def _bot_ready(module, first_message: str) -> dict:
                     if message.get("type") in ("bot-ready", "error"):
                         return message
     finally:
-        if module._runner_backend is not None:
-            await module._runner_backend.stop()
-            module._runner_backend = None
+        await module._runner_backend.stop()
 
 
 @pytest.mark.parametrize("module", [twilio_bot, webrtc_bot, daily_bot], ids=lambda m: m.__name__)
 async def test_a_bot_answers_the_harness_handshake(module):
     reply = await _bot_ready(module, eval_connect_message(EvalConnectionFlags()))
     assert reply["type"] == "bot-ready", reply
+
+
+@pytest.mark.parametrize("module", [twilio_bot, webrtc_bot, daily_bot], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("setting", [None, "off", "0", ""])
+async def test_a_bot_refuses_the_harness_unless_evals_are_enabled(module, setting, monkeypatch):
+    if setting is None:
+        monkeypatch.delenv(EVALS_ENV)
+    else:
+        monkeypatch.setenv(EVALS_ENV, setting)
+    app = FastAPI()
+
+    @app.websocket("/ws")
+    async def ws(websocket: WebSocket):
+        await websocket.accept()
+        await module.bot(WebSocketRunnerArguments(websocket=websocket))
+
+    async with serve(app) as served:
+        url = served.base_url.replace("http://", "ws://", 1) + "/ws"
+        async with websockets.connect(url) as client:
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                # The room bots close at once; the phone bot reads the eval-connect first.
+                await client.send(eval_connect_message(EvalConnectionFlags()))
+                await client.send(CLIENT_READY)
+                while True:  # nothing but the close: no bot-ready
+                    assert json.loads(await asyncio.wait_for(client.recv(), 10)).get("type") != "bot-ready"
+    assert closed.value.rcvd.code == 1008 and closed.value.rcvd.reason == EVALS_OFF[:120]
+    assert not module._runner_backend.started  # no Live session was prepared for it
+
+
+def test_evals_are_enabled_only_by_saying_so():
+    assert not evals_enabled({})
+    assert not evals_enabled({EVALS_ENV: "no"}) and not evals_enabled({EVALS_ENV: "enabled?"})
+    assert all(evals_enabled({EVALS_ENV: v}) for v in ("on", "1", "TRUE", " yes "))
 
 
 async def test_the_twilio_bot_refuses_an_eval_connect_with_bad_flags():
@@ -95,7 +127,7 @@ async def test_the_twilio_bot_refuses_an_eval_connect_with_bad_flags():
             with pytest.raises(websockets.ConnectionClosed) as closed:
                 await asyncio.wait_for(client.recv(), 10)
     assert closed.value.rcvd.code == 1008 and "eval-connect" in closed.value.rcvd.reason
-    assert twilio_bot._runner_backend is None  # refused before any Live session was prepared
+    assert not twilio_bot._runner_backend.started  # refused before any Live session was prepared
 
 
 async def test_the_twilio_bot_closes_a_stream_that_says_nothing():

@@ -2,9 +2,10 @@
 each answered in the target language's voice, the pair switched mid-call) and the tutor (its
 rendered instruction reaches the session), on the 2.5 and 3.1 profiles.
 
-The emulator does not understand words on this branch: what is asserted is what it can show
-today (the instruction a session holds, named at the head of each reply; the setup's
-``speechConfig.languageCode``, which picks the voice it speaks with; no connection refused).
+The emulator does not translate: told to (the interpreter's instruction), it answers each turn
+with the words it heard marked with the target language (``[es-ES] ...``), spoken in that
+language's voice. What is asserted is that mark on every reply, the words heard (with recognition
+on), the setup's ``speechConfig.languageCode``, and that no connection was refused.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import asyncio
 import pytest
 
 from gemini_live_emulator import EmulatorConfig, LiveEmulator
+from gemini_live_emulator.asr import word_error_rate
 from gemini_live_emulator.wire import get
 from pipecat_gemini_live.apps.personas.interpreter import LanguagePair
 from pipecat_gemini_live.apps.personas.specs import persona_from_spec
@@ -65,10 +67,10 @@ async def test_the_interpreter_answers_every_turn_in_the_target_language(tmp_pat
         turns = report["turns"]
         assert len(turns) == 3 and all(t["bot_audio_start_s"] for t in turns), (where, turns)
         heads = [t["output_transcript"] for t in turns]
-        # Each reply came from the interpreter persona of its pair...
-        assert heads[0].startswith("You are a live interpreter from English to Spanish"), (where, heads)
-        assert heads[1].startswith("You are a live interpreter from English to Spanish"), (where, heads)
-        assert heads[2].startswith("You are a live interpreter from English to French"), (where, heads)
+        # Each reply is an interpretation into its pair's target language...
+        assert heads[0].startswith("[es-ES] "), (where, heads)
+        assert heads[1].startswith("[es-ES] "), (where, heads)
+        assert heads[2].startswith("[fr-FR] "), (where, heads)
         # ...spoken with the target language's voice: the setup's languageCode.
         assert [language_code(r) for r in records] == ["es-ES", "fr-FR"], where
         assert "say only the Spanish translation" in instruction(records[0]), where
@@ -117,6 +119,15 @@ async def test_the_tutor_persona_reaches_the_session_from_the_main_job(tmp_path,
     assert records[1].replies[0].text.startswith("You are a patient, cheerful voice tutor")
 
 
+SAID = [
+    "he was not an ill disposed young man",
+    "he might even have been made amiable himself",
+    "unless to be rather cold hearted and rather selfish is to be ill disposed",
+]
+
+
+@pytest.mark.asr
+@pytest.mark.timeout(150)
 async def test_the_interpreter_pipeline_answers_three_turns_with_no_1007(tmp_path):
     async with LiveEmulator(EmulatorConfig(think_ms=100, pace=2.0)) as emu:
         replies = await interpret(
@@ -125,8 +136,14 @@ async def test_the_interpreter_pipeline_answers_three_turns_with_no_1007(tmp_pat
         await asyncio.sleep(0.2)
         records = list(emu.records)
     assert len(replies) == 3 and not any(r.interrupted for r in replies), replies
-    assert all(r.text.startswith("You are a live interpreter from English to German") for r in replies)
+    # Each turn answered with the words heard, marked as a German translation...
+    for reply, said in zip(replies, SAID):
+        marker, _, words = reply.text.partition(" ")
+        assert marker == "[de-DE]" and word_error_rate(said, words) <= 0.5, (reply.text, said)
     (record,) = records
+    # ...and spoken with the German voice (tests/integration/test_emulator_interpreting.py
+    # hears that the voice follows the language).
+    assert [t["language"] for t in record.extra["translations"]] == ["de-DE"] * 3
     assert language_code(record) == "de-DE"
     assert [r.audio_s > 0.5 for r in record.replies] == [True, True, True]  # spoken, in its voice
     assert record.server_close_code is None and record.client_close_code == 1000

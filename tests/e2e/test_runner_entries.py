@@ -56,9 +56,7 @@ async def test_the_twilio_bot_runs_a_call_handed_over_by_the_runner():
                     await asyncio.wait_for(ws.recv(), 5)
             assert closed.value.rcvd.code == 1008 and "callSid" in closed.value.rcvd.reason
     finally:
-        if twilio_bot._runner_backend is not None:
-            await twilio_bot._runner_backend.stop()
-            twilio_bot._runner_backend = None
+        await twilio_bot._runner_backend.stop()
 
 
 async def test_the_browser_bot_runs_a_call_handed_over_by_the_runner():
@@ -90,6 +88,4 @@ async def test_the_browser_bot_runs_a_call_handed_over_by_the_runner():
             await handler.close()
     finally:
         await peer.pc.close()
-        if webrtc_bot._runner_backend is not None:
-            await webrtc_bot._runner_backend.stop()
-            webrtc_bot._runner_backend = None
+        await webrtc_bot._runner_backend.stop()

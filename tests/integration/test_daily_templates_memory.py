@@ -13,6 +13,7 @@ from gemini_live_emulator.wire import get
 from pipecat_gemini_live.apps.bots import LiveBackend, messages
 from pipecat_gemini_live.apps.memory import NEW_CALL_NOTE, CallerMemory, MemoryStore
 from pipecat_gemini_live.apps.personas.specs import persona_book
+from pipelines.daily_bot import call_id as daily_call_id
 from pipelines.daily_bot import DailyBotConfig, main as daily_main, run_daily_bot
 
 from ..fakes import daily as fake_daily
@@ -53,6 +54,7 @@ async def test_template_personas_by_name_and_a_remembered_user(monkeypatch, tmp_
     records = list(emu.records)
     await client.participant_leaves("caller-1")
     call = await asyncio.wait_for(run, 15)
+    assert store.engine.pool.checkedin() == 0  # the bot's end disposed of the store's connections
 
     assert call.switches == ["tutor", "interpreter-en-US-es-ES"]
     assert all(m["ok"] for m in client.messages("persona-changed"))
@@ -66,11 +68,16 @@ async def test_template_personas_by_name_and_a_remembered_user(monkeypatch, tmp_
     assert get(get(get(last.setup, "generationConfig", {}), "speechConfig", {}), "languageCode") == "es-ES"
     finals = [m["text"] for m in bot_finals(client)]
     assert finals[1].startswith("You are a patient, cheerful voice tutor")
-    assert finals[2].startswith("You are a live interpreter from English to Spanish")
+    assert finals[2].startswith("[es-ES] ")  # the emulator's interpreter mode
     assert all(r.server_close_code is None for r in records)
     # This call's turns were written as it went: three caller turns, three replies.
     this_call = [t for t in store.recent(key) if t.call_id != "room@1"]
     assert [t.role for t in this_call].count("model") == 3
+    # Under an id of its own: the room's name and a per-call suffix (another call in this room
+    # gets another).
+    (call_id,) = {t.call_id for t in this_call}
+    room = ROOM.rsplit("/", 1)[-1]
+    assert call_id.startswith(room + "@") and call_id != daily_call_id(ROOM) != daily_call_id(ROOM)
     store.close()
 
 

@@ -64,4 +64,44 @@ async def test_a_browser_is_remembered_by_its_signed_cookie(tmp_path):
         third, record = await call(http, backend, cookie=forged)
         assert not record.client_content
         assert third.cookies[COOKIE_NAME] != cookie
+        assert store.engine.pool.checkedin() > 0
+    assert store.engine.pool.checkedin() == 0  # the app's shutdown disposed of the store's connections
+    store.close()
+
+
+@pytest.mark.timeout(90)
+async def test_a_slow_database_does_not_hold_up_the_call(tmp_path, monkeypatch):
+    """A database that answers in 10 s: the call starts without memory after the load limit
+    (3 s), the peer's connect is seen, and the call lives on past the connect timeout."""
+    import time
+
+    store = MemoryStore(f"sqlite:///{tmp_path / 'memory.sqlite3'}")
+    memory = CallerMemory(store, b"c" * 32)
+    real_recent = store.recent
+
+    def slow_recent(key):
+        time.sleep(10.0)
+        return real_recent(key)
+
+    monkeypatch.setattr(store, "recent", slow_recent)
+    async with serving(max_calls=1, memory=memory, connect_timeout_s=4.0) as (app, backend, http):
+        calls = app.state.calls
+        peer = Peer()
+        started = time.monotonic()
+        answer = (await http.post("/api/offer", json=await peer.offer())).json()
+        await peer.pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type=answer["type"]))
+
+        async def ready():
+            return peer.of("bot-ready")
+
+        await until(ready, 20, "bot-ready")
+        assert time.monotonic() - started < 8.0  # gross: not the database's 10 s
+        await asyncio.sleep(4.5)  # past the connect timeout
+        assert calls.never_connected == 0 and (await http.get("/api/status")).json()["active_calls"] == 1
+        await peer.pc.close()
+
+        async def ended():
+            return (await http.get("/api/status")).json()["active_calls"] == 0
+
+        await until(ended, 15, "the call to end")
     store.close()

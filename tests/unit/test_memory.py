@@ -72,6 +72,7 @@ def test_phone_keys_are_keyed_hashes_never_the_number():
     assert key.startswith("tel:") and "5550001111" not in key
     assert key != phone_caller_key("+15550001111", b"x" * 32)  # another deployment's secret
     assert phone_caller_key("anonymous", SECRET) is None
+    assert phone_caller_key("15550001111", SECRET) is None  # E.164 needs its +
     assert participant_caller_key("user-7", SECRET).startswith("participant:")
 
 
@@ -88,11 +89,90 @@ def test_cookies_are_signed():
     cookie = signer.new()
     key = signer.caller_key(cookie)
     assert key is not None and key.startswith("web:")
-    ident, sig = cookie.split(".")
-    assert signer.caller_key(ident[:-1] + ("A" if ident[-1] != "A" else "B") + "." + sig) is None
+    ident, issued, sig = cookie.split(".")
+    assert signer.caller_key(ident[:-1] + ("A" if ident[-1] != "A" else "B") + f".{issued}." + sig) is None
+    # The issue time is signed: a browser cannot make its cookie younger.
+    assert signer.caller_key(f"{ident}.{int(issued) + 100}.{sig}") is None
     assert CookieSigner(b"other" * 8).caller_key(cookie) is None
     for junk in (None, "", "abc", "x" * 500, "a.b.c", "A" * 32 + ".\u00e9"):  # non-ASCII: refused, not raised
         assert signer.caller_key(junk) is None
+
+
+def test_a_cookie_expires_server_side_after_its_max_age():
+    now = [1_800_000_000.0]
+    signer = CookieSigner(SECRET, max_age_s=3600, clock=lambda: now[0])
+    cookie = signer.new()
+    now[0] += 3600
+    assert signer.caller_key(cookie) is not None  # exactly the max age: still good
+    now[0] += 1
+    assert signer.caller_key(cookie) is None  # older: a stranger, whatever the browser kept
+    now[0] -= 3601 + 3600
+    assert signer.caller_key(cookie) is None  # issued an hour in the future: not ours
+    with pytest.raises(ValueError):
+        CookieSigner(SECRET, max_age_s=0)
+
+
+def test_the_cookie_max_age_follows_the_retention_or_its_own_setting(tmp_path):
+    from pipecat_gemini_live.apps.memory import CallerMemory
+
+    memory = CallerMemory(store_at(tmp_path, retention_s=86400.0), SECRET)
+    assert memory.cookie_max_age_s == 86400 and memory.cookies.max_age_s == 86400
+    env = {"CALLER_MEMORY": "on", "GEMINI_LIVE_DATA_DIR": str(tmp_path), "MEMORY_COOKIE_MAX_DAYS": "2"}
+    memory = CallerMemory.from_env(env)
+    assert memory.cookie_max_age_s == 2 * 86400
+    memory.close()
+    with pytest.raises(ValueError, match="MEMORY_COOKIE_MAX_DAYS"):
+        CallerMemory.from_env({**env, "MEMORY_COOKIE_MAX_DAYS": "-1"})
+
+
+def test_the_sqlite_file_is_owner_only_whatever_the_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        store = store_at(tmp_path / "data")
+        store.append("tel:a", "CA1", "user", "hello")
+    finally:
+        os.umask(old)
+    for name in ("m.sqlite3", "m.sqlite3-wal"):
+        assert stat.S_IMODE(os.stat(tmp_path / "data" / name).st_mode) == 0o600, name
+    assert stat.S_IMODE(os.stat(tmp_path / "data").st_mode) == 0o700
+    store.close()
+
+
+def test_tables_made_by_another_process_meanwhile_are_not_an_error(tmp_path, monkeypatch):
+    """Two bots starting at once: the other one's create_all won between the check and ours."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from pipecat_gemini_live.apps.memory import store as store_module
+
+    real = store_module._Base.metadata.create_all
+    raced = []
+
+    def create_all(bind, checkfirst=True, **kw):
+        if not raced:
+            raced.append(True)
+            real(bind, checkfirst=checkfirst, **kw)  # the other process...
+            raise OperationalError("CREATE TABLE caller_turns", {}, sqlite3.OperationalError("table caller_turns already exists"))
+        return real(bind, checkfirst=checkfirst, **kw)
+
+    monkeypatch.setattr(store_module._Base.metadata, "create_all", create_all)
+    store = store_at(tmp_path)
+    store.append("tel:a", "CA1", "user", "hello")
+    assert raced and store.count() == 1
+    store.close()
+
+
+def test_many_stores_opening_one_new_database_at_once(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = f"sqlite:///{tmp_path / 'race.sqlite3'}"
+    with ThreadPoolExecutor(8) as pool:
+        stores = list(pool.map(lambda _: MemoryStore(url), range(8)))
+    stores[0].append("tel:a", "CA1", "user", "hello")
+    assert all(s.count() == 1 for s in stores)
+    for s in stores:
+        s.close()
 
 
 class _Service:
@@ -129,6 +209,52 @@ async def test_a_call_is_seeded_with_memory_and_writes_its_own_turns(tmp_path):
     assert memory.written == 2 and memory.failed_writes == 0
 
 
+async def test_tool_arguments_and_results_are_not_remembered(tmp_path):
+    store = store_at(tmp_path)
+    service = _Service()
+    memory = await CallMemory.open(service, store, "tel:a", "CA1")
+    service.history.add_user("What is my balance?")
+    service.history.add_turn("model", 'lookup_account({"card": "4111 1111 1111 1111"})', kind="tool_call")
+    service.history.add_turn("user", '{"balance": 1204.5, "address": "1 Main St"}', kind="tool_result")
+    service.history.add_model("Your balance is about twelve hundred dollars.")
+    await memory.close()
+    assert [(t.role, t.text) for t in store.recent("tel:a")] == [
+        ("user", "What is my balance?"),
+        ("model", "Your balance is about twelve hundred dollars."),
+    ]
+
+
+class _SlowStore:
+    """A store whose reads take longer than a caller should wait."""
+
+    def __init__(self, store, delay_s):
+        self._store, self._delay_s = store, delay_s
+
+    def recent(self, key):
+        import time
+
+        time.sleep(self._delay_s)
+        return self._store.recent(key)
+
+    def __getattr__(self, name):
+        return getattr(self._store, name)
+
+
+async def test_a_slow_store_does_not_hold_up_the_call(tmp_path):
+    import time
+
+    store = store_at(tmp_path)
+    store.append("tel:a", "CA1", "user", "My name is Ada.")
+    service = _Service()
+    started = time.monotonic()
+    memory = await CallMemory.open(service, _SlowStore(store, 1.5), "tel:a", "CA2", load_timeout_s=0.2)
+    assert time.monotonic() - started < 1.0  # gross: the load was not waited for
+    assert memory.loaded == [] and service.history.entries == []
+    service.history.add_user("hello")  # its own turns are still written
+    await memory.close()
+    assert store.count("tel:a") == 2
+
+
 async def test_a_failing_store_does_not_stop_the_call(tmp_path):
     store = store_at(tmp_path)
     service = _Service()
@@ -157,8 +283,14 @@ def test_the_cli_forgets_a_phone_caller(tmp_path, monkeypatch, capsys):
     memory_cli(["forget", "--phone", "+1 555 000 1111"])
     assert capsys.readouterr().out.strip() == "forgot 1 turns"
     assert store.count(key) == 0 and store.count() == 1
-    with pytest.raises(SystemExit, match="not a phone number"):
+    with pytest.raises(SystemExit, match="not an E.164 phone number"):
         memory_cli(["forget", "--phone", "anonymous"])
+    # Without its +, a number is refused with the reason (it would name another caller, or
+    # none: the bot keys Twilio's E.164 From), and nothing is deleted.
+    store.append(key, "CA3", "user", "again")
+    with pytest.raises(SystemExit, match=r"needs the leading \+ and country code"):
+        memory_cli(["forget", "--phone", "15550001111"])
+    assert store.count(key) == 1
 
 
 def test_memory_is_off_unless_asked_for_and_read_from_the_environment(tmp_path):

@@ -1,6 +1,7 @@
 """Building blocks of the ready bots in ``pipelines/`` (Daily, browser WebRTC).
 
-- :class:`LiveBackend`: Gemini when ``GOOGLE_API_KEY`` is set, else the embedded emulator.
+- :class:`LiveBackend`: Gemini when ``GOOGLE_API_KEY`` is set, else the embedded emulator;
+  :class:`SharedBackend`: one per process, started race-free by the first call.
 - :class:`PersonaBook` / :class:`Persona`: the personas a bot offers, by name.
 - :class:`PersonaMessageSwitcher`, :class:`TranscriptMessenger`, :class:`TranscriptWatcher`:
   processors for persona requests in and transcripts out, as app messages.
@@ -9,7 +10,7 @@
 """
 
 from . import messages
-from .backend import LiveBackend
+from .backend import LiveBackend, SharedBackend
 from .call import DEFAULT_MODEL, BotCall, build_bot_call, make_service
 from .personas import DEFAULT_PERSONAS, Persona, PersonaBook
 from .processors import PersonaMessageSwitcher, TranscriptEvent, TranscriptMessenger, TranscriptWatcher
@@ -19,6 +20,7 @@ __all__ = [
     "DEFAULT_PERSONAS",
     "BotCall",
     "LiveBackend",
+    "SharedBackend",
     "Persona",
     "PersonaBook",
     "PersonaMessageSwitcher",

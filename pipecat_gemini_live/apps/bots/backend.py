@@ -7,6 +7,8 @@ its own process, so every bot runs offline out of the box.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from loguru import logger
@@ -92,3 +94,54 @@ class LiveBackend:
 
     def __repr__(self) -> str:
         return f"LiveBackend({self.name})"
+
+
+class SharedBackend:
+    """One :class:`LiveBackend` for every call of a process, started by the first call.
+
+    The runner entries (``bot(runner_args)``) have no app lifespan to start a backend in, so the
+    first call does it. Concurrent first calls must not start two embedded emulators (the
+    second would leak, never stopped): the start runs under an ``asyncio.Lock``, and calls that
+    arrive meanwhile wait for it and share it.
+
+    Args:
+        factory: Makes the (unstarted) backend; called once per start.
+    """
+
+    def __init__(self, factory: Callable[[], LiveBackend] = LiveBackend.from_env):
+        self._factory = factory
+        self._backend: LiveBackend | None = None
+        self._lock = asyncio.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _lock_here(self) -> asyncio.Lock:
+        # An asyncio.Lock belongs to the loop it first waited on; a process that runs a new
+        # loop (tests, a restarted runner) gets a new one.
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            self._lock, self._loop = asyncio.Lock(), loop
+        return self._lock
+
+    @property
+    def started(self) -> bool:
+        """A backend is running."""
+        return self._backend is not None
+
+    async def get(self) -> LiveBackend:
+        """The running backend, started now if this is the first call.
+
+        Raises:
+            Whatever :meth:`LiveBackend.start` raises; the next call tries again.
+        """
+        if self._backend is None:
+            async with self._lock_here():
+                if self._backend is None:
+                    self._backend = await self._factory().start()
+        return self._backend
+
+    async def stop(self) -> None:
+        """Stop the backend (at shutdown, or between tests); the next :meth:`get` starts anew."""
+        async with self._lock_here():
+            backend, self._backend = self._backend, None
+            if backend is not None:
+                await backend.stop()

@@ -3,7 +3,7 @@
 ::
 
     FastAPIWebsocketTransport(EdgeTwilioSerializer: mu-law -> 16 kHz, grouped frames)
-        -> user aggregator -> GeminiLiveLLMService -> OutputResampler(24 -> 8 kHz)
+        -> [PersonaKeypad: * + digit picks a persona] -> user aggregator -> GeminiLiveLLMService -> OutputResampler(24 -> 8 kHz)
         -> transport.output() -> assistant aggregator
 
 (the low-latency telephony path of :mod:`pipecat_gemini_live.telephony.audio`).
@@ -31,6 +31,8 @@ from pipecat.workers.runner import WorkerRunner
 from ...service import GeminiLiveLLMService
 from ...telephony.audio import TelephonyAudio
 from ...telephony.twilio_calls import StreamStart
+from .keypad import PersonaKeypad
+from .personas import PersonaBook
 
 
 @dataclass
@@ -43,6 +45,7 @@ class TwilioCall:
     service: GeminiLiveLLMService
     processors: list
     worker: PipelineWorker
+    keypad: PersonaKeypad | None = None
 
 
 def build_twilio_call(
@@ -56,6 +59,7 @@ def build_twilio_call(
     auth_token: str | None = None,
     twilio_api_base_url: str | None = None,
     wrap_serializer: Callable[[FrameSerializer], FrameSerializer] | None = None,
+    personas: PersonaBook | None = None,
 ) -> TwilioCall:
     """Build one call on an accepted media-stream WebSocket whose ``start`` has been read.
 
@@ -70,6 +74,8 @@ def build_twilio_call(
             REST API when it ends a call itself.
         twilio_api_base_url: Twilio REST API root for that hang-up (None: Twilio's own).
         wrap_serializer: Wraps the serializer (a trace tap, in benchmarks).
+        personas: The personas the caller may switch to with ``*`` and a digit
+            (:mod:`.keypad`); None: no switching, every key reaches the model.
     """
     hang_up = bool(auth_token and start.account_sid and start.call_sid)
     serializer: FrameSerializer = audio.serializer(
@@ -91,6 +97,20 @@ def build_twilio_call(
         user_params=LLMUserAggregatorParams(user_turn_strategies=ExternalUserTurnStrategies()),
     )
     processors = audio.pipeline_processors(transport, service, user=user, assistant=assistant)
+    keypad = None
+    if personas is not None:
+        keypad = PersonaKeypad(personas)
+        processors.insert(1, keypad)  # right after transport.input()
+
+        @service.event_handler("on_switch")
+        async def _on_switch(_service, record):
+            if record.reason == "persona":
+                persona = personas.by_instruction(record.system_instruction)
+                name = persona.name if persona is not None else None
+                if record.ok:
+                    logger.info(f"twilio-bot: call {start.call_sid} is now persona {name!r}")
+                else:
+                    logger.warning(f"twilio-bot: call {start.call_sid}: persona switch failed: {record.error}")
     worker = PipelineWorker(
         Pipeline(processors),
         params=PipelineParams(enable_metrics=True, enable_usage_metrics=True),
@@ -103,7 +123,7 @@ def build_twilio_call(
         # which hangs it up through Twilio's API, rather than leaving the caller in silence.
         processor_unusable_policy=ProcessorUnusablePolicy.END,
     )
-    return TwilioCall(start, transport, serializer, service, processors, worker)
+    return TwilioCall(start, transport, serializer, service, processors, worker, keypad)
 
 
 async def run_twilio_call(call: TwilioCall, *, handle_sigint: bool = False) -> None:

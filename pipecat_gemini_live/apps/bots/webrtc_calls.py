@@ -198,10 +198,11 @@ class CallManager:
         return task
 
     async def _run(self, call: BotCall, connection: SmallWebRTCConnection, caller_key: str | None = None) -> None:
-        # The connect handler and its watchdog first: the peer may connect while the caller's
-        # memory is read, and a connect event nobody listened for would end the call as
-        # "never connected". Whatever ends the call (the peer, a failure, a cancel during the
-        # load), the finally releases the watchdog and the memory.
+        # The connect handler and its watchdog first, then the caller's memory: the watchdog's
+        # clock runs from the offer, not from whenever a slow database answered (Pipecat holds
+        # the peer's connect event until the transport starts, so none is lost meanwhile).
+        # Whatever ends the call (the peer, a failure, a cancel during the load), the finally
+        # releases the watchdog and the memory.
         connected = asyncio.Event()
         connection.add_event_handler("connected", lambda _c: connected.set())
         watchdog = asyncio.get_running_loop().create_task(self._watch_connect(call, connection, connected))

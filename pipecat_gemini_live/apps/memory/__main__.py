@@ -25,7 +25,8 @@ def _caller_key(args: argparse.Namespace) -> str | None:
     if args.phone:
         key = phone_caller_key(args.phone, caller_secret())
         if key is None:
-            raise SystemExit(f"error: {args.phone!r} is not a phone number (E.164, e.g. +15550001111)")
+            why = " (it needs the leading + and country code)" if args.phone.strip()[:1].isdigit() else ""
+            raise SystemExit(f"error: {args.phone!r} is not an E.164 phone number{why}, e.g. +15550001111")
         return key
     if args.participant:
         return participant_caller_key(args.participant, caller_secret())

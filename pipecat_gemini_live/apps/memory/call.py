@@ -1,7 +1,8 @@
 """One call's memory: the caller's earlier turns given to the service at connect, and the
 call's own turns written to the store as they happen.
 
-The earlier turns go into the service's :class:`~pipecat_gemini_live.protocol.history.ConversationHistory`
+Only the conversation is kept (:data:`WRITTEN_KINDS`): words said and typed, never tool calls'
+arguments or tool results. The earlier turns go into the service's :class:`~pipecat_gemini_live.protocol.history.ConversationHistory`
 before the pipeline starts, so the call's first session is seeded with them in the form its
 model's profile takes (initial history, or ``clientContent`` ending with a user turn), exactly
 as a hand-over seeds a new session. The call's turns are written from that same history (its
@@ -25,12 +26,19 @@ from .store import MemoryStore, RememberedTurn
 if TYPE_CHECKING:
     from ...service import GeminiLiveLLMService
 
-# What the call itself said and did; not the seed itself ("context"), the opening cue, or the
-# markers a seed adds.
-WRITTEN_KINDS = frozenset({"speech", "text", "tool_call", "tool_result", "app"})
+# What was said in the call: the caller's and the model's words ("speech"), typed text, and
+# turns the application added ("app"). Not the seed itself ("context"), the opening cue, or the
+# markers a seed adds; and not tool calls' arguments or tool results: they carry whatever the
+# application's systems returned (account numbers, addresses, records about other people),
+# kept for as long as the retention allows, while what a returning caller's context needs is
+# what they were told, which the model's spoken reply already holds.
+WRITTEN_KINDS = frozenset({"speech", "text", "app"})
 
 # Ends the remembered turns: the model is told the call is new (and a profile whose seed must
 # end with a user turn gets one that says something true).
+# A caller waits on the load before hearing the bot: past this, the call starts without memory.
+LOAD_TIMEOUT_S = 3.0
+
 NEW_CALL_NOTE = "(The turns above are from earlier calls with this caller. A new call starts now.)"
 
 
@@ -59,16 +67,23 @@ class CallMemory:
 
     @classmethod
     async def open(
-        cls, service: "GeminiLiveLLMService", store: MemoryStore, caller_key: str, call_id: str
+        cls,
+        service: "GeminiLiveLLMService",
+        store: MemoryStore,
+        caller_key: str,
+        call_id: str,
+        *,
+        load_timeout_s: float = LOAD_TIMEOUT_S,
     ) -> "CallMemory":
         """Load the caller's turns into ``service`` and start writing its new ones.
 
         Must run before the service starts (its first session is seeded at start). A store that
-        cannot be read does not stop the call: it starts with no memory (logged).
+        cannot be read, or not within ``load_timeout_s`` seconds, does not stop or hold up the
+        call: it starts with no memory (logged), and its own turns are still written.
         """
         memory = cls(store, caller_key, call_id)
         try:
-            memory.loaded = await asyncio.to_thread(store.recent, caller_key)
+            memory.loaded = await asyncio.wait_for(asyncio.to_thread(store.recent, caller_key), load_timeout_s)
         except Exception as e:
             logger.warning(f"memory: could not load the caller's turns ({type(e).__name__}); the call starts without them")
         for turn in memory.loaded:

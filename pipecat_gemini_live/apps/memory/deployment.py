@@ -4,11 +4,14 @@ Each bot turns its own notion of a caller into a key (:mod:`.keys`) and opens on
 :class:`~.call.CallMemory` per call; this class holds what those need and reads the settings
 from the environment: ``CALLER_MEMORY=on`` turns memory on (it is off unless asked for: what
 callers say is kept), ``MEMORY_DATABASE_URL`` (default: the data directory's SQLite file),
-``MEMORY_MAX_TURNS``, ``MEMORY_MAX_MINUTES``, ``MEMORY_RETENTION_DAYS``, ``CALLER_KEY_SECRET``.
+``MEMORY_MAX_TURNS``, ``MEMORY_MAX_MINUTES``, ``MEMORY_RETENTION_DAYS``, ``CALLER_KEY_SECRET``,
+``MEMORY_COOKIE_MAX_DAYS`` (how old a browser's caller cookie may be; default: the retention,
+at most 400 days).
 """
 
 from __future__ import annotations
 
+import math
 import os
 from typing import TYPE_CHECKING, TypeVar
 
@@ -22,6 +25,7 @@ if TYPE_CHECKING:
     from ...service import GeminiLiveLLMService
 
 _ON = ("1", "on", "true", "yes")
+MAX_COOKIE_AGE_S = 400 * 86400  # the most browsers keep a cookie
 T = TypeVar("T", bound="CallerMemory")
 
 
@@ -31,12 +35,16 @@ class CallerMemory:
     Args:
         store: Where turns are kept.
         secret: The caller-key secret (:func:`.keys.caller_secret`).
+        cookie_max_age_s: The oldest browser cookie accepted, seconds (None: the store's
+            retention, at most 400 days).
     """
 
-    def __init__(self, store: MemoryStore, secret: bytes):
+    def __init__(self, store: MemoryStore, secret: bytes, *, cookie_max_age_s: float | None = None):
         self.store = store
         self._secret = secret
-        self.cookies = CookieSigner(secret)
+        if cookie_max_age_s is None:
+            cookie_max_age_s = min(store.policy.retention_s or MAX_COOKIE_AGE_S, MAX_COOKIE_AGE_S)
+        self.cookies = CookieSigner(secret, max_age_s=cookie_max_age_s)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.store.url})"
@@ -52,9 +60,16 @@ class CallerMemory:
         env = os.environ if env is None else env
         if (env.get("CALLER_MEMORY") or "").strip().lower() not in _ON:
             return None
-        store = MemoryStore(default_url(env), policy=MemoryPolicy.from_env(env))
+        cookie_days = env.get("MEMORY_COOKIE_MAX_DAYS") or None
+        if cookie_days is not None:
+            days = float(cookie_days)
+            if not math.isfinite(days) or days <= 0:
+                raise ValueError(f"MEMORY_COOKIE_MAX_DAYS={cookie_days!r}: a positive number of days")
+        policy = MemoryPolicy.from_env(env)
+        store = MemoryStore(default_url(env), policy=policy)
         logger.info(f"memory: callers are remembered in {store.url}")
-        return cls(store, caller_secret(env))
+        max_age = None if cookie_days is None else min(days * 86400, MAX_COOKIE_AGE_S)
+        return cls(store, caller_secret(env), cookie_max_age_s=max_age)
 
     def browser_key(self, cookie: str | None) -> tuple[str, str | None]:
         """``(caller key, cookie to set)`` for a browser that sent ``cookie`` (the value of
@@ -68,10 +83,9 @@ class CallerMemory:
 
     @property
     def cookie_max_age_s(self) -> int:
-        """How long a browser keeps its caller cookie: the retention limit, at most the 400
-        days browsers allow."""
-        retention = self.store.policy.retention_s
-        return int(min(retention or 400 * 86400, 400 * 86400))
+        """How long a browser keeps its caller cookie, seconds: the age past which the server
+        refuses it too (:class:`~.keys.CookieSigner`)."""
+        return int(self.cookies.max_age_s)
 
     def participant_key(self, participant_id: str) -> str:
         """The key of a participant id the application vouches for (see :mod:`.keys`)."""
@@ -84,5 +98,5 @@ class CallerMemory:
         return await CallMemory.open(service, self.store, caller_key, call_id)
 
     def close(self) -> None:
-        """Release the store's connections."""
+        """Release the store's connections (at the app's shutdown; the engine is disposed)."""
         self.store.close()

@@ -2,7 +2,8 @@
 
 - A phone caller (Twilio): ``tel:`` + HMAC-SHA256(secret, the E.164 number), hex. The number
   itself is never stored or logged; without the secret the key cannot be turned back into it.
-- A browser: a signed cookie (:class:`CookieSigner`) holding a random id, ``web:`` + that id.
+- A browser: a signed cookie (:class:`CookieSigner`) holding a random id and its issue time,
+  ``web:`` + that id; refused once older than its max age.
 - A room participant (Daily): ``participant:`` + HMAC of the id the application gives (the
   application's own user id, stable across calls).
 
@@ -20,14 +21,18 @@ import os
 import re
 import secrets
 import tempfile
+import time
 from pathlib import Path
 
 from .store import data_dir
 
 SECRET_FILE = "caller-key.secret"
 COOKIE_NAME = "gl_caller"
-_E164 = re.compile(r"\+?[1-9][0-9]{6,14}")
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 _ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
+_ISSUED = re.compile(r"[0-9]{1,12}")
+DEFAULT_COOKIE_MAX_AGE_S = 30 * 86400.0
+COOKIE_CLOCK_SKEW_S = 300  # instances' clocks differ a little; a cookie from the future does not
 
 
 def caller_secret(env: dict[str, str] | None = None) -> bytes:
@@ -65,15 +70,18 @@ def _mac(secret: bytes, label: str, value: str) -> str:
 
 
 def phone_caller_key(number: str, secret: bytes) -> str | None:
-    """The key of a phone number (``"+15550001111"``; spaces, dashes and dots are ignored).
+    """The key of an E.164 phone number (``"+15550001111"``; spaces, dashes, dots and
+    parentheses are ignored).
 
-    Returns None for what is not a phone number (a withheld ``anonymous`` caller, a SIP URI):
-    such calls are not remembered.
+    Returns None for what is not an E.164 number: a withheld ``anonymous`` caller, a SIP URI,
+    and a number without its leading ``+`` (``15550001111`` could be a national number, and
+    guessing a country would name another caller); such calls are not remembered. Twilio's
+    ``From`` is E.164, so the bot and the CLI key a number the same way.
     """
     digits = re.sub(r"[\s().-]", "", number or "")
     if not _E164.fullmatch(digits):
         return None
-    return "tel:" + _mac(secret, "tel", "+" + digits.lstrip("+"))
+    return "tel:" + _mac(secret, "tel", digits)
 
 
 def participant_caller_key(participant_id: str, secret: bytes) -> str:
@@ -88,30 +96,47 @@ def participant_caller_key(participant_id: str, secret: bytes) -> str:
 
 
 class CookieSigner:
-    """Signed browser cookies that carry a random caller id.
+    """Signed browser cookies that carry a random caller id and when it was issued.
 
-    A cookie is ``ID.SIGNATURE``: ``ID`` 32 URL-safe characters, ``SIGNATURE`` the URL-safe
-    base64 of HMAC-SHA256(secret, ID) truncated to 16 bytes. A forged or altered cookie is not
-    accepted (the browser then gets a new id: a stranger, not someone else's memory).
+    A cookie is ``ID.ISSUED.SIGNATURE``: ``ID`` 32 URL-safe characters, ``ISSUED`` the Unix
+    time it was made (decimal seconds), ``SIGNATURE`` the URL-safe base64 of
+    HMAC-SHA256(secret, ID and ISSUED) truncated to 16 bytes. A forged or altered cookie, one
+    issued more than ``max_age_s`` ago (the browser's own expiry is the browser's to honour,
+    so the server checks too), or one issued in the future is not accepted: the browser then
+    gets a new id, a stranger, never someone else's memory.
+
+    Args:
+        secret: The deployment's caller-key secret.
+        max_age_s: Oldest cookie accepted, seconds.
+        clock: Unix time now (tests).
     """
 
-    def __init__(self, secret: bytes):
+    def __init__(self, secret: bytes, *, max_age_s: float = DEFAULT_COOKIE_MAX_AGE_S, clock=time.time):
+        if not max_age_s > 0:
+            raise ValueError(f"a cookie max age is a positive number of seconds, not {max_age_s!r}")
         self._secret = secret
+        self.max_age_s = max_age_s
+        self._clock = clock
 
-    def _sign(self, ident: str) -> str:
-        mac = hmac.new(self._secret, b"cookie\n" + ident.encode(), hashlib.sha256).digest()[:16]
+    def _sign(self, ident: str, issued: str) -> str:
+        mac = hmac.new(self._secret, f"cookie\n{ident}\n{issued}".encode(), hashlib.sha256).digest()[:16]
         return base64.urlsafe_b64encode(mac).decode().rstrip("=")
 
     def new(self) -> str:
-        """A fresh cookie value."""
-        ident = secrets.token_urlsafe(24)
-        return f"{ident}.{self._sign(ident)}"
+        """A fresh cookie value, issued now."""
+        ident, issued = secrets.token_urlsafe(24), str(int(self._clock()))
+        return f"{ident}.{issued}.{self._sign(ident, issued)}"
 
     def caller_key(self, cookie: str | None) -> str | None:
-        """The caller key of a cookie this signer issued, else None."""
-        if not cookie or len(cookie) > 128 or "." not in cookie:
+        """The caller key of a cookie this signer issued no more than ``max_age_s`` ago, else None."""
+        if not cookie or len(cookie) > 128 or cookie.count(".") != 2:
             return None
-        ident, _, sig = cookie.partition(".")
-        if not _ID.fullmatch(ident) or not hmac.compare_digest(sig.encode(), self._sign(ident).encode()):
+        ident, issued, sig = cookie.split(".")
+        if not _ID.fullmatch(ident) or not _ISSUED.fullmatch(issued):
+            return None
+        if not hmac.compare_digest(sig.encode(), self._sign(ident, issued).encode()):
+            return None
+        age = self._clock() - int(issued)
+        if not -COOKIE_CLOCK_SKEW_S <= age <= self.max_age_s:
             return None
         return "web:" + ident

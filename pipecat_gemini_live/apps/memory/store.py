@@ -19,14 +19,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Float, Index, Integer, String, Text, create_engine, delete, event, func, select
+from sqlalchemy import Float, Index, Integer, String, Text, create_engine, delete, event, func, select, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 APP_NAME = "pipecat-gemini-live"
 DB_FILE = "memory.sqlite3"
 MAX_KEY_CHARS = 128
 MAX_TEXT_CHARS = 20_000
+# pg_advisory_xact_lock key that serialises creating the tables ("gl-memory" as a bigint).
+SCHEMA_LOCK_KEY = int.from_bytes(b"gl-memory", "big") & 0x7FFF_FFFF_FFFF_FFFF
 
 
 def data_dir(env: dict[str, str] | None = None) -> Path:
@@ -134,6 +137,34 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def _create_sqlite_file(path: Path) -> None:
+    """The database file (and its directory, 0700) made owner-only before SQLite opens it:
+    SQLite would create it with the umask's mode (often world-readable), and what callers said
+    is in it. SQLite gives its -wal and -shm files the database file's mode."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+
+
+def _create_tables(engine: Engine) -> None:
+    """Create the table and index unless they exist, safe against other processes doing the same.
+
+    Two bot processes starting at once against one database both see no table and both create
+    it; the loser fails on a duplicate (PostgreSQL: a unique violation on ``pg_type``, or
+    "already exists"). On PostgreSQL a transaction-scoped advisory lock serialises the check and
+    the create; anywhere, a duplicate error means the other process made them, checked again.
+    """
+    try:
+        with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+            _Base.metadata.create_all(conn, checkfirst=True)
+    except DBAPIError as e:
+        message = str(e.orig).lower()
+        if "already exists" not in message and "duplicate" not in message:
+            raise
+        _Base.metadata.create_all(engine, checkfirst=True)
+
+
 def _check_key(caller_key: str) -> str:
     if not isinstance(caller_key, str) or not caller_key or len(caller_key) > MAX_KEY_CHARS:
         raise ValueError(f"a caller key is a non-empty string of at most {MAX_KEY_CHARS} characters")
@@ -144,8 +175,8 @@ class MemoryStore:
     """The turn table behind a SQLAlchemy engine (thread-safe; blocking calls).
 
     Args:
-        url: A SQLAlchemy URL (default: :func:`default_url`); a SQLite file's directory is
-            created (mode 0700).
+        url: A SQLAlchemy URL (default: :func:`default_url`); a SQLite file is created mode
+            0600 in a directory created mode 0700.
         policy: Load window and retention.
         engine: An engine to use instead of ``url`` (the caller disposes of it).
 
@@ -160,12 +191,12 @@ class MemoryStore:
         if engine is None:
             url = url or default_url()
             if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-                Path(url[len("sqlite:///") :]).expanduser().parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                _create_sqlite_file(Path(url[len("sqlite:///") :]).expanduser())
             engine = create_engine(url, pool_pre_ping=True)
             if engine.dialect.name == "sqlite":
                 event.listen(engine, "connect", _sqlite_pragmas)
         self.engine = engine
-        _Base.metadata.create_all(engine)
+        _create_tables(engine)
         self.purge()
 
     @property

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from websockets.exceptions import ConnectionClosed
 
-from .. import server_messages, wire
+from .. import server_messages
 from ..records import Reply
 from ..scenario import ToolStep
 from .conversation import AUDIO_TOKENS_PER_S, LATE_WORDS_TIMEOUT_S, TRANSCRIPT_OPENING, HistoryTurn, UserTurn

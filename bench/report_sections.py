@@ -62,17 +62,33 @@ def _twilio(tw: dict, plot: str | None) -> list[str]:
         "",
         f"`bench/telephony_cpu.py`: our Twilio bot (FastAPI WebSocket transport, our serializer, our audio path, "
         "our service) against Pipecat's stock Twilio setup with its built-in service (`bench/stock_twilio.py`), "
-        f"{cpu['calls']} concurrent streamdouble calls per app and round, {cpu['rounds']} rounds, the order "
-        "rotating; the emulator and the callers in processes of their own, the bots' process CPU counted, "
-        "per second of the conversation (caller audio streamed).",
+        f"{cpu['calls']} concurrent streamdouble calls per app and round, {cpu['rounds']} rounds; "
+        + (
+            "each app in a process of its own and every app's calls placed at the same moment (the machine "
+            "was shared with other engineers' test runs: what their load costs falls on all apps in the same "
+            "seconds), the emulator and the callers in processes of their own; each app's process CPU "
+            "(`/proc`, user + system) from the round's start to its last pipeline's end, "
+            if cpu.get("concurrent")
+            else "the apps in one process, one app's calls at a time, the order rotating; the emulator and "
+            "the callers in processes of their own; the bots' process CPU, "
+        )
+        + "per second of the conversation (caller audio streamed).",
         "",
         "| app | CPU ms per call-second, median [min-max] | calls per core |",
         "|---|---|---|",
     ]
-    for p, label in (("twilio", "ours"), ("stock", "Pipecat stock + built-in"), ("floor", "floor: Pipecat's transport + serializer, no service")):
+    labels = {
+        "twilio": "ours",
+        "stock": "Pipecat stock + built-in",
+        "floor": "floor: Pipecat's transport + serializer, no service",
+        "before_40ms": "ours before: 20 ms output chunks",
+    }
+    for p, label in labels.items():
         if p in cpu["cpu_ms_per_call_s"]:
             out.append(f"| {label} | {_spread(cpu['cpu_ms_per_call_s'][p])} | {_f(cpu['calls_per_core'][p])} |")
     out += ["", f"Calls per core, ours / stock, per round: {_spread(cpu['calls_per_core_ratio'], 3)}"]
+    for p, st in cpu.get("before_over_after", {}).items():
+        out += ["", f"Before / after ({labels.get(p, p)} / ours), CPU per call-second, per round: {_spread(st, 3)}"]
     if cpu.get("over_floor_ms"):
         o = cpu["over_floor_ms"]
         out += [
@@ -98,6 +114,31 @@ def _twilio(tw: dict, plot: str | None) -> list[str]:
     out += ["", "p50 minus wideband's: " + ", ".join(f"{k.split('_minus')[0]} {_f(v, 1, ' ms')}" for k, v in comp.items())]
     if plot:
         out += ["", f"![twilio]({plot})"]
+    return out + [""]
+
+
+def _cushion(c: dict) -> list[str]:
+    out = [
+        "## 2f. The playout cushion under slow reply delivery",
+        "",
+        f"`bench/cushion.py`: the emulator streams every reply with `{c['pacing']}` pacing (0.85 x real time, "
+        "a 0.3 s pause every 2 s of audio); per repeat, the same three-turn call (real speech) without a "
+        f"cushion and with `LiveOptions(output_cushion_ms=...)`, side by side, {c['repeats']} repeats, model "
+        f"`{c['model']}`. Underruns: silences of {c['gap_ms']:g} ms or more inside a reply as the output "
+        "transport played it, per minute of reply audio. Added latency: per repeat, the median reply "
+        "latency (caller speech end -> first bot audio played) minus the same repeat's without a cushion. "
+        "Figures: median [min-max] over repeats.",
+        "",
+        "| cushion | underruns per minute of reply | silence inside replies, s per minute | reply latency, ms | added latency, ms | replies |",
+        "|---|---|---|---|---|---|",
+    ]
+    for mode, m in c["modes"].items():
+        name = "off" if m["cushion_ms"] is None else f"up to {m['cushion_ms']:g} ms"
+        added = "-" if m["cushion_ms"] is None else _spread(m["added_latency_ms"], 0)
+        out.append(
+            f"| {name} | {_spread(m['underruns_per_min'], 0)} | {_spread(m['silent_s_per_min'], 2)} | "
+            f"{_spread(m['reply_latency_ms'], 0)} | {added} | {m['replies']} |"
+        )
     return out + [""]
 
 
@@ -134,7 +175,9 @@ def _tried() -> list[str]:
         "function; not adopted without a measurement of its own.",
         "- pydantic's `model_construct` for reply-audio messages: still most of the SDK's cost (section "
         "2e); per-class default templates replaced it.",
-        "- 40 ms output chunks on the phone path (fewer writes): the first reply chunk would wait for the "
-        "second when the resampler holds its ~2 ms, adding a chunk of latency; kept at 20 ms.",
+        "- 40 ms output chunks on the phone path were first set aside: the first reply chunk would wait for "
+        "the second when the resampler holds its ~2 ms. The output resampler now gives a reply's first frame "
+        "its whole length (the hold as leading silence), so the first 40 ms chunk goes out at once; section "
+        "2d has its before/after.",
         "",
     ]

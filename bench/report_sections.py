@@ -155,6 +155,9 @@ def _micro(m: dict) -> list[str]:
         f"| caller audio out (100 ms at 16 kHz -> JSON), us | SDK {c['sdk']:.1f} | fast_wire {c['fast_wire']:.1f} |",
         f"| permessage-deflate of that message (recorded speech), us | {m['deflate_per_message_us']:.1f} (median size after: {100 * m['deflate_ratio']:.0f}%) | 0 (not offered) |",
     ]
+    if "media_in_us" in m:
+        mi = m["media_in_us"]
+        out.append(f"| caller media message in (Twilio JSON -> checked mu-law bytes), us | json.loads + model {mi['two_step']:.1f} | model_validate_json {mi['one_pass']:.1f} |")
     for key in ("8k->16k per 20 ms", "24k->8k per 40 ms"):
         out.append(
             f"| resample {key}, us | sinc_medium {rs['sinc_medium'][key]:.1f} | polyphase {rs['polyphase'][key]:.1f} (soxr VHQ, block-based: {rs['VHQ'][key]:.1f}) |"

@@ -43,6 +43,7 @@ from pipecat.transports.base_transport import BaseTransport
 from pipecat.transports.websocket.fastapi import FastAPIWebsocketParams
 
 from ..call.frame_batcher import CallerFrameBatcher
+from ..call.live_options import LiveOptions
 from ..audio.rates import LIVE_INPUT_RATE, TWILIO_RATE
 from ..audio.resampler import AudioResampler, OutputResampler
 from ..audio.stream_resampler import check_quality
@@ -65,6 +66,9 @@ class TelephonyAudio:
         lead_silence: The output resampler pads a reply's first frame to its whole length
             (:class:`~.resampler.OutputResampler`), so a first server chunk as long as
             ``out_chunk_ms`` is written at once.
+        caller_audio_past_service: Whether caller audio goes on down the pipeline after the
+            service (``LiveOptions.forward_caller_audio``, see :meth:`live_options`). Nothing in
+            this pipeline after the service reads it; set True to record the call there.
 
     Raises:
         ValueError: For an unknown quality, non-positive rates or a chunk that is not a
@@ -77,6 +81,7 @@ class TelephonyAudio:
     out_chunk_ms: int = 40
     batch_input: bool = True
     lead_silence: bool = True
+    caller_audio_past_service: bool = False
 
     def __post_init__(self):
         if self.wire_rate <= 0 or self.model_rate <= 0:
@@ -94,7 +99,7 @@ class TelephonyAudio:
     def pipecat_stock(cls) -> TelephonyAudio:
         """Pipecat 1.14's stock Twilio setup, for comparison: the serializer resamples 8 -> 16 kHz
         and the output transport resamples 24 -> 8 kHz (soxr VHQ streams), 40 ms output chunks."""
-        return cls(quality=None, out_chunk_ms=40, batch_input=False, lead_silence=False)
+        return cls(quality=None, out_chunk_ms=40, batch_input=False, lead_silence=False, caller_audio_past_service=True)
 
     @property
     def resamples_in_pipeline(self) -> bool:
@@ -154,6 +159,15 @@ class TelephonyAudio:
             audio_out_10ms_chunks=self.out_chunk_ms // 10,
             **kwargs,
         )
+
+    def live_options(self, **kwargs) -> LiveOptions:
+        """The service's ``LiveOptions`` for this path (``forward_caller_audio`` set from
+        :attr:`caller_audio_past_service`).
+
+        Args:
+            **kwargs: Other ``LiveOptions`` fields.
+        """
+        return LiveOptions(forward_caller_audio=self.caller_audio_past_service, **kwargs)
 
     def input_processors(self) -> list[FrameProcessor]:
         """Processors between ``transport.input()`` and the service: none (the serializer resamples)."""

@@ -79,3 +79,9 @@ def test_pipeline_order():
 def test_bad_settings_are_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):
         TelephonyAudio(**kwargs)
+
+
+def test_caller_audio_ends_at_the_service_on_our_path_only():
+    assert TelephonyAudio().live_options().forward_caller_audio is False
+    assert TelephonyAudio(caller_audio_past_service=True).live_options().forward_caller_audio is True
+    assert TelephonyAudio.pipecat_stock().live_options(barge_in=False).forward_caller_audio is True

@@ -75,7 +75,7 @@ def run_bounded(coro, grace_s: float = 10.0):
 
 def run(only: set[str], quick: bool, out: Path) -> dict:
     """Run the chosen measures and write the report; returns the results."""
-    from bench import call_start, cost, cushion, micro, latency_overhead, plots, report, seams, switch_gap, telephony, telephony_cpu
+    from bench import call_start, cost, cushion, micro, latency_overhead, plots, report, seams, switch_gap, telephony, telephony_cpu, twilio_messages
 
     out.mkdir(parents=True, exist_ok=True)
     # A run of some measures keeps the others' stored results (each says when it was measured).
@@ -128,7 +128,9 @@ def run(only: set[str], quick: bool, out: Path) -> dict:
         )
         print("    latency: wideband vs our Twilio path vs the stock audio path", flush=True)
         latency = run_bounded(telephony.benchmark(rounds=1 if quick else 2))
-        results["twilio"] = {"cpu": cpu, "latency": {k: latency[k] for k in ("paths", "comparison")}}
+        print("    messages, writes and frame hops per call-second", flush=True)
+        messages = run_bounded(twilio_messages.measure(calls=2))
+        results["twilio"] = {"cpu": cpu, "latency": {k: latency[k] for k in ("paths", "comparison")}, "messages": messages}
         pngs["twilio"] = plots.twilio(results["twilio"], out / "twilio.png").name
         save("twilio")
     if "cushion" in only:

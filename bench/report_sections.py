@@ -82,6 +82,7 @@ def _twilio(tw: dict, plot: str | None) -> list[str]:
         "stock": "Pipecat stock + built-in",
         "floor": "floor: Pipecat's transport + serializer, no service",
         "before_40ms": "ours before: 20 ms output chunks",
+        "before_audio_end": "ours before: caller audio on past the service",
     }
     for p, label in labels.items():
         if p in cpu["cpu_ms_per_call_s"]:
@@ -99,6 +100,26 @@ def _twilio(tw: dict, plot: str | None) -> list[str]:
             "far a better service and audio path can move calls per core.",
         ]
     out += [""]
+    msgs = tw.get("messages")
+    if msgs:
+        rows = (
+            ("live_messages", "messages sent to the Live API"),
+            ("twilio_messages", "messages sent to the caller (Twilio)"),
+            ("socket_writes", "socket writes (all sockets of the process)"),
+            ("frame_hops", "frames queued into a processor"),
+            ("frame_hops_InputAudioRawFrame", "... of them caller audio"),
+            ("frame_hops_TTSAudioRawFrame", "... of them reply audio"),
+        )
+        ours, stock = msgs["per_call_s"]["twilio"], msgs["per_call_s"]["stock"]
+        out += [
+            "What each bot does per second of a call (`bench/twilio_messages.py`, "
+            f"{msgs['calls']} calls per app, counters around the sends, writes and frame hops):",
+            "",
+            "| per call-second | ours | stock + built-in |",
+            "|---|---|---|",
+        ]
+        out += [f"| {label} | {_f(ours.get(k))} | {_f(stock.get(k))} |" for k, label in rows]
+        out += [""]
     paths = tw["latency"]["paths"]
     out += [
         "`bench/telephony.py` (one event loop, traced): caller speech end -> first bot audio written to the "

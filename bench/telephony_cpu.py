@@ -57,12 +57,14 @@ PATHS = ("twilio", "stock", "floor")
 # one change, for its before/after figure in the same run.
 BEFORE = {
     "before_40ms": TelephonyAudio(out_chunk_ms=20, lead_silence=False),
+    "before_audio_end": TelephonyAudio(caller_audio_past_service=True),
 }
 LABELS = {
     "twilio": "our Twilio bot (our audio path, our service)",
     "stock": "Pipecat stock Twilio setup, built-in service",
     "floor": "floor: Pipecat's transport + serializer, no service",
     "before_40ms": "our Twilio bot with 20 ms output chunks (before)",
+    "before_audio_end": "our Twilio bot, caller audio on past the service (before)",
 }
 
 

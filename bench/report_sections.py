@@ -119,7 +119,21 @@ def _twilio(tw: dict, plot: str | None) -> list[str]:
             "|---|---|---|",
         ]
         out += [f"| {label} | {_f(ours.get(k))} | {_f(stock.get(k))} |" for k, label in rows]
-        out += [""]
+        out += [
+            "",
+            "Why ours does not reach 1.5x: most of either bot's CPU above the floor is paid per message "
+            "(a WebSocket frame, a TLS record, a socket write and the event-loop turns around each) and per "
+            "frame hop (a queue, a task switch and a `process_frame` per processor). Ours sends the Live API "
+            f"{_f(ours.get('live_messages'))} messages a second against {_f(stock.get('live_messages'))}: "
+            "the built-in sends what Pipecat's soxr stream emits, ~95 ms blocks that also hold the server's "
+            "end-of-speech 60-80 ms late, where ours sends a caller's speech onset, offset and the "
+            "end-of-speech window frame by frame, so the server's turn decision waits for nothing (the "
+            "latency table below). Grouping those frames would trade the latency goal for CPU. With the "
+            "floor (Pipecat's transport, serializer and uvicorn) the same for both, 1.5x the stock bot's "
+            "calls per core would need ours at two thirds of the stock bot's CPU in all, i.e. its service "
+            "and audio path at well under half of the built-in's.",
+            "",
+        ]
     paths = tw["latency"]["paths"]
     out += [
         "`bench/telephony.py` (one event loop, traced): caller speech end -> first bot audio written to the "

@@ -128,12 +128,20 @@ def _twilio(tw: dict, plot: str | None) -> list[str]:
             "the built-in sends what Pipecat's soxr stream emits, ~95 ms blocks that also hold the server's "
             "end-of-speech 60-80 ms late, where ours sends a caller's speech onset, offset and the "
             "end-of-speech window frame by frame, so the server's turn decision waits for nothing (the "
-            "latency table below). Grouping those frames would trade the latency goal for CPU. With the "
-            "floor (Pipecat's transport, serializer and uvicorn) the same for both, 1.5x the stock bot's "
-            "calls per core would need ours at two thirds of the stock bot's CPU in all, i.e. its service "
-            "and audio path at well under half of the built-in's.",
+            "latency table below). Grouping those frames would trade the latency goal for CPU.",
             "",
         ]
+        cpu_ms, o = cpu["cpu_ms_per_call_s"], cpu.get("over_floor_ms")
+        if o and "floor" in cpu_ms:
+            need = cpu_ms["stock"]["median"] / 1.5 - cpu_ms["floor"]["median"]
+            out += [
+                f"The floor ({cpu_ms['floor']['median']:.2f} ms, Pipecat's transport, serializer and uvicorn) is "
+                f"paid by both bots: 1.5x the stock bot's calls per core needs ours at "
+                f"{cpu_ms['stock']['median'] / 1.5:.2f} ms in all, {need:.2f} ms above the floor, "
+                f"{need / o['stock']['median']:.2f} of the stock bot's {o['stock']['median']:.2f}; ours is at "
+                f"{o['twilio']['median']:.2f} ({o['twilio']['median'] / o['stock']['median']:.2f} of it).",
+                "",
+            ]
     paths = tw["latency"]["paths"]
     out += [
         "`bench/telephony.py` (one event loop, traced): caller speech end -> first bot audio written to the "
@@ -147,6 +155,15 @@ def _twilio(tw: dict, plot: str | None) -> list[str]:
         out.append(f"| {p} | {s['answered']}/{s['turns']} | {_f(s['total_ms']['p50'])} | {_f(s['total_ms']['p95'])} |")
     comp = tw["latency"]["comparison"]
     out += ["", "p50 minus wideband's: " + ", ".join(f"{k.split('_minus')[0]} {_f(v, 1, ' ms')}" for k, v in comp.items())]
+    legs = {p: paths[p].get("legs_ms") for p in ("wideband", "twilio") if p in paths}
+    if all(legs.values()) and len(legs) == 2:
+        names = list(legs["twilio"])
+        out += [
+            "",
+            "Per leg, p50 ms (wideband / twilio): "
+            + ", ".join(f"{n} {_f(legs['wideband'][n]['p50'])} / {_f(legs['twilio'][n]['p50'])}" for n in names if n in legs["wideband"])
+            + ". `server` is the emulator's side (its think time and first chunk), `silence` its end-of-speech wait; the legs that are ours are the other four.",
+        ]
     if plot:
         out += ["", f"![twilio]({plot})"]
     return out + [""]
@@ -217,5 +234,8 @@ def _tried() -> list[str]:
         "the second when the resampler holds its ~2 ms. The output resampler now gives a reply's first frame "
         "its whole length (the hold as leading silence), so the first 40 ms chunk goes out at once; section "
         "2d has its before/after.",
+        "- Not tried: grouping the caller's frames through the end-of-speech window (sent one 20 ms frame at "
+        "a time now). It would bring the messages to the Live API toward the built-in's (section 2d) but hold "
+        "back the frames the server's end-of-turn decision waits for.",
         "",
     ]

@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test test-slow fuzz fuzz-emulator explore eval bench bench-switch bench-telephony bench-telephony-cpu bench-resamplers install clean
+.PHONY: demo test test-slow fuzz fuzz-emulator explore eval bench bench-switch bench-telephony bench-telephony-cpu bench-cushion bench-resamplers install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -91,10 +91,16 @@ bench-telephony: $(STAMP)
 	$(BIN)/python -m bench.telephony --rounds $(ROUNDS)
 
 # Calls per core of our Twilio bot against Pipecat's stock Twilio bot with its built-in service
-# (CALLS concurrent calls per app and round; emulator and callers on other threads).
+# (CALLS concurrent calls per app and round, every app in a process of its own and all apps' calls
+# at once; emulator and callers in processes of their own).
 CALLS ?= 4
 bench-telephony-cpu: $(STAMP)
 	$(BIN)/python -m bench.telephony_cpu --rounds $(ROUNDS) --calls $(CALLS)
+
+# The playout cushion's effect under slow reply delivery: underruns and added latency, on vs off
+# (three calls at once per repeat, ~50 s each) -> bench/cushion.json.
+bench-cushion: $(STAMP)
+	$(BIN)/python -m bench.cushion --repeats 3
 
 # The resampler trade-off (hold, passband, rejection, CPU) behind the telephony path.
 bench-resamplers: $(STAMP)

@@ -23,7 +23,7 @@ from pathlib import Path
 from loguru import logger
 
 ROOT = Path(__file__).resolve().parent.parent
-MEASURES = ("latency", "cost", "floor", "callstart", "twilio", "micro", "profile", "switch", "seams")
+MEASURES = ("latency", "cost", "floor", "callstart", "twilio", "cushion", "micro", "profile", "switch", "seams")
 
 
 def machine() -> dict:
@@ -75,7 +75,7 @@ def run_bounded(coro, grace_s: float = 10.0):
 
 def run(only: set[str], quick: bool, out: Path) -> dict:
     """Run the chosen measures and write the report; returns the results."""
-    from bench import call_start, cost, micro, latency_overhead, plots, report, seams, switch_gap, telephony, telephony_cpu
+    from bench import call_start, cost, cushion, micro, latency_overhead, plots, report, seams, switch_gap, telephony, telephony_cpu, twilio_messages
 
     out.mkdir(parents=True, exist_ok=True)
     # A run of some measures keeps the others' stored results (each says when it was measured).
@@ -121,12 +121,22 @@ def run(only: set[str], quick: bool, out: Path) -> dict:
         save("callstart")
     if "twilio" in only:
         print("2d. the Twilio bot end to end: calls per core, ours vs Pipecat's stock setup", flush=True)
-        cpu = run_bounded(telephony_cpu.measure(rounds=1 if quick else 3, calls=2 if quick else 4))
+        cpu = run_bounded(
+            telephony_cpu.measure_concurrent(
+                rounds=1 if quick else 3, calls=2 if quick else 4, paths=telephony_cpu.PATHS + tuple(telephony_cpu.BEFORE)
+            )
+        )
         print("    latency: wideband vs our Twilio path vs the stock audio path", flush=True)
         latency = run_bounded(telephony.benchmark(rounds=1 if quick else 2))
-        results["twilio"] = {"cpu": cpu, "latency": {k: latency[k] for k in ("paths", "comparison")}}
+        print("    messages, writes and frame hops per call-second", flush=True)
+        messages = run_bounded(twilio_messages.measure(calls=2))
+        results["twilio"] = {"cpu": cpu, "latency": {k: latency[k] for k in ("paths", "comparison")}, "messages": messages}
         pngs["twilio"] = plots.twilio(results["twilio"], out / "twilio.png").name
         save("twilio")
+    if "cushion" in only:
+        print("2f. the playout cushion under slow reply delivery, on vs off", flush=True)
+        results["cushion"] = run_bounded(cushion.measure(repeats=1 if quick else 3))
+        save("cushion")
     if "micro" in only:
         print("2e. per message and per chunk, before and after", flush=True)
         results["micro"] = micro.measure()

@@ -8,6 +8,8 @@ CPU time (``time.process_time``) per operation, median of 5 batches, on this mac
   the SDK's conversion, pydantic ``model_construct``, and :mod:`pipecat_gemini_live.call.fast_wire`;
 - caller audio out (100 ms of 16 kHz PCM to the JSON text sent): the SDK's conversion and
   :func:`~pipecat_gemini_live.call.fast_wire.audio_input_message`;
+- a caller ``media`` message in (Twilio's JSON text to mu-law bytes, checked):
+  ``json.loads`` then the pydantic model (before), pydantic's ``model_validate_json`` (after);
 - permessage-deflate of that message (what ``LiveOptions.websocket_compression`` costs per send);
 - resampling a 20 ms 8 -> 16 kHz frame and a 40 ms 24 -> 8 kHz chunk: libsamplerate
   ``sinc_medium`` (before), the polyphase FIR (after), soxr ``VHQ`` (Pipecat's, block-based);
@@ -77,6 +79,20 @@ def measure() -> dict:
     out["caller_out_us"] = {
         "sdk": _per_op_us(sdk_out, 1000),
         "fast_wire": _per_op_us(lambda: audio_input_message(pcm16, "audio/pcm;rate=16000"), 1000),
+    }
+    from pipecat_gemini_live.telephony.twilio_input import _media_payload, _media_payload_checked
+
+    media = json.dumps(
+        {
+            "event": "media",
+            "sequenceNumber": "42",
+            "media": {"track": "inbound", "chunk": "41", "timestamp": "820", "payload": base64.b64encode(bytes(range(160))).decode()},
+            "streamSid": "MZ" + "0" * 32,
+        }
+    )
+    out["media_in_us"] = {
+        "two_step": _per_op_us(lambda: _media_payload_checked(media), 5000),
+        "one_pass": _per_op_us(lambda: _media_payload(media), 5000),
     }
     # Recorded speech, 100 ms per message, each message different (deflate keeps its context).
     from pipecat_gemini_live.apps.transports.wav import load_wav

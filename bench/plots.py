@@ -104,13 +104,18 @@ def seams(result: dict, path: Path) -> Path:
 
 def twilio(result: dict, path: Path) -> Path:
     """The Twilio bot against Pipecat's stock setup: CPU per call-second (every round) and latency."""
-    fig, (cpu_ax, lat_ax) = plt.subplots(1, 2, figsize=(10, 4))
+    fig, (cpu_ax, lat_ax) = plt.subplots(1, 2, figsize=(11, 4.5))
     cpu = result["cpu"]
-    names = {"twilio": "ours", "stock": "stock + built-in"}
+    names = {
+        "twilio": "ours",
+        "stock": "stock +\nbuilt-in",
+        "before_40ms": "ours before:\n20 ms chunks",
+        "before_audio_end": "ours before:\ncaller audio\npast service",
+    }
     for i, (p, vals) in enumerate(cpu["per_round"].items()):
         cpu_ax.scatter([i] * len(vals), vals, color=COLORS["ours" if p == "twilio" else "builtin"])
         cpu_ax.hlines(sorted(vals)[len(vals) // 2], i - 0.2, i + 0.2, color="black")
-    cpu_ax.set_xticks(range(len(cpu["per_round"])), [names.get(p, p) for p in cpu["per_round"]])
+    cpu_ax.set_xticks(range(len(cpu["per_round"])), [names.get(p, p) for p in cpu["per_round"]], fontsize=8)
     cpu_ax.set_ylabel(f"bot CPU, ms per call-second ({cpu['calls']} calls at once)")
     cpu_ax.set_ylim(bottom=0)
     paths = result["latency"]["paths"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.report_sections import _call_start, _f, _floor, _micro, _spread, _tried, _twilio
+from bench.report_sections import _call_start, _cushion, _f, _floor, _micro, _spread, _tried, _twilio
 from bench.rig import LABELS, SERVICES
 
 # Targets from the benchmark issue: overhead p95 no worse than the built-in's, cost within 1.2x.
@@ -146,6 +146,8 @@ def write(results: dict, plots: dict[str, str]) -> str:
         lines += _call_start(cs_)
     if tw:
         lines += _twilio(tw, plots.get("twilio"))
+    if results.get("cushion"):
+        lines += _cushion(results["cushion"])
     if results.get("micro"):
         lines += _micro(results["micro"])
     lines += _tried()

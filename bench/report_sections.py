@@ -62,17 +62,34 @@ def _twilio(tw: dict, plot: str | None) -> list[str]:
         "",
         f"`bench/telephony_cpu.py`: our Twilio bot (FastAPI WebSocket transport, our serializer, our audio path, "
         "our service) against Pipecat's stock Twilio setup with its built-in service (`bench/stock_twilio.py`), "
-        f"{cpu['calls']} concurrent streamdouble calls per app and round, {cpu['rounds']} rounds, the order "
-        "rotating; the emulator and the callers in processes of their own, the bots' process CPU counted, "
-        "per second of the conversation (caller audio streamed).",
+        f"{cpu['calls']} concurrent streamdouble calls per app and round, {cpu['rounds']} rounds; "
+        + (
+            "each app in a process of its own and every app's calls placed at the same moment (the machine "
+            "was shared with other engineers' test runs: what their load costs falls on all apps in the same "
+            "seconds), the emulator and the callers in processes of their own; each app's process CPU "
+            "(`/proc`, user + system) from the round's start to its last pipeline's end, "
+            if cpu.get("concurrent")
+            else "the apps in one process, one app's calls at a time, the order rotating; the emulator and "
+            "the callers in processes of their own; the bots' process CPU, "
+        )
+        + "per second of the conversation (caller audio streamed).",
         "",
         "| app | CPU ms per call-second, median [min-max] | calls per core |",
         "|---|---|---|",
     ]
-    for p, label in (("twilio", "ours"), ("stock", "Pipecat stock + built-in"), ("floor", "floor: Pipecat's transport + serializer, no service")):
+    labels = {
+        "twilio": "ours",
+        "stock": "Pipecat stock + built-in",
+        "floor": "floor: Pipecat's transport + serializer, no service",
+        "before_40ms": "ours before: 20 ms output chunks",
+        "before_audio_end": "ours before: caller audio on past the service",
+    }
+    for p, label in labels.items():
         if p in cpu["cpu_ms_per_call_s"]:
             out.append(f"| {label} | {_spread(cpu['cpu_ms_per_call_s'][p])} | {_f(cpu['calls_per_core'][p])} |")
     out += ["", f"Calls per core, ours / stock, per round: {_spread(cpu['calls_per_core_ratio'], 3)}"]
+    for p, st in cpu.get("before_over_after", {}).items():
+        out += ["", f"Before / after ({labels.get(p, p)} / ours), CPU per call-second, per round: {_spread(st, 3)}"]
     if cpu.get("over_floor_ms"):
         o = cpu["over_floor_ms"]
         out += [
@@ -83,6 +100,48 @@ def _twilio(tw: dict, plot: str | None) -> list[str]:
             "far a better service and audio path can move calls per core.",
         ]
     out += [""]
+    msgs = tw.get("messages")
+    if msgs:
+        rows = (
+            ("live_messages", "messages sent to the Live API"),
+            ("twilio_messages", "messages sent to the caller (Twilio)"),
+            ("socket_writes", "socket writes (all sockets of the process)"),
+            ("frame_hops", "frames queued into a processor"),
+            ("frame_hops_InputAudioRawFrame", "... of them caller audio"),
+            ("frame_hops_TTSAudioRawFrame", "... of them reply audio"),
+        )
+        ours, stock = msgs["per_call_s"]["twilio"], msgs["per_call_s"]["stock"]
+        out += [
+            "What each bot does per second of a call (`bench/twilio_messages.py`, "
+            f"{msgs['calls']} calls per app, counters around the sends, writes and frame hops):",
+            "",
+            "| per call-second | ours | stock + built-in |",
+            "|---|---|---|",
+        ]
+        out += [f"| {label} | {_f(ours.get(k))} | {_f(stock.get(k))} |" for k, label in rows]
+        out += [
+            "",
+            "Why ours does not reach 1.5x: most of either bot's CPU above the floor is paid per message "
+            "(a WebSocket frame, a TLS record, a socket write and the event-loop turns around each) and per "
+            "frame hop (a queue, a task switch and a `process_frame` per processor). Ours sends the Live API "
+            f"{_f(ours.get('live_messages'))} messages a second against {_f(stock.get('live_messages'))}: "
+            "the built-in sends what Pipecat's soxr stream emits, ~95 ms blocks that also hold the server's "
+            "end-of-speech 60-80 ms late, where ours sends a caller's speech onset, offset and the "
+            "end-of-speech window frame by frame, so the server's turn decision waits for nothing (the "
+            "latency table below). Grouping those frames would trade the latency goal for CPU.",
+            "",
+        ]
+        cpu_ms, o = cpu["cpu_ms_per_call_s"], cpu.get("over_floor_ms")
+        if o and "floor" in cpu_ms:
+            need = cpu_ms["stock"]["median"] / 1.5 - cpu_ms["floor"]["median"]
+            out += [
+                f"The floor ({cpu_ms['floor']['median']:.2f} ms, Pipecat's transport, serializer and uvicorn) is "
+                f"paid by both bots: 1.5x the stock bot's calls per core needs ours at "
+                f"{cpu_ms['stock']['median'] / 1.5:.2f} ms in all, {need:.2f} ms above the floor, "
+                f"{need / o['stock']['median']:.2f} of the stock bot's {o['stock']['median']:.2f}; ours is at "
+                f"{o['twilio']['median']:.2f} ({o['twilio']['median'] / o['stock']['median']:.2f} of it).",
+                "",
+            ]
     paths = tw["latency"]["paths"]
     out += [
         "`bench/telephony.py` (one event loop, traced): caller speech end -> first bot audio written to the "
@@ -96,8 +155,42 @@ def _twilio(tw: dict, plot: str | None) -> list[str]:
         out.append(f"| {p} | {s['answered']}/{s['turns']} | {_f(s['total_ms']['p50'])} | {_f(s['total_ms']['p95'])} |")
     comp = tw["latency"]["comparison"]
     out += ["", "p50 minus wideband's: " + ", ".join(f"{k.split('_minus')[0]} {_f(v, 1, ' ms')}" for k, v in comp.items())]
+    legs = {p: paths[p].get("legs_ms") for p in ("wideband", "twilio") if p in paths}
+    if all(legs.values()) and len(legs) == 2:
+        names = list(legs["twilio"])
+        out += [
+            "",
+            "Per leg, p50 ms (wideband / twilio): "
+            + ", ".join(f"{n} {_f(legs['wideband'][n]['p50'])} / {_f(legs['twilio'][n]['p50'])}" for n in names if n in legs["wideband"])
+            + ". `server` is the emulator's side (its think time and first chunk), `silence` its end-of-speech wait; the legs that are ours are the other four.",
+        ]
     if plot:
         out += ["", f"![twilio]({plot})"]
+    return out + [""]
+
+
+def _cushion(c: dict) -> list[str]:
+    out = [
+        "## 2f. The playout cushion under slow reply delivery",
+        "",
+        f"`bench/cushion.py`: the emulator streams every reply with `{c['pacing']}` pacing (0.85 x real time, "
+        "a 0.3 s pause every 2 s of audio); per repeat, the same three-turn call (real speech) without a "
+        f"cushion and with `LiveOptions(output_cushion_ms=...)`, side by side, {c['repeats']} repeats, model "
+        f"`{c['model']}`. Underruns: silences of {c['gap_ms']:g} ms or more inside a reply as the output "
+        "transport played it, per minute of reply audio. Added latency: per repeat, the median reply "
+        "latency (caller speech end -> first bot audio played) minus the same repeat's without a cushion. "
+        "Figures: median [min-max] over repeats.",
+        "",
+        "| cushion | underruns per minute of reply | silence inside replies, s per minute | reply latency, ms | added latency, ms | replies |",
+        "|---|---|---|---|---|---|",
+    ]
+    for mode, m in c["modes"].items():
+        name = "off" if m["cushion_ms"] is None else f"up to {m['cushion_ms']:g} ms"
+        added = "-" if m["cushion_ms"] is None else _spread(m["added_latency_ms"], 0)
+        out.append(
+            f"| {name} | {_spread(m['underruns_per_min'], 0)} | {_spread(m['silent_s_per_min'], 2)} | "
+            f"{_spread(m['reply_latency_ms'], 0)} | {added} | {m['replies']} |"
+        )
     return out + [""]
 
 
@@ -114,6 +207,9 @@ def _micro(m: dict) -> list[str]:
         f"| caller audio out (100 ms at 16 kHz -> JSON), us | SDK {c['sdk']:.1f} | fast_wire {c['fast_wire']:.1f} |",
         f"| permessage-deflate of that message (recorded speech), us | {m['deflate_per_message_us']:.1f} (median size after: {100 * m['deflate_ratio']:.0f}%) | 0 (not offered) |",
     ]
+    if "media_in_us" in m:
+        mi = m["media_in_us"]
+        out.append(f"| caller media message in (Twilio JSON -> checked mu-law bytes), us | json.loads + model {mi['two_step']:.1f} | model_validate_json {mi['one_pass']:.1f} |")
     for key in ("8k->16k per 20 ms", "24k->8k per 40 ms"):
         out.append(
             f"| resample {key}, us | sinc_medium {rs['sinc_medium'][key]:.1f} | polyphase {rs['polyphase'][key]:.1f} (soxr VHQ, block-based: {rs['VHQ'][key]:.1f}) |"
@@ -134,7 +230,12 @@ def _tried() -> list[str]:
         "function; not adopted without a measurement of its own.",
         "- pydantic's `model_construct` for reply-audio messages: still most of the SDK's cost (section "
         "2e); per-class default templates replaced it.",
-        "- 40 ms output chunks on the phone path (fewer writes): the first reply chunk would wait for the "
-        "second when the resampler holds its ~2 ms, adding a chunk of latency; kept at 20 ms.",
+        "- 40 ms output chunks on the phone path were first set aside: the first reply chunk would wait for "
+        "the second when the resampler holds its ~2 ms. The output resampler now gives a reply's first frame "
+        "its whole length (the hold as leading silence), so the first 40 ms chunk goes out at once; section "
+        "2d has its before/after.",
+        "- Not tried: grouping the caller's frames through the end-of-speech window (sent one 20 ms frame at "
+        "a time now). It would bring the messages to the Live API toward the built-in's (section 2d) but hold "
+        "back the frames the server's end-of-turn decision waits for.",
         "",
     ]

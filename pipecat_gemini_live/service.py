@@ -37,6 +37,7 @@ from pipecat.frames.frames import (
     Frame,
     FunctionCallCancelFrame,
     FunctionCallResultFrame,
+    InputAudioRawFrame,
     LLMContextFrame,
     LLMServiceMetadataFrame,
     LLMSetToolsFrame,
@@ -300,7 +301,11 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         if isinstance(frame, EndFrame):
             await self.call.let_the_last_reply_finish()
         await super().process_frame(frame, direction)
-        consumed = isinstance(frame, (PersonaUpdateFrame, LLMContextFrame, LLMSetToolsFrame))
+        consumed = isinstance(frame, (PersonaUpdateFrame, LLMContextFrame, LLMSetToolsFrame)) or (
+            isinstance(frame, InputAudioRawFrame)
+            and direction == FrameDirection.DOWNSTREAM
+            and not self.options.forward_caller_audio
+        )
         await self.call.take(frame, preroll_from_vad=self._preroll_override is None)
         unserved = unserved_warning(frame) if direction == FrameDirection.DOWNSTREAM else None
         if unserved is not None:

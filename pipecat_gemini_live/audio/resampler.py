@@ -116,16 +116,25 @@ class OutputResampler(_StreamResampling):
     Args:
         sample_rate: The transport's output rate in Hz (8000 for Twilio).
         quality: Resampler quality (see :class:`AudioResampler`).
+        lead_silence: Give a reply's first frame as much audio as it came with, the filter's
+            hold (~2 ms for 24 -> 8 kHz polyphase) as silence at its start. Without it the first
+            40 ms server chunk yields ~38 ms, and a transport writing 40 ms chunks would wait for
+            the next server chunk before the caller hears anything; with it that chunk fills one
+            at once. The delay is the same either way (the hold); only where it sits differs.
         **kwargs: Passed to ``FrameProcessor``.
 
     Raises:
         ValueError: For a non-positive ``sample_rate`` or an unknown ``quality``.
     """
 
-    def __init__(self, sample_rate: int = TWILIO_RATE, *, quality: str = "polyphase", **kwargs):
+    def __init__(
+        self, sample_rate: int = TWILIO_RATE, *, quality: str = "polyphase", lead_silence: bool = False, **kwargs
+    ):
         super().__init__(sample_rate, quality=quality, **kwargs)
+        self.lead_silence = lead_silence
         self._last_rate: int | None = None
         self._context_id: str | None = None
+        self._in_reply = False
 
     async def process_frame(self, frame: Frame, direction: FrameDirection):
         """Convert bot audio; flush at the end of a reply; reset on an interruption."""
@@ -137,6 +146,7 @@ class OutputResampler(_StreamResampling):
             elif isinstance(frame, TTSStoppedFrame):
                 await self._flush()
             elif isinstance(frame, InterruptionFrame):
+                self._in_reply = False
                 for resampler in self._resamplers.values():
                     await resampler.reset()
         await self.push_frame(frame, direction)
@@ -155,12 +165,17 @@ class OutputResampler(_StreamResampling):
         self._last_rate = frame.sample_rate
         self._context_id = getattr(frame, "context_id", None)
         audio = await resampler.resample(frame.audio, frame.sample_rate, self.sample_rate)
+        if self.lead_silence and not self._in_reply:
+            worth = len(frame.audio) // 2 * self.sample_rate // frame.sample_rate
+            audio = bytes(2 * max(0, worth - len(audio) // 2)) + audio
+        self._in_reply = True
         frame.audio = audio
         frame.sample_rate = self.sample_rate
         frame.num_frames = len(audio) // 2
         return bool(audio)
 
     async def _flush(self) -> None:
+        self._in_reply = False
         rate = self._last_rate
         if rate is None:
             return

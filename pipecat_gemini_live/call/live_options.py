@@ -48,6 +48,11 @@ class LiveOptions(BaseModel):
         websocket_compression: Offer permessage-deflate on the Live API WebSocket (the SDK's
             default). Off by default: base64 PCM barely compresses, and compressing every
             audio message both ways costs CPU on every call (``bench/REPORT.md``).
+        forward_caller_audio: Re-push each ``InputAudioRawFrame`` downstream once it is sent (as
+            Pipecat's services do: a recorder placed after the service hears the caller). False
+            ends caller audio at the service: where nothing after it reads caller audio (the
+            Twilio bot's pipeline), each frame would otherwise cross every later processor for
+            no one, a third of a phone call's frame hops (``bench/twilio_messages.py``).
     """
 
     connect_timeout_s: float = Field(default=10.0, gt=0)
@@ -63,3 +68,4 @@ class LiveOptions(BaseModel):
     audio_stream_end_after_s: float | None = Field(default=1.0, gt=0)
     output_cushion_ms: float | None = Field(default=None, ge=0, le=5000)
     websocket_compression: bool = False
+    forward_caller_audio: bool = True

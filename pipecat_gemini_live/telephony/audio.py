@@ -22,9 +22,11 @@ kept for comparison), and why (numbers from ``bench/telephony.py``):
 - Output: :class:`~.resampler.OutputResampler` goes 24 -> 8 kHz (polyphase) before the
   transport, whose own resampler then passes audio through. Stock, the transport's soxr VHQ
   stream emits 137.5 ms blocks and its first output needs ~160 ms of input.
-- Output chunks are 20 ms (a Twilio frame), not Pipecat's default 40 ms: the first 40 ms reply
-  chunk from the server gives ~34 ms at 8 kHz once the filter keeps its few ms, which fills a
-  20 ms chunk at once but would wait 40 ms for the next server chunk to fill a 40 ms one.
+- Output chunks are 40 ms, as Pipecat's default: each is one ``media`` message, one pass
+  through the transport's sender and one socket write, so 20 ms chunks cost twice that per
+  second of reply (``bench/telephony_cpu.py``). The output resampler gives a reply's first
+  chunk its whole length (the filter's ~2 ms hold as leading silence), so a 40 ms server chunk
+  fills a 40 ms chunk at once instead of waiting for the next one.
 
 Pipecat's serializer (``TwilioFrameSerializer``) and transport (``FastAPIWebsocketTransport``)
 are used as they are; only their configuration differs.
@@ -41,6 +43,7 @@ from pipecat.transports.base_transport import BaseTransport
 from pipecat.transports.websocket.fastapi import FastAPIWebsocketParams
 
 from ..call.frame_batcher import CallerFrameBatcher
+from ..call.live_options import LiveOptions
 from ..audio.rates import LIVE_INPUT_RATE, TWILIO_RATE
 from ..audio.resampler import AudioResampler, OutputResampler
 from ..audio.stream_resampler import check_quality
@@ -60,6 +63,12 @@ class TelephonyAudio:
             leave resampling to Pipecat's serializer and output transport (the stock setup).
         out_chunk_ms: Audio the output transport writes at a time, ms (a multiple of 10).
         batch_input: Group caller frames in the serializer (:mod:`.audio.frame_batcher`).
+        lead_silence: The output resampler pads a reply's first frame to its whole length
+            (:class:`~.resampler.OutputResampler`), so a first server chunk as long as
+            ``out_chunk_ms`` is written at once.
+        caller_audio_past_service: Whether caller audio goes on down the pipeline after the
+            service (``LiveOptions.forward_caller_audio``, see :meth:`live_options`). Nothing in
+            this pipeline after the service reads it; set True to record the call there.
 
     Raises:
         ValueError: For an unknown quality, non-positive rates or a chunk that is not a
@@ -69,8 +78,10 @@ class TelephonyAudio:
     wire_rate: int = TWILIO_RATE
     model_rate: int = LIVE_INPUT_RATE
     quality: str | None = "polyphase"
-    out_chunk_ms: int = 20
+    out_chunk_ms: int = 40
     batch_input: bool = True
+    lead_silence: bool = True
+    caller_audio_past_service: bool = False
 
     def __post_init__(self):
         if self.wire_rate <= 0 or self.model_rate <= 0:
@@ -88,7 +99,7 @@ class TelephonyAudio:
     def pipecat_stock(cls) -> TelephonyAudio:
         """Pipecat 1.14's stock Twilio setup, for comparison: the serializer resamples 8 -> 16 kHz
         and the output transport resamples 24 -> 8 kHz (soxr VHQ streams), 40 ms output chunks."""
-        return cls(quality=None, out_chunk_ms=40, batch_input=False)
+        return cls(quality=None, out_chunk_ms=40, batch_input=False, lead_silence=False, caller_audio_past_service=True)
 
     @property
     def resamples_in_pipeline(self) -> bool:
@@ -149,6 +160,15 @@ class TelephonyAudio:
             **kwargs,
         )
 
+    def live_options(self, **kwargs) -> LiveOptions:
+        """The service's ``LiveOptions`` for this path (``forward_caller_audio`` set from
+        :attr:`caller_audio_past_service`).
+
+        Args:
+            **kwargs: Other ``LiveOptions`` fields.
+        """
+        return LiveOptions(forward_caller_audio=self.caller_audio_past_service, **kwargs)
+
     def input_processors(self) -> list[FrameProcessor]:
         """Processors between ``transport.input()`` and the service: none (the serializer resamples)."""
         return []
@@ -158,7 +178,7 @@ class TelephonyAudio:
         if not self.resamples_in_pipeline:
             return []
         assert self.quality is not None
-        return [OutputResampler(self.wire_rate, quality=self.quality)]
+        return [OutputResampler(self.wire_rate, quality=self.quality, lead_silence=self.lead_silence)]
 
     def pipeline_processors(
         self,

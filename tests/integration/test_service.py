@@ -98,3 +98,19 @@ async def test_caller_audio_is_held_until_the_session_is_ready(emulator, short_c
     # input pushed reached the session (the resampler passes 16 kHz frames one for one).
     assert c.held >= 1 and c.dropped == 0
     assert c.sent == result.transport.input().frames_pushed
+
+
+async def test_caller_audio_goes_on_past_the_service_unless_told_to_end_there(emulator, short_call, tmp_path):
+    from pipecat.frames.frames import InputAudioRawFrame
+
+    from pipecat_gemini_live import LiveOptions
+
+    passed, ended = await asyncio.gather(
+        run_call(emulator, short_call, tmp_path / "a.wav"),
+        run_call(emulator, short_call, tmp_path / "b.wav", options=LiveOptions(forward_caller_audio=False)),
+    )
+    for result in (passed, ended):
+        assert result.errors == [] and result.after.of(TTSAudioRawFrame)  # answered either way
+        assert result.service.audio_counters.sent == result.transport.input().frames_pushed
+    assert len(passed.after.of(InputAudioRawFrame)) == passed.transport.input().frames_pushed
+    assert ended.after.of(InputAudioRawFrame) == []

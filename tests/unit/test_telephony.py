@@ -23,7 +23,7 @@ def test_ours_resamples_and_groups_caller_audio_in_the_serializer():
     assert isinstance(serializer._input_resampler, PolyphaseResampler)
     t = audio.transport_params(serializer)
     assert (t.audio_in_sample_rate, t.audio_out_sample_rate) == (16000, 8000)
-    assert t.audio_out_10ms_chunks == 2  # 20 ms: the first reply chunk fills one at once
+    assert t.audio_out_10ms_chunks == 4  # 40 ms: the first reply chunk fills one at once (lead silence)
     assert (
         t.serializer is serializer
         and t.audio_in_enabled
@@ -33,6 +33,7 @@ def test_ours_resamples_and_groups_caller_audio_in_the_serializer():
     assert audio.input_processors() == []
     (out,) = audio.output_processors()
     assert isinstance(out, OutputResampler) and out.sample_rate == 8000 and out.quality == "polyphase"
+    assert out.lead_silence
     unbatched = TelephonyAudio(batch_input=False).serializer("MZ1", params=params)
     assert isinstance(unbatched, EdgeTwilioSerializer) and unbatched.batcher is None
 
@@ -78,3 +79,9 @@ def test_pipeline_order():
 def test_bad_settings_are_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):
         TelephonyAudio(**kwargs)
+
+
+def test_caller_audio_ends_at_the_service_on_our_path_only():
+    assert TelephonyAudio().live_options().forward_caller_audio is False
+    assert TelephonyAudio(caller_audio_past_service=True).live_options().forward_caller_audio is True
+    assert TelephonyAudio.pipecat_stock().live_options(barge_in=False).forward_caller_audio is True

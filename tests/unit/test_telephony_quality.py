@@ -80,10 +80,10 @@ def reply_audio() -> np.ndarray:
 
 
 async def reply_through_output_path(
-    reply: np.ndarray, frames_between=None
+    reply: np.ndarray, frames_between=None, audio: TelephonyAudio | None = None
 ) -> tuple[list, np.ndarray]:
     """TTSAudioRawFrame (24 kHz, 40 ms) -> OutputResampler -> serializer -> mu-law -> PCM16 at 8 kHz."""
-    audio = TelephonyAudio()
+    audio = audio or TelephonyAudio(lead_silence=False)
     (resampler,) = audio.output_processors()
     chunks = [
         TTSAudioRawFrame(reply[i : i + 960].tobytes(), 24000, 1) for i in range(0, reply.size, 960)
@@ -114,6 +114,18 @@ async def test_reply_audio_keeps_its_level_at_8khz():
     assert abs(rms_db(heard) - rms_db(ref)) < 0.2  # measured: ~0.01 dB (mu-law adds ~-38 dB noise)
     assert abs(rms_db(heard) - rms_db(telephone_band(reply, 24000))) < 1.0
     assert np.corrcoef(heard, ref[: heard.size])[0, 1] > 0.999
+
+
+async def test_lead_silence_gives_the_first_frame_its_whole_length_and_shifts_nothing_else():
+    reply = reply_audio()
+    _, plain = await reply_through_output_path(reply)
+    down, led = await reply_through_output_path(reply, audio=TelephonyAudio())
+    first = next(f for f in down if isinstance(f, OutputAudioRawFrame))
+    assert len(first.audio) == 2 * 320  # 40 ms at 24 kHz in, 40 ms at 8 kHz out: a whole chunk
+    lead = led.size - plain.size
+    assert 0 < lead <= 24  # the filter's hold (~2 ms), now silence at the start
+    assert not led[:lead].any()
+    assert np.array_equal(led[lead:], plain)  # the same reply after it, sample for sample
 
 
 async def test_an_interruption_drops_the_held_audio_of_the_cut_reply():

@@ -89,7 +89,9 @@ def build_twilio_call(
     if wrap_serializer is not None:
         serializer = wrap_serializer(serializer)
     transport = FastAPIWebsocketTransport(websocket, audio.transport_params(serializer))
-    service = GeminiLiveLLMService(**service_kwargs, model=model, system_instruction=system_instruction)
+    service = GeminiLiveLLMService(
+        **service_kwargs, model=model, system_instruction=system_instruction, options=audio.live_options()
+    )
     user, assistant = LLMContextAggregatorPair(
         LLMContext(),
         # The Live API detects turns itself; the default strategies would load a local

@@ -15,7 +15,7 @@ import asyncio
 import pytest
 
 from gemini_live_emulator import EmulatorConfig, LiveEmulator
-from gemini_live_emulator.asr import word_error_rate
+from gemini_live_emulator.model.asr import word_error_rate
 from gemini_live_emulator.wire import get
 from pipecat_gemini_live.apps.personas.interpreter import LanguagePair
 from pipecat_gemini_live.apps.personas.specs import persona_from_spec

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from gemini_live_emulator import EmulatorConfig, LiveEmulator
-from gemini_live_emulator.asr import word_error_rate
-from gemini_live_emulator.voice import synthesize_sync
+from gemini_live_emulator.model.asr import word_error_rate
+from gemini_live_emulator.model.voice import synthesize_sync
 
 from .sdk_helpers import client_for, collect_turn, live_config, speak, transcript
 

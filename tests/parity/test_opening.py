@@ -94,10 +94,17 @@ async def test_without_inference_on_context_initialization_the_caller_speaks_fir
         kind, emu, MODELS[profile], late_caller, tmp_path / "out.wav", inference_on_context_initialization=False, **steps
     )
     await emu.wait_closed(timeout=5)
-    (record,) = emu.records
-    assert record.server_close_code is None
+    records = list(emu.records)
+    # Ours on 3.1 tries the opening in-session first (the profile is unsure of that rule); the
+    # emulator's 3.1 (its 2026-08 reading) refuses it once with 1007 and the call goes on in a
+    # fresh session. After that the process remembers, so a later call uses one connection.
+    assert len(records) <= 2 and all(r.server_close_code in (None, 1007) for r in records), [
+        (r.index, r.server_close_code) for r in records
+    ]
+    assert len(records) == 1 or (kind == "ours" and profile == "3.1"), len(records)
     assert call.tap.first_audio_s is not None and call.tap.first_audio_s > 3.5, call.tap.first_audio_s
-    assert not any("You wrote" in r.text for r in record.replies), [r.text for r in record.replies]
+    replies = [r.text for rec in records for r in rec.replies]
+    assert not any("You wrote" in text for text in replies), replies
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gemini_live_emulator.conversation import UserTurn
+from gemini_live_emulator.model.conversation import UserTurn
 from gemini_live_emulator.model.interpreting import Cue, find_cue, interpret
 
 

@@ -44,11 +44,14 @@ def voice_likeness(a: bytes, b: bytes) -> float:
     return float(sa @ sb / np.linalg.norm(sa) / np.linalg.norm(sb))
 
 
-def spoken_in(audio: bytes, words: str, language: str, other: str = "en-US") -> bool:
-    """``audio`` is ``words`` in ``language``'s voice, not in ``other``'s."""
+def spoken_in(audio: bytes, words: str, language: str, other: str = "en-US") -> tuple[bool, float, float]:
+    """Whether ``audio`` is ``words`` in ``language``'s voice rather than ``other``'s, with both
+    likenesses. Alone the same voice scores above 0.9997 and another below 0.994; in a full,
+    loaded run the same voice once scored below 0.999 (two of them in one run), so the verdict
+    is which voice it is closer to, with a floor well above silence or babble."""
     mine = voice_likeness(audio, synthesize_sync(words, language, WPM))
     theirs = voice_likeness(audio, synthesize_sync(words, other, WPM))
-    return mine > 0.999 and mine > theirs
+    return mine > 0.98 and mine > theirs, mine, theirs
 
 
 async def test_an_interpreter_instruction_answers_with_the_heard_words_in_the_target_voice():
@@ -61,7 +64,8 @@ async def test_an_interpreter_instruction_answers_with_the_heard_words_in_the_ta
     marker, _, words = said.partition(" ")
     assert marker == "[es-ES]", said
     assert word_error_rate("he was not an ill disposed young man", words) <= 0.5, said
-    assert spoken_in(reply_audio(turn), words, "es-ES")
+    verdict = spoken_in(reply_audio(turn), words, "es-ES")
+    assert verdict[0], verdict
     (record,) = emu.records
     assert record.extra["translations"] == [{"language": "es-ES", "text": said}]
 
@@ -82,7 +86,8 @@ async def test_a_per_turn_cue_holds_for_the_next_turns_and_keeps_the_setup_regio
     said = transcript(first)
     assert said.startswith("[fr-CA] "), said
     assert word_error_rate("eight of spades four of clubs seven of hearts", said[8:]) <= 0.5, said
-    assert spoken_in(reply_audio(first), said[8:], "fr-CA")
+    verdict = spoken_in(reply_audio(first), said[8:], "fr-CA")
+    assert verdict[0], verdict
     assert transcript(second) == "[de-DE] good morning"
 
 

@@ -11,6 +11,7 @@ on), the setup's ``speechConfig.languageCode``, and that no connection was refus
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 
@@ -109,7 +110,8 @@ async def test_the_tutor_persona_reaches_the_session_from_the_main_job(tmp_path,
         records = list(emu.records)
     out = capsys.readouterr().out
     assert status == 0, out
-    assert "persona at 9.80s: handover" in out
+    # The switch is printed at the time it happened: 9.8 s, give or take a scheduling tick.
+    assert re.search(r"persona at 9\.[89]\ds: handover", out), out
     # The rendered instruction, every parameter in it, is what the new session was set up with.
     assert instruction(records[1]) == tutor.system_instruction
     assert "7-year-old" in tutor.system_instruction and "level 3" in tutor.system_instruction

@@ -132,7 +132,7 @@ class LiveCall:
             caller_speaking=self.turns.caller_started,
             caller_transcript=lambda text: self.changes.tracker.pushed_transcript(text),
             reply_spoken=lambda text: self.changes.tracker.spoke(text),
-            tool_calls=self.tools.on_tool_calls, tool_cancellation=self.tools.on_cancellation,
+            tool_calls=self._function_calls, tool_cancellation=self.tools.on_cancellation,
             go_away=self._go_away, turn_complete=lambda: self.watchdog.reply_settled(), usage=host.usage,
         )  # fmt: skip
         self.replies = replies = ServerEvents(link, hooks, history, listener, options.output_cushion_ms or 0)
@@ -261,8 +261,14 @@ class LiveCall:
             # Pipecat's metrics run on wall-clock time.
             await self.host.ttfb(time.time() - (time.monotonic() - last_voice))
 
+    async def _function_calls(self, calls: list) -> None:
+        self.caller.tail.function_called()
+        await self.tools.on_tool_calls(calls)
+
     async def _bot_stopped(self, reply: ReplyRecord) -> None:
         self.watchdog.reply_settled()
+        if not reply.interrupted:
+            self.caller.tail.reply_finished()
         await self.host.emit("on_reply_finished", reply)
 
     async def _go_away(self, time_left_s: float) -> None:

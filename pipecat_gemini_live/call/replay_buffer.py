@@ -10,7 +10,11 @@ Holding audio during a switch covers what arrives *during* it; this covers what 
   so everything sent since that checkpoint is replayed.
 
 Utterances are found with the same cheap energy test the latency clock uses; a reply starting
-marks everything before it as answered.
+marks everything before it as answered, with one exception: the reply that goes on after a
+function call (the model's turn resumes once the result is in) was begun before the caller's
+later words, so speech that started after the call counts as answered only when that reply
+finishes. Explorer seed 9201 had a caller speak twice while a tool call was pending; the resumed
+reply was cut by a goAway, and the next session was given neither sentence.
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ class CallerTail:
         self._checkpoint = 0
         self._utterance_start: int | None = None
         self._answered = True
+        self._function_call_at: int | None = None  # sequence number when the model called a function
+        self._answered_when_finished = False
 
     @property
     def _next(self) -> int:
@@ -54,6 +60,8 @@ class CallerTail:
         self._checkpoint = self._first
         self._utterance_start = None
         self._answered = True
+        self._function_call_at = None
+        self._answered_when_finished = False
         self._silence_s = self.utterance_gap_s
 
     def sent(self, audio: bytes, sample_rate: int, voiced: bool) -> None:
@@ -61,8 +69,13 @@ class CallerTail:
         chunk = HeldChunk(audio, sample_rate)
         if voiced:
             if self._silence_s >= self.utterance_gap_s:
-                self._utterance_start = self._next
-                self._answered = False
+                if self._answered:
+                    self._utterance_start = self._next
+                    self._answered = False
+                # (An utterance after an unanswered one joins it: a replay carries everything
+                # the caller is still owed an answer for.) Speech that begins after a resumed
+                # reply started is not covered by that reply finishing.
+                self._answered_when_finished = False
             self._silence_s = 0.0
         else:
             self._silence_s += chunk.duration_s
@@ -76,9 +89,29 @@ class CallerTail:
         """The server's state now covers everything sent (a resumable handle was issued)."""
         self._checkpoint = self._next
 
+    def function_called(self) -> None:
+        """The model called a function: its turn pauses until the result is in."""
+        if self._function_call_at is None:
+            self._function_call_at = self._next
+
     def reply_started(self) -> None:
-        """The bot began answering: the utterances so far are answered."""
+        """The bot began answering: the utterances so far are answered, except speech that
+        began after a function call this reply resumes from (see :meth:`reply_finished`)."""
+        resumed_from, self._function_call_at = self._function_call_at, None
+        start = self._utterance_start
+        if resumed_from is not None and start is not None and start >= resumed_from and not self._answered:
+            self._answered_when_finished = True
+            return
         self._answered = True
+        self._answered_when_finished = False
+
+    def reply_finished(self) -> None:
+        """A reply was spoken to its end (not cut): a resumed reply now covers what the caller
+        said while the function ran (a model that answers those words separately starts
+        another reply, which counts anyway)."""
+        if self._answered_when_finished:
+            self._answered = True
+            self._answered_when_finished = False
 
     def _from(self, seq: int) -> list[HeldChunk]:
         return list(self._chunks)[max(0, seq - self._first) :]
@@ -94,7 +127,8 @@ class CallerTail:
         return self._from(self._checkpoint)
 
     def unanswered_utterance(self) -> list[HeldChunk]:
-        """The latest utterance, from its start, if no reply has begun since it started."""
+        """The caller's unanswered speech, from the start of its first utterance no reply has
+        answered."""
         if self._answered or self._utterance_start is None:
             return []
         return self._from(self._utterance_start)

@@ -31,8 +31,9 @@ DEDUPE = {"on": False}
 SPEED = {"x": 2.0}
 
 
-def run_and_check(tl: Timeline) -> None:
-    """One timeline, judged; on failure the schedule is part of the message."""
+def run_and_check(tl: Timeline):
+    """One timeline, judged; on failure the schedule is part of the message. Returns the
+    :class:`~.observation.Observation` (for a test's own further checks)."""
     RUNS["timelines"] += 1
     with tempfile.TemporaryDirectory(prefix="explore-") as tmp:
         obs = asyncio.run(run_timeline(tl, Path(tmp), speed=SPEED["x"]))
@@ -44,13 +45,14 @@ def run_and_check(tl: Timeline) -> None:
             SEEN[kind] += 1
             if PROGRESS["on"]:
                 print(f"  #{RUNS['timelines']} {kind} again (already reported): {str(e)[:120]}", flush=True)
-            return
+            return obs
         if PROGRESS["on"]:
             print(f"  #{RUNS['timelines']} {type(e).__name__}: {str(e)[:160]}", flush=True)
         e.args = (f"{e.args[0]}\n{describe(tl, DURATIONS)}\n{tl!r}",)
         raise
     if PROGRESS["on"]:
         print(f"  #{RUNS['timelines']} ok ({tl.model}, {len(tl.speech)} turns, {len(tl.events)} events, faults {list(tl.faults)})", flush=True)
+    return obs
 
 
 def seeded(seed: int, examples: int, *, shrink: bool = False):

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 ANSWER = "I heard you for"  # what the emulated model's answer to caller audio says
+TOOL_SAID = "The tool said: "  # how it quotes a function's result it answers
 
 
 @dataclass
@@ -29,7 +30,7 @@ class WireReply:
     def answers_a_function_result(self) -> bool:
         """The reply the model gives once a function's result is in: the answer to the caller
         turn that asked for the function (its audio never says "I heard you")."""
-        return "[Function " in self.text and " returned " in self.text
+        return ("[Function " in self.text and " returned " in self.text) or TOOL_SAID in self.text
 
     @property
     def complete(self) -> bool:

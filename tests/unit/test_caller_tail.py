@@ -8,12 +8,51 @@ def feed(tail, pattern: str):
         tail.sent(VOICE if c == "v" else QUIET, 16000, c == "v")
 
 
-def test_unanswered_utterance_is_the_latest_one_from_its_start():
+def test_unanswered_speech_runs_from_the_first_unanswered_utterance():
     tail = CallerTail(utterance_gap_s=0.1)
-    feed(tail, "vvv" + "....." + "vv")
+    feed(tail, "vvv")
+    tail.reply_started()
+    feed(tail, "....." + "vv")
     assert len(tail.unanswered_utterance()) == 2
     feed(tail, "..")
     assert len(tail.unanswered_utterance()) == 4  # trailing silence after the utterance comes too
+    feed(tail, "....." + "v")
+    # Two sentences no reply has answered yet: both are owed, so both would be replayed.
+    assert len(tail.unanswered_utterance()) == 2 + 7 + 1
+
+
+def test_a_resumed_reply_covers_speech_after_its_function_call_only_once_finished():
+    # Explorer seed 9201: the caller spoke while a tool call was pending; the reply that went on
+    # after the result was cut by a goAway, and the speech was owed to the next session.
+    tail = CallerTail(utterance_gap_s=0.1)
+    feed(tail, "vvvv")
+    tail.reply_started()  # "let me check"
+    tail.function_called()
+    feed(tail, "......vv")
+    tail.reply_started()  # the reply resumes with the result
+    assert len(tail.unanswered_utterance()) == 2
+    assert tail.unanswered_for() is not None
+    tail.reply_finished()
+    assert tail.unanswered_utterance() == []
+
+
+def test_a_resumed_reply_answers_what_was_said_before_the_call():
+    tail = CallerTail(utterance_gap_s=0.1)
+    feed(tail, "vvvv")
+    tail.function_called()  # no words before the call
+    feed(tail, "..")
+    tail.reply_started()
+    assert tail.unanswered_utterance() == []
+
+
+def test_speech_after_a_resumed_reply_began_is_not_covered_by_it():
+    tail = CallerTail(utterance_gap_s=0.1)
+    tail.function_called()
+    feed(tail, "vv")
+    tail.reply_started()
+    feed(tail, "......vv")  # the caller speaks again while it plays
+    tail.reply_finished()
+    assert len(tail.unanswered_utterance()) == 2 + 6 + 2
 
 
 def test_a_reply_answers_the_utterance():

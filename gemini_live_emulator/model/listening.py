@@ -9,13 +9,19 @@ of an utterance (plus a short pre-roll before the detected start) reaches the re
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from .. import server_messages, wire
 from .vad import EnergyVAD, VadParams
 
 if TYPE_CHECKING:
-    from .session import EmulatedSession
+    from .ports import SessionPort
+    from .turns import TurnTaker
+
+    class ListenerSession(SessionPort, Protocol):
+        """The session as the listener uses it: a turn taker to tell of caller speech."""
+
+        turns: TurnTaker
 
 PREROLL_S = 0.3  # audio kept before the VAD's start: the start is detected after start_ms
 
@@ -27,7 +33,7 @@ class Listener:
         session: The session (setup, config, turn taker).
     """
 
-    def __init__(self, session: "EmulatedSession"):
+    def __init__(self, session: ListenerSession):
         self.s = session
         self.vad: EnergyVAD | None = None
         self.asr = None

@@ -29,7 +29,7 @@ from .tool_desk import summarise
 from .turns import TurnTaker
 
 if TYPE_CHECKING:
-    from ..server.emulator import LiveEmulator
+    from .ports import EmulatorPort
 
 
 class _Dropped(Exception):
@@ -45,7 +45,7 @@ class EmulatedSession:
         record: Where this connection's observations go.
     """
 
-    def __init__(self, ws, emulator: "LiveEmulator", record: SessionRecord):
+    def __init__(self, ws, emulator: EmulatorPort, record: SessionRecord):
         self.ws = ws
         self.emu = emulator
         self.cfg = emulator.config
@@ -67,6 +67,11 @@ class EmulatedSession:
         self._timers: list[asyncio.Task] = []
         self._messages = 0
         self._main: asyncio.Task | None = None
+
+    @property
+    def recognising(self) -> bool:
+        """Whether caller speech is being recognised (words, not only its length)."""
+        return self.ear.asr is not None
 
     def scaled(self, seconds: float) -> float:
         """An emulator duration under the configured time scale."""

@@ -25,7 +25,7 @@ from .tool_desk import ToolDesk, summarise
 from .voice import synthesize
 
 if TYPE_CHECKING:
-    from .session import EmulatedSession
+    from .ports import SessionPort
 
 
 class TurnTaker:
@@ -35,7 +35,7 @@ class TurnTaker:
         session: The connection it speaks on (``send``, config, records, conversation).
     """
 
-    def __init__(self, session: "EmulatedSession"):
+    def __init__(self, session: SessionPort):
         self.s = session
         self.current = UserTurn()
         self.speech_started_at: float | None = None
@@ -60,7 +60,7 @@ class TurnTaker:
         """Caller speech began (VAD or ``activityStart``)."""
         self.speech_started_at = at_s
         await self.s.fault_phase("speaking")
-        recognising = self.s.ear.asr is not None
+        recognising = self.s.recognising
         if self.s.setup.input_transcription and not recognising and not self.current.transcript_opened:
             self.current.transcript_opened = True
             await self.s.send(server_messages.input_transcription(TRANSCRIPT_OPENING))

@@ -18,7 +18,7 @@ import json
 import re
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import parse_qs
 
 from websockets.asyncio.server import ServerConnection
@@ -26,7 +26,7 @@ from websockets.asyncio.server import ServerConnection
 from .. import wire
 
 if TYPE_CHECKING:
-    from .emulator import LiveEmulator
+    from ..model.tokens import TokenStore
 
 _MAX_HEAD = 64 * 1024
 _MAX_BODY = 1024 * 1024
@@ -44,6 +44,17 @@ class RestCall:
     status: int
 
 
+class RestHost(Protocol):
+    """The emulator as its REST endpoints use it."""
+
+    rest_calls: list[RestCall]
+    tokens: TokenStore
+
+    def accepts_key(self, key: str) -> bool:
+        """Whether ``key`` is the emulator's API key."""
+        ...
+
+
 def _error(status: HTTPStatus, message: str, state: str) -> tuple[int, dict]:
     return status.value, {"error": {"code": status.value, "message": message, "status": state}}
 
@@ -56,7 +67,7 @@ class RestApi:
             ``rest_calls``.
     """
 
-    def __init__(self, emulator: "LiveEmulator"):
+    def __init__(self, emulator: RestHost):
         self.emu = emulator
 
     def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> tuple[int, dict]:

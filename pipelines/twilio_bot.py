@@ -367,7 +367,8 @@ async def bot(runner_args: Any) -> None:
     sigint = getattr(runner_args, "handle_sigint", False)
     if flags is not None:  # Pipecat's evals harness: the same pipeline on its transport (evals/)
         service = GeminiLiveLLMService(
-            **backend.service_kwargs(), model=config.model, system_instruction=config.system_instruction
+            **backend.service_kwargs(), model=config.model, system_instruction=config.system_instruction,
+            options=config.audio.live_options(),  # as a phone call's: caller audio stops at the service
         )
         transport, worker = phone_eval_worker(websocket, flags, service, config.audio)
         await run_eval_call(transport, worker, handle_sigint=sigint)

@@ -140,6 +140,18 @@ def service_tasks(service: GeminiLiveLLMService) -> list[str]:
     return names
 
 
+LAG_PROBE_S = 0.05
+
+
+async def _probe_lag(worst: list[float]) -> None:
+    """Keep in ``worst[0]`` the longest the event loop (or the whole process, on a machine
+    starved of CPU) woke late from a short sleep, wall seconds."""
+    while True:
+        t = time.monotonic()
+        await asyncio.sleep(LAG_PROBE_S)
+        worst[0] = max(worst[0], time.monotonic() - t - LAG_PROBE_S)
+
+
 async def run_timeline(tl: Timeline, workdir: Path, *, speed: float = SPEED) -> Observation:
     """Play ``tl`` through a real pipeline and collect what happened (see module docs)."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -162,6 +174,7 @@ async def run_timeline(tl: Timeline, workdir: Path, *, speed: float = SPEED) -> 
     personas: list[tuple[float, str]] = [(0.0, persona_label(PERSONAS[0]))]
     errors: list[tuple[float, str, bool]] = []
     hung_up_at: list[float] = []
+    max_lag = [0.0]
     async with LiveEmulator(config) as emu:
         transport = WavTransport(wav, workdir / "bot.wav", speed=speed, tail_quiet_s=1.0 / speed + 0.3)
         service = GeminiLiveLLMService(
@@ -238,6 +251,7 @@ async def run_timeline(tl: Timeline, workdir: Path, *, speed: float = SPEED) -> 
             if act is not None:
                 scheduled.append(asyncio.create_task(at(tl.event_time(ev, spans), act)))
         watcher = asyncio.create_task(watch.run())
+        lag = asyncio.create_task(_probe_lag(max_lag))
         runner = WorkerRunner(handle_sigint=False)
         await runner.add_workers(worker)
         timed_out = False
@@ -255,6 +269,7 @@ async def run_timeline(tl: Timeline, workdir: Path, *, speed: float = SPEED) -> 
             await asyncio.sleep(0.02)
         watch.sample()
         watcher.cancel()
+        lag.cancel()
         leftover_late = service_tasks(service)
         records = list(emu.records)
         open_after_wait = [r.index for r in records if not r.closed]
@@ -309,5 +324,6 @@ async def run_timeline(tl: Timeline, workdir: Path, *, speed: float = SPEED) -> 
         heard=heard,
         switches=list(service.handover.records),
         speed=speed,
+        max_loop_lag_s=max_lag[0],
     )
 

@@ -31,25 +31,44 @@ DEDUPE = {"on": False}
 SPEED = {"x": 2.0}
 
 
+# A call played against the clock proves nothing about the service when the machine stopped
+# running it: with a whole test suite on two cores a process can be off the CPU for a second
+# (one CI run saw a pipeline take 3.4 s to start). A failing run whose event loop woke this late
+# (wall seconds) is played again, once; the failure stands if the second run fails too.
+STARVED_LAG_S = 0.25
+
+
 def run_and_check(tl: Timeline):
     """One timeline, judged; on failure the schedule is part of the message. Returns the
     :class:`~.observation.Observation` (for a test's own further checks)."""
     RUNS["timelines"] += 1
-    with tempfile.TemporaryDirectory(prefix="explore-") as tmp:
-        obs = asyncio.run(run_timeline(tl, Path(tmp), speed=SPEED["x"]))
-    try:
-        check(obs)
-    except AssertionError as e:
-        kind = type(e).__name__
-        if DEDUPE["on"] and kind in SEEN:
-            SEEN[kind] += 1
+    lags: list[float] = []
+    while True:
+        with tempfile.TemporaryDirectory(prefix="explore-") as tmp:
+            obs = asyncio.run(run_timeline(tl, Path(tmp), speed=SPEED["x"]))
+        lags.append(obs.max_loop_lag_s)
+        try:
+            check(obs)
+            break
+        except AssertionError as e:
+            if obs.max_loop_lag_s > STARVED_LAG_S and len(lags) < 2:
+                print(
+                    f"  #{RUNS['timelines']} {type(e).__name__} on a starved machine (the event loop woke "
+                    f"{obs.max_loop_lag_s:.2f} s late): playing it again",
+                    flush=True,
+                )
+                continue
+            kind = type(e).__name__
+            if DEDUPE["on"] and kind in SEEN:
+                SEEN[kind] += 1
+                if PROGRESS["on"]:
+                    print(f"  #{RUNS['timelines']} {kind} again (already reported): {str(e)[:120]}", flush=True)
+                return obs
             if PROGRESS["on"]:
-                print(f"  #{RUNS['timelines']} {kind} again (already reported): {str(e)[:120]}", flush=True)
-            return obs
-        if PROGRESS["on"]:
-            print(f"  #{RUNS['timelines']} {type(e).__name__}: {str(e)[:160]}", flush=True)
-        e.args = (f"{e.args[0]}\n{describe(tl, DURATIONS)}\n{tl!r}",)
-        raise
+                print(f"  #{RUNS['timelines']} {type(e).__name__}: {str(e)[:160]}", flush=True)
+            lag_note = f"worst event-loop lag per run: {', '.join(f'{x:.2f} s' for x in lags)}"
+            e.args = (f"{e.args[0]}\n{describe(tl, DURATIONS)}\n{tl!r}\n{lag_note}",)
+            raise
     if PROGRESS["on"]:
         print(f"  #{RUNS['timelines']} ok ({tl.model}, {len(tl.speech)} turns, {len(tl.events)} events, faults {list(tl.faults)})", flush=True)
     return obs

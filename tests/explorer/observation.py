@@ -92,3 +92,4 @@ class Observation:
     heard: list[HeardReply] = field(default_factory=list)
     switches: list[Any] = field(default_factory=list)
     speed: float = 1.0
+    max_loop_lag_s: float = 0.0  # the longest the call's event loop woke late, wall seconds

@@ -301,11 +301,14 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         if isinstance(frame, EndFrame):
             await self.call.let_the_last_reply_finish()
         await super().process_frame(frame, direction)
-        consumed = isinstance(frame, (PersonaUpdateFrame, LLMContextFrame, LLMSetToolsFrame)) or (
-            isinstance(frame, InputAudioRawFrame)
-            and direction == FrameDirection.DOWNSTREAM
-            and not self.options.forward_caller_audio
-        )
+        if isinstance(frame, InputAudioRawFrame):
+            # Most frames a call sees (tens a second): straight to the caller's path, none of
+            # the checks below applies to them.
+            await self.call.take_audio(frame)
+            if direction != FrameDirection.DOWNSTREAM or self.options.forward_caller_audio:
+                await self.push_frame(frame, direction)
+            return
+        consumed = isinstance(frame, (PersonaUpdateFrame, LLMContextFrame, LLMSetToolsFrame))
         await self.call.take(frame, preroll_from_vad=self._preroll_override is None)
         unserved = unserved_warning(frame) if direction == FrameDirection.DOWNSTREAM else None
         if unserved is not None:

@@ -44,7 +44,7 @@ from pipecat.frames.frames import (
     StartFrame,
 )
 from pipecat.processors.aggregators.llm_context import LLMContext
-from pipecat.processors.frame_processor import FrameDirection
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.services.google.gemini_live.llm import GeminiLiveLLMSettings
 from pipecat.services.llm_service import LLMService
 from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies
@@ -339,4 +339,8 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
                 await self.tools.on_result(frame)
             elif isinstance(frame, FunctionCallCancelFrame):
                 await self.tools.on_cancel_frame(frame)
+        if private.audio_passes_llm_layers(self, frame):
+            # Audio straight to Pipecat's pushing (the LLM layers would pass it unchanged).
+            await FrameProcessor.push_frame(self, frame, direction)
+            return
         await super().push_frame(frame, direction)

@@ -64,20 +64,30 @@ def run_in(tree: Path, kind: str, calls: int, emu: EmulatorProcess, window_s: fl
     return json.loads(lines[-1])
 
 
-def measure(base: str, *, repeats: int = 4, calls: int = 8, window_s: float = 8.0, say=print) -> dict:
-    """``ours`` at ``base`` and at this tree, and the floor, interleaved and rotated.
+def measure(base: str, *, head: str | None = None, repeats: int = 4, calls: int = 8, window_s: float = 8.0, say=print) -> dict:
+    """``ours`` at ``base`` and at this tree (or at commit ``head``), and the floor, interleaved
+    and rotated.
 
     Returns:
         ``{"base", "head", "calls", "repeats", "window_s", "runs", "cpu_ms": {variant: stat},
         "overhead_ms": {"before"|"after": stat}, "ratio": stat of after/before overheads per
         repeat, "reply_p50_ms": {variant: stat}, "paced": {variant: bool}}``.
     """
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True).stdout.strip())
     runs: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="bench-base-") as tmp, EmulatorProcess(think_ms=200, silence_ms=500) as emu:
-        base_short = export(base, Path(tmp))
-        trees = {"before": (Path(tmp), "ours"), "after": (ROOT, "ours"), "floor": (ROOT, "floor")}
+        (Path(tmp) / "base").mkdir()
+        base_short = export(base, Path(tmp) / "base")
+        after = ROOT
+        if head is not None:
+            (Path(tmp) / "head").mkdir()
+            head_short = export(head, Path(tmp) / "head")
+            after = Path(tmp) / "head"
+        else:
+            head_short = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+            status = ["git", "status", "--porcelain", "--untracked-files=no"]
+            if subprocess.run(status, cwd=ROOT, capture_output=True, text=True).stdout.strip():
+                head_short += "+changes"
+        trees = {"before": (Path(tmp) / "base", "ours"), "after": (after, "ours"), "floor": (ROOT, "floor")}
         for rep in range(repeats):
             for pos, variant in enumerate(rotated(VARIANTS, rep)):
                 tree, kind = trees[variant]
@@ -97,7 +107,7 @@ def measure(base: str, *, repeats: int = 4, calls: int = 8, window_s: float = 8.
             ratios.append(o["after"] / o["before"])
     return {
         "base": base_short,
-        "head": head + ("+changes" if dirty else ""),
+        "head": head_short,
         "calls": calls,
         "repeats": repeats,
         "window_s": window_s,
@@ -113,12 +123,13 @@ def measure(base: str, *, repeats: int = 4, calls: int = 8, window_s: float = 8.
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--base", required=True, help="the commit to compare this tree against")
+    p.add_argument("--head", help="the commit to measure as 'after' (default: this tree as it is)")
     p.add_argument("--repeats", type=int, default=4)
     p.add_argument("--calls", type=int, default=8)
     p.add_argument("--window-s", type=float, default=8.0)
     p.add_argument("--json", type=Path, default=ROOT / "bench/revisions.json")
     args = p.parse_args(argv)
-    result = measure(args.base, repeats=args.repeats, calls=args.calls, window_s=args.window_s)
+    result = measure(args.base, head=args.head, repeats=args.repeats, calls=args.calls, window_s=args.window_s)
     args.json.write_text(json.dumps(result, indent=1) + "\n")
     print(f"overhead over the floor, ms per call-second: before {result['overhead_ms']['before']}, after {result['overhead_ms']['after']}; after/before {result['ratio']}")
     print(f"result: {args.json}")

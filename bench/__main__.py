@@ -24,7 +24,7 @@ from pathlib import Path
 from loguru import logger
 
 ROOT = Path(__file__).resolve().parent.parent
-MEASURES = ("latency", "cost", "floor", "callstart", "twilio", "cushion", "micro", "hotpath", "profile", "switch", "seams", "revisions")
+MEASURES = ("latency", "cost", "floor", "callstart", "twilio", "twiliocpu", "cushion", "micro", "hotpath", "profile", "switch", "seams", "revisions")
 
 
 def machine() -> dict:
@@ -135,6 +135,26 @@ def run(only: set[str], quick: bool, out: Path, base: str | None = None) -> dict
         results["twilio"] = {"cpu": cpu, "latency": {k: latency[k] for k in ("paths", "comparison")}, "messages": messages}
         pngs["twilio"] = plots.twilio(results["twilio"], out / "twilio.png").name
         save("twilio")
+    if "twiliocpu" in only and results.get("twilio"):
+        print("2d. the Twilio bot's calls per core again" + (f", with ours at {base} beside it" if base else ""), flush=True)
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="bench-base-") as tmp:
+            tree = None
+            if base:
+                short = revisions.export(base, Path(tmp))
+                tree = Path(tmp)
+            cpu = run_bounded(
+                telephony_cpu.measure_concurrent(
+                    rounds=1 if quick else 3, calls=2 if quick else 4,
+                    paths=telephony_cpu.PATHS + tuple(telephony_cpu.BEFORE), base_tree=tree,
+                )
+            )  # fmt: skip
+        if base:
+            cpu["base"] = short
+        results["twilio"]["cpu"] = cpu
+        pngs["twilio"] = plots.twilio(results["twilio"], out / "twilio.png").name
+        save("twiliocpu")
     if "cushion" in only:
         print("2f. the playout cushion under slow reply delivery, on vs off", flush=True)
         results["cushion"] = run_bounded(cushion.measure(repeats=1 if quick else 3))

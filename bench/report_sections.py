@@ -83,6 +83,7 @@ def _twilio(tw: dict, plot: str | None) -> list[str]:
         "floor": "floor: Pipecat's transport + serializer, no service",
         "before_40ms": "ours before: 20 ms output chunks",
         "before_audio_end": "ours before: caller audio on past the service",
+        "ours_base": f"ours at `{cpu.get('base', 'the base commit')}` (before this round's service changes)",
     }
     for p, label in labels.items():
         if p in cpu["cpu_ms_per_call_s"]:

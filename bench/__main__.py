@@ -171,8 +171,8 @@ def run(only: set[str], quick: bool, out: Path, base: str | None = None) -> dict
         print("   what each kind does per call-second, and where our service's CPU goes", flush=True)
         results["hot_path"] = run_bounded(hot_path.measure(calls=2 if quick else 8))
         if base:
-            print(f"    ... and our service at {base}", flush=True)
-            results["hot_path"]["base"] = hot_path.at_commit(base, calls=2 if quick else 8)
+            print(f"    ... and our service at {base} and at this tree, alternating", flush=True)
+            results["hot_path"]["before_after"] = hot_path.before_after(base, calls=2 if quick else 8, repeats=1 if quick else 2)
         save("hotpath")
     if "profile" in only:
         print("   profiling our service", flush=True)

@@ -187,29 +187,63 @@ async def measure(calls: int = 8, window_s: float = 8.0, kinds: tuple[str, ...] 
     return out
 
 
-def at_commit(commit: str, calls: int = 8) -> dict:
-    """Our service's counts and CPU at ``commit`` (its tree exported, this module run there).
-
-    Raises:
-        RuntimeError: The run failed.
-    """
+def _run_tree(tree: Path, calls: int) -> dict:
+    """Our service's counts and CPU with ``tree``'s code (this module run there, in a fresh process)."""
     import shutil
     import subprocess
     import tempfile
 
-    from bench.revisions import export
-
-    with tempfile.TemporaryDirectory(prefix="bench-base-") as tmp:
-        short = export(commit, Path(tmp))
-        shutil.copy(Path(__file__), Path(tmp) / "bench" / "hot_path.py")
+    with tempfile.TemporaryDirectory(prefix="bench-hot-") as tmp:
+        if tree != ROOT:
+            shutil.copy(Path(__file__), tree / "bench" / "hot_path.py")
         out = Path(tmp) / "hot_path.json"
         cmd = [sys.executable, "-m", "bench.hot_path", "--calls", str(calls), "--kinds", "ours", "--json", str(out)]
-        done = subprocess.run(cmd, cwd=tmp, env={**os.environ, "PYTHONPATH": tmp}, capture_output=True, text=True, timeout=600)
+        done = subprocess.run(cmd, cwd=tree, env={**os.environ, "PYTHONPATH": str(tree)}, capture_output=True, text=True, timeout=600)
         if done.returncode != 0 or not out.exists():
-            raise RuntimeError(f"hot_path at {short} exited {done.returncode}: {done.stderr.strip()[-500:]}")
-        result = json.loads(out.read_text())
-    result["commit"] = short
-    return result
+            raise RuntimeError(f"hot_path in {tree} exited {done.returncode}: {done.stderr.strip()[-500:]}")
+        return json.loads(out.read_text())["kinds"]["ours"]
+
+
+def _median_of(runs: list[dict]) -> dict:
+    """Field-by-field medians of :func:`_one` results."""
+    import statistics
+
+    def med(values):
+        return round(statistics.median(values), 3)
+
+    keys = {k for r in runs for k in r["per_call_s"]}
+    parts = {k for r in runs for k in r["cpu_ms_per_call_s_in"]}
+    return {
+        "cpu_ms_per_call_s": med([r["cpu_ms_per_call_s"] for r in runs]),
+        "per_call_s": {k: med([r["per_call_s"].get(k, 0.0) for r in runs]) for k in sorted(keys)},
+        "cpu_ms_per_call_s_in": {
+            k: {f: med([r["cpu_ms_per_call_s_in"][k][f] for r in runs if k in r["cpu_ms_per_call_s_in"]]) for f in ("ms", "calls", "us_each")}
+            for k in parts
+        },
+        "runs": len(runs),
+    }
+
+
+def before_after(commit: str, calls: int = 8, repeats: int = 2, say=print) -> dict:
+    """Our service at ``commit`` and at this tree, each in fresh processes, alternating
+    (``repeats`` each, the order swapped every repeat); medians of each figure.
+
+    Raises:
+        RuntimeError: A run failed.
+    """
+    import tempfile
+
+    from bench.revisions import export
+
+    got: dict[str, list[dict]] = {"before": [], "after": []}
+    with tempfile.TemporaryDirectory(prefix="bench-base-") as tmp:
+        short = export(commit, Path(tmp))
+        trees = {"before": Path(tmp), "after": ROOT}
+        for rep in range(repeats):
+            for which in (("before", "after") if rep % 2 == 0 else ("after", "before")):
+                got[which].append(_run_tree(trees[which], calls))
+                say(f"    hot path, ours {which} ({rep + 1}/{repeats}): {got[which][-1]['cpu_ms_per_call_s']} ms per call-second")
+    return {"commit": short, "repeats": repeats, "before": _median_of(got["before"]), "after": _median_of(got["after"])}
 
 
 def main(argv: list[str] | None = None) -> int:

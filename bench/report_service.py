@@ -139,7 +139,13 @@ def revisions(rv: dict) -> list[str]:
         f"`bench/revisions.py`: our service at commit `{rv['base']}` (before) and at `{rv['head']}` (after), and "
         f"the floor, {rv['calls']} calls, {rv['repeats']} repeats, each run a fresh process, the order rotated "
         f"every repeat, {rv['window_s']} s windows. Overhead: CPU per call-second minus the floor's in the same "
-        "repeat.",
+        "repeat."
+        + (
+            " `+changes`: the tree had uncommitted edits when it was measured (the commit after it in the "
+            "log holds them)."
+            if rv["head"].endswith("+changes")
+            else ""
+        ),
         "",
         "| variant | CPU ms per call-s | overhead over the floor, ms | reply p50 ms | paced in every repeat |",
         "|---|---|---|---|---|",

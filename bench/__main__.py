@@ -1,6 +1,7 @@
 """``make bench``: our service against Pipecat's built-in one, same run, same emulator, same audio.
 
     .venv/bin/python -m bench [--quick] [--only latency,cost,profile,switch,seams] [--out bench]
+    .venv/bin/python -m bench --only revisions --base <commit>   (our service before / after)
 
 Writes ``REPORT.md``, ``results.json`` and one PNG per measure into ``--out``. The full run
 takes about 20 minutes on two cores; ``--quick`` (a smoke run, a few minutes) uses fewer turns,
@@ -23,7 +24,7 @@ from pathlib import Path
 from loguru import logger
 
 ROOT = Path(__file__).resolve().parent.parent
-MEASURES = ("latency", "cost", "floor", "callstart", "twilio", "cushion", "micro", "profile", "switch", "seams")
+MEASURES = ("latency", "cost", "floor", "callstart", "twilio", "twiliocpu", "cushion", "micro", "hotpath", "profile", "switch", "seams", "revisions")
 
 
 def machine() -> dict:
@@ -73,9 +74,10 @@ def run_bounded(coro, grace_s: float = 10.0):
         loop.close()
 
 
-def run(only: set[str], quick: bool, out: Path) -> dict:
-    """Run the chosen measures and write the report; returns the results."""
-    from bench import call_start, cost, cushion, micro, latency_overhead, plots, report, seams, switch_gap, telephony, telephony_cpu, twilio_messages
+def run(only: set[str], quick: bool, out: Path, base: str | None = None) -> dict:
+    """Run the chosen measures and write the report; returns the results (``base``: the commit
+    ``revisions`` compares this tree with; without it that measure is skipped)."""
+    from bench import call_start, cost, cushion, hot_path, micro, latency_overhead, plots, report, revisions, seams, switch_gap, telephony, telephony_cpu, twilio_messages
 
     out.mkdir(parents=True, exist_ok=True)
     # A run of some measures keeps the others' stored results (each says when it was measured).
@@ -133,6 +135,26 @@ def run(only: set[str], quick: bool, out: Path) -> dict:
         results["twilio"] = {"cpu": cpu, "latency": {k: latency[k] for k in ("paths", "comparison")}, "messages": messages}
         pngs["twilio"] = plots.twilio(results["twilio"], out / "twilio.png").name
         save("twilio")
+    if "twiliocpu" in only and results.get("twilio"):
+        print("2d. the Twilio bot's calls per core again" + (f", with ours at {base} beside it" if base else ""), flush=True)
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="bench-base-") as tmp:
+            tree = None
+            if base:
+                short = revisions.export(base, Path(tmp))
+                tree = Path(tmp)
+            cpu = run_bounded(
+                telephony_cpu.measure_concurrent(
+                    rounds=1 if quick else 3, calls=2 if quick else 4,
+                    paths=telephony_cpu.PATHS + tuple(telephony_cpu.BEFORE), base_tree=tree,
+                )
+            )  # fmt: skip
+        if base:
+            cpu["base"] = short
+        results["twilio"]["cpu"] = cpu
+        pngs["twilio"] = plots.twilio(results["twilio"], out / "twilio.png").name
+        save("twiliocpu")
     if "cushion" in only:
         print("2f. the playout cushion under slow reply delivery, on vs off", flush=True)
         results["cushion"] = run_bounded(cushion.measure(repeats=1 if quick else 3))
@@ -141,6 +163,17 @@ def run(only: set[str], quick: bool, out: Path) -> dict:
         print("2e. per message and per chunk, before and after", flush=True)
         results["micro"] = micro.measure()
         save("micro")
+    if "revisions" in only and base:
+        print(f"2g. our service before ({base}) and after (this tree)", flush=True)
+        results["revisions"] = revisions.measure(base, repeats=1 if quick else 5)
+        save("revisions")
+    if "hotpath" in only:
+        print("   what each kind does per call-second, and where our service's CPU goes", flush=True)
+        results["hot_path"] = run_bounded(hot_path.measure(calls=2 if quick else 8))
+        if base:
+            print(f"    ... and our service at {base} and at this tree, alternating", flush=True)
+            results["hot_path"]["before_after"] = hot_path.before_after(base, calls=2 if quick else 8, repeats=1 if quick else 2)
+        save("hotpath")
     if "profile" in only:
         print("   profiling our service", flush=True)
         results["profile"] = cost.profile(calls=2 if quick else 8)
@@ -187,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", default=",".join(MEASURES), help=f"comma-separated subset of {','.join(MEASURES)}")
     p.add_argument("--out", type=Path, default=ROOT / "bench", help="where REPORT.md and the plots go")
     p.add_argument("--report-only", action="store_true", help="re-write REPORT.md and the plots from results.json")
+    p.add_argument("--base", help="for 'revisions': the commit to compare this tree with")
     args = p.parse_args(argv)
     if args.report_only:
         report_only(args.out)
@@ -197,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"unknown measure(s): {', '.join(sorted(unknown))}")
     logger.remove()
     logger.add(sys.stderr, level="ERROR")
-    run(only, args.quick, args.out)
+    run(only, args.quick, args.out, base=args.base)
     return 0
 
 

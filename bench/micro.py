@@ -99,7 +99,7 @@ def measure() -> dict:
     from bench.load import CALLER_8K
 
     speech = load_wav(CALLER_8K.with_name("caller_3turns_16k.wav")).mono().astype(np.int16)
-    texts = [audio_input_message(speech[i : i + 1600].tobytes(), "audio/pcm;rate=16000").encode() for i in range(0, speech.size - 1600, 1600)]
+    texts = [audio_input_message(speech[i : i + 1600].tobytes(), "audio/pcm;rate=16000") for i in range(0, speech.size - 1600, 1600)]
     deflate = zlib.compressobj(wbits=-15)
     sizes = []
 

@@ -111,6 +111,7 @@ def twilio(result: dict, path: Path) -> Path:
         "stock": "stock +\nbuilt-in",
         "before_40ms": "ours before:\n20 ms chunks",
         "before_audio_end": "ours before:\ncaller audio\npast service",
+        "ours_base": "ours at the\nbase commit",
     }
     for i, (p, vals) in enumerate(cpu["per_round"].items()):
         cpu_ax.scatter([i] * len(vals), vals, color=COLORS["ours" if p == "twilio" else "builtin"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bench import report_service
 from bench.report_sections import _call_start, _cushion, _f, _floor, _micro, _spread, _tried, _twilio
 from bench.rig import LABELS, SERVICES
 
@@ -142,6 +143,8 @@ def write(results: dict, plots: dict[str, str]) -> str:
         lines += _cost(cost, plots.get("cost"))
     if results.get("floor"):
         lines += _floor(results["floor"])
+    if results.get("revisions"):
+        lines += report_service.revisions(results["revisions"])
     if cs_:
         lines += _call_start(cs_)
     if tw:
@@ -151,6 +154,8 @@ def write(results: dict, plots: dict[str, str]) -> str:
     if results.get("micro"):
         lines += _micro(results["micro"])
     lines += _tried()
+    if results.get("hot_path"):
+        lines += report_service.hot_path(results["hot_path"], cost_summary(cost) if cost and "summary" in cost else None)
     if results.get("profile"):
         lines += _profile(results["profile"])
     if results.get("switch_gap"):

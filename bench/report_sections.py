@@ -83,6 +83,7 @@ def _twilio(tw: dict, plot: str | None) -> list[str]:
         "floor": "floor: Pipecat's transport + serializer, no service",
         "before_40ms": "ours before: 20 ms output chunks",
         "before_audio_end": "ours before: caller audio on past the service",
+        "ours_base": f"ours at `{cpu.get('base', 'the base commit')}` (before this round's service changes)",
     }
     for p, label in labels.items():
         if p in cpu["cpu_ms_per_call_s"]:
@@ -128,7 +129,8 @@ def _twilio(tw: dict, plot: str | None) -> list[str]:
             "the built-in sends what Pipecat's soxr stream emits, ~95 ms blocks that also hold the server's "
             "end-of-speech 60-80 ms late, where ours sends a caller's speech onset, offset and the "
             "end-of-speech window frame by frame, so the server's turn decision waits for nothing (the "
-            "latency table below). Grouping those frames would trade the latency goal for CPU.",
+            "latency table below); only speech (60 ms) and long silences (200 ms, past the window) go in "
+            "groups. Grouping the window's frames would trade the latency goal for CPU.",
             "",
         ]
         cpu_ms, o = cpu["cpu_ms_per_call_s"], cpu.get("over_floor_ms")
@@ -237,5 +239,18 @@ def _tried() -> list[str]:
         "- Not tried: grouping the caller's frames through the end-of-speech window (sent one 20 ms frame at "
         "a time now). It would bring the messages to the Live API toward the built-in's (section 2d) but hold "
         "back the frames the server's end-of-turn decision waits for.",
+        "- Not tried: skipping `LLMService.process_frame`'s layers for caller audio as the pushes now skip "
+        "theirs (about 10 us a frame in section \"Where our CPU goes\"): Pipecat's `FrameProcessor.process_frame` "
+        "tells the pipeline's observers about every frame, and going around the layers above it would "
+        "tie the service to each layer's frame list for a tenth of a millisecond per call-second.",
+        "- Not tried: joining reply audio messages that arrive together into one frame (fewer frame hops "
+        "downstream). The Live API streams a reply faster than real time, so it would apply there, but "
+        "the emulator paces replies in real time, so no bench here could measure it.",
+        "- Measuring each change of this round alone in the race: the first one (caller audio messages "
+        "without `json.dumps`, 11 -> 4 us per message in isolation) against its parent, 3 repeats, came "
+        "out at after / before 1.08 [1.07-1.18] of the overhead: a 0.1 ms change inside a run-to-run "
+        "spread of more than 1 ms per call-second on this shared machine. So the changes are raced "
+        "together (section 2g), and each one's effect is read in the per-call costs of \"Where our CPU "
+        "goes\" (a push, a frame taken, a message sent).",
         "",
     ]

@@ -59,7 +59,11 @@ BEFORE = {
     "before_40ms": TelephonyAudio(out_chunk_ms=20, lead_silence=False),
     "before_audio_end": TelephonyAudio(caller_audio_past_service=True),
 }
+# Our bot at another commit (``measure_concurrent(base_tree=...)``): the before/after of a round
+# of changes to the service, in the same run.
+BASE = "ours_base"
 LABELS = {
+    BASE: "our Twilio bot at the base commit (before)",
     "twilio": "our Twilio bot (our audio path, our service)",
     "stock": "Pipecat stock Twilio setup, built-in service",
     "floor": "floor: Pipecat's transport + serializer, no service",
@@ -156,7 +160,7 @@ async def measure(rounds: int = 3, calls: int = 4, say=print, paths: tuple[str, 
 
 
 def _check_paths(paths: tuple[str, ...]) -> None:
-    unknown = set(paths) - set(PATHS) - set(BEFORE)
+    unknown = set(paths) - set(PATHS) - set(BEFORE) - {BASE}
     if unknown or not {"twilio", "stock"} <= set(paths):
         raise ValueError(f"paths must include twilio and stock and be among {PATHS + tuple(BEFORE)}, got {paths}")
 
@@ -170,7 +174,7 @@ def _summary(per_round: dict, walls: dict, paths: tuple[str, ...], rounds: int, 
         else {}
     )
     # Each optimization: our bot without it / with it, per round (above 1: it saves CPU).
-    before = {p: _stat([b / t for t, b in zip(per_round["twilio"], per_round[p], strict=True)], 3) for p in paths if p in BEFORE}
+    before = {p: _stat([b / t for t, b in zip(per_round["twilio"], per_round[p], strict=True)], 3) for p in paths if p in BEFORE or p == BASE}
     return {
         "over_floor_ms": {p: _stat(v) for p, v in over.items()},
         "before_over_after": before,
@@ -192,10 +196,11 @@ class AppProcess:
         self.proc, self.url, self.pid = proc, url, pid
 
     @classmethod
-    async def start(cls, name: str, endpoint, timeout_s: float = 60.0) -> AppProcess:
+    async def start(cls, name: str, endpoint, timeout_s: float = 60.0, tree: Path = ROOT) -> AppProcess:
+        """``name``'s app in a process of its own, with the code of ``tree`` (a source tree)."""
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bench.twilio_app_process", "--app", name, "--endpoint", endpoint.to_json(),
-            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+            cwd=tree, env={**os.environ, "PYTHONPATH": str(tree)},
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
         )
         assert proc.stdout is not None
@@ -229,14 +234,21 @@ class AppProcess:
                 await self.proc.wait()
 
 
-async def measure_concurrent(rounds: int = 3, calls: int = 4, say=print, paths: tuple[str, ...] = PATHS) -> dict:
+async def measure_concurrent(
+    rounds: int = 3, calls: int = 4, say=print, paths: tuple[str, ...] = PATHS, base_tree: Path | None = None
+) -> dict:
     """As :func:`measure`, but each app in a process of its own and all apps' calls at once.
+
+    With ``base_tree`` (another commit's source tree, :func:`bench.revisions.export`) our bot as
+    that tree has it races too, as path :data:`BASE`.
 
     Every round places ``calls`` calls on every app at the same moment; an app's CPU is its
     process's (``/proc``) from the round's start to its pipelines' end. Load from elsewhere on
     the machine then falls on all apps in the same seconds, where one after the other it
     falls on whichever app was running.
     """
+    if base_tree is not None and BASE not in paths:
+        paths = (*paths, BASE)
     _check_paths(paths)
     per_round: dict[str, list[float]] = {p: [] for p in paths}
     walls: dict[str, list[float]] = {p: [] for p in paths}
@@ -244,7 +256,12 @@ async def measure_concurrent(rounds: int = 3, calls: int = 4, say=print, paths: 
         apps: dict[str, AppProcess] = {}
         try:
             for p in paths:
-                apps[p] = await AppProcess.start(p, emu.endpoint)
+                if p == BASE:
+                    if base_tree is None:
+                        raise ValueError(f"path {BASE} needs base_tree")
+                    apps[p] = await AppProcess.start("twilio", emu.endpoint, tree=base_tree)
+                else:
+                    apps[p] = await AppProcess.start(p, emu.endpoint)
             answering = [p for p in paths if p != "floor"]
             await asyncio.gather(*(place_calls(apps[p].url, 1) for p in answering))
             await asyncio.gather(*(apps[p].settled() for p in answering))

@@ -14,8 +14,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+from pipecat.frames.frames import Frame, InputAudioRawFrame, TTSAudioRawFrame
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.services.llm_service import LLMService
+from pipecat.turns.speculation_gate import SpeculationState
 from pipecat.utils.base_object import BaseObject
 
 
@@ -87,3 +89,23 @@ def event_emitter(service: BaseObject) -> Callable[..., Awaitable[None]]:
     the function returned here, so it never holds the service itself.
     """
     return service._call_event_handler
+
+
+def audio_passes_llm_layers(service: LLMService, frame: Frame) -> bool:
+    """Whether ``LLMService.push_frame`` and the layers under it (the turn-completion mixin,
+    ``AIService``) would pass ``frame`` on unchanged, alone and at once.
+
+    ``LLMService._speculation_gate``: those layers act only on text, response start/end,
+    function-call, end and start frames; for audio the one thing that can happen is the
+    speculation gate holding (or dropping) a non-system frame while a speculative response is
+    pending. Caller audio is a system frame (emitted at once in every state); reply audio
+    passes while the gate is ``OPEN``. A service whose gate cannot be read takes the full path.
+    Reply and caller audio are most of the frames the service pushes, and each of those layers
+    is a coroutine call per frame.
+    """
+    if isinstance(frame, InputAudioRawFrame):
+        return True
+    if isinstance(frame, TTSAudioRawFrame):
+        gate = getattr(service, "_speculation_gate", None)
+        return gate is not None and gate.state is SpeculationState.OPEN
+    return False

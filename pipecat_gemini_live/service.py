@@ -44,7 +44,7 @@ from pipecat.frames.frames import (
     StartFrame,
 )
 from pipecat.processors.aggregators.llm_context import LLMContext
-from pipecat.processors.frame_processor import FrameDirection
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.services.google.gemini_live.llm import GeminiLiveLLMSettings
 from pipecat.services.llm_service import LLMService
 from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies
@@ -301,11 +301,14 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
         if isinstance(frame, EndFrame):
             await self.call.let_the_last_reply_finish()
         await super().process_frame(frame, direction)
-        consumed = isinstance(frame, (PersonaUpdateFrame, LLMContextFrame, LLMSetToolsFrame)) or (
-            isinstance(frame, InputAudioRawFrame)
-            and direction == FrameDirection.DOWNSTREAM
-            and not self.options.forward_caller_audio
-        )
+        if isinstance(frame, InputAudioRawFrame):
+            # Most frames a call sees (tens a second): straight to the caller's path, none of
+            # the checks below applies to them.
+            await self.call.take_audio(frame)
+            if direction != FrameDirection.DOWNSTREAM or self.options.forward_caller_audio:
+                await self.push_frame(frame, direction)
+            return
+        consumed = isinstance(frame, (PersonaUpdateFrame, LLMContextFrame, LLMSetToolsFrame))
         await self.call.take(frame, preroll_from_vad=self._preroll_override is None)
         unserved = unserved_warning(frame) if direction == FrameDirection.DOWNSTREAM else None
         if unserved is not None:
@@ -336,4 +339,8 @@ class GeminiLiveLLMService(LLMService[GeminiLiveLLMAdapter]):
                 await self.tools.on_result(frame)
             elif isinstance(frame, FunctionCallCancelFrame):
                 await self.tools.on_cancel_frame(frame)
+        if private.audio_passes_llm_layers(self, frame):
+            # Audio straight to Pipecat's pushing (the LLM layers would pass it unchanged).
+            await FrameProcessor.push_frame(self, frame, direction)
+            return
         await super().push_frame(frame, direction)

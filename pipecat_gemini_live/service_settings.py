@@ -32,6 +32,7 @@ UNSERVED_WHY = {
     LLMConfigureOutputFrame: "the Live API's output is configured in the session setup",
     LLMMessagesTransformFrame: "the session's history cannot be transformed in place",
 }
+_UNSERVED_TYPES = tuple(UNSERVED_WHY)
 
 # Settings that do not go into a session's setup: changing them needs no new session.
 NON_SESSION_FIELDS = {"filter_incomplete_user_turns", "user_turn_completion_config", "extra"}
@@ -41,6 +42,8 @@ SPEC_FIELDS = {"system_instruction", "voice", "language", "model"}
 
 def unserved_warning(frame: Any) -> str | None:
     """Why ``frame`` (on its way downstream) cannot be served by a Live session, or None."""
+    if not isinstance(frame, _UNSERVED_TYPES):  # one check for the frames that pass every time
+        return None
     why = next((why for cls, why in UNSERVED_WHY.items() if isinstance(frame, cls)), None)
     if why is None:
         return None

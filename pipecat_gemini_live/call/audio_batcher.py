@@ -15,6 +15,10 @@ from __future__ import annotations
 
 from .audio_hold import HeldChunk
 
+# Frame durations summed in floating point fall a hair short (ten 20 ms frames: 0.19999...);
+# a group is full within this much of its length.
+_EPS_S = 1e-6
+
 
 class AudioBatcher:
     """Groups caller frames into messages.
@@ -50,10 +54,10 @@ class AudioBatcher:
         if onset or offset:
             return True
         if voiced:
-            return self._pending_s >= self.speech_batch_s
+            return self._pending_s >= self.speech_batch_s - _EPS_S
         if self._silence_s <= self.end_window_s:
             return True
-        return self._pending_s >= self.quiet_batch_s
+        return self._pending_s >= self.quiet_batch_s - _EPS_S
 
     def take(self) -> list[tuple[HeldChunk, bool]]:
         """The pending group, emptied."""

@@ -35,6 +35,9 @@ from .link import CallHooks, SessionLink
 from .replay_buffer import CallerTail
 from .voice_activity import SpeechClock
 
+# Longest ``realtimeInput`` message in a long silence, seconds (after the end-of-speech window).
+QUIET_BATCH_S = 0.2
+
 
 class CallerAudio:
     """Caller audio accounting and routing for one call.
@@ -63,7 +66,9 @@ class CallerAudio:
         self._preroll: deque[HeldChunk] = deque()
         self._preroll_len_s = 0.0
         self._draining = False
-        self.batcher = AudioBatcher()
+        # Long silences (the caller listening to a reply) go in 200 ms messages: nothing there
+        # is decided on, and the next onset sends what is pending at once (audio_batcher.py).
+        self.batcher = AudioBatcher(quiet_batch_s=QUIET_BATCH_S)
         self.on_audio: Callable[[], None] = lambda: None  # each frame that arrives (the watchdog's)
         self.messages = 0  # realtimeInput audio messages sent
 

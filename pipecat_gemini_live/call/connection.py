@@ -137,7 +137,7 @@ class LiveSession:
         self.system_instruction: str | None = None
         self.spec: Any = None
         self._sdk: AsyncSession | None = None
-        self._send_raw: Callable[[str], Awaitable[None]] | None = None
+        self._send_raw: Callable[[bytes], Awaitable[None]] | None = None
         self._ready: asyncio.Future | None = None
         self._task: asyncio.Task | None = None
         self._closing = False

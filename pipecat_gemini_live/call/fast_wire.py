@@ -24,7 +24,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Awaitable, Callable
+from functools import partial
+from inspect import signature
 from typing import Any
 
 from google.genai import types
@@ -37,16 +40,30 @@ except ImportError:  # pragma: no cover - a google-genai without these
     _converters = None  # type: ignore[assignment]
 
 
-def audio_input_message(audio: bytes, mime_type: str) -> str:
-    """The JSON text ``send_realtime_input(audio=Blob(...))`` sends.
+_AUDIO_HEAD = b'{"realtime_input": {"audio": {"data": "'
+_AUDIO_MIME = b'", "mime_type": "'
+_AUDIO_TAIL = b'"}}}'
+# A MIME type that needs no JSON escaping (``audio/pcm;rate=16000`` and the like).
+_PLAIN_MIME = re.compile(r"[A-Za-z0-9/;=.+_-]+")
+
+
+def audio_input_message(audio: bytes, mime_type: str) -> bytes:
+    """The JSON ``send_realtime_input(audio=Blob(...))`` sends, as UTF-8 bytes.
+
+    Joined from fixed pieces rather than ``json.dumps``: base64 and a plain MIME type need no
+    escaping, and the bytes go out as a text frame without a str -> UTF-8 copy (about 11 us
+    per 60 ms message down to about 4 in ``bench/micro.py``'s terms).
 
     Args:
         audio: PCM16 LE mono.
         mime_type: ``audio/pcm;rate=<Hz>``.
     """
     # The SDK writes URL-safe base64 and the snake_case field name (proto JSON takes both).
-    data = base64.urlsafe_b64encode(audio).decode("ascii")
-    return json.dumps({"realtime_input": {"audio": {"data": data, "mime_type": mime_type}}})
+    data = base64.urlsafe_b64encode(audio)
+    if _PLAIN_MIME.fullmatch(mime_type) is None:
+        payload = {"realtime_input": {"audio": {"data": data.decode("ascii"), "mime_type": mime_type}}}
+        return json.dumps(payload).encode()
+    return b"".join((_AUDIO_HEAD, data, _AUDIO_MIME, mime_type.encode("ascii"), _AUDIO_TAIL))
 
 
 def audio_reply(raw: Any) -> types.LiveServerMessage | None:
@@ -118,11 +135,24 @@ def _construct(cls: type, **fields: Any) -> Any:
     return obj
 
 
-def fast_sender(sdk: Any) -> Callable[[str], Awaitable[None]] | None:
-    """``send(text)`` on the SDK session's WebSocket, or None to keep using the SDK's methods."""
+def fast_sender(sdk: Any) -> Callable[[bytes], Awaitable[None]] | None:
+    """``send(utf8_json)`` on the SDK session's WebSocket, as a text frame, or None to keep
+    using the SDK's methods."""
     ws = getattr(sdk, "_ws", None)
     send = getattr(ws, "send", None)
-    return send if callable(send) else None
+    if not callable(send):
+        return None
+    try:
+        takes_text = "text" in signature(send).parameters
+    except (TypeError, ValueError):
+        takes_text = False
+    if takes_text:  # websockets >= 14: UTF-8 bytes go out as a text frame as they are
+        return partial(send, text=True)
+
+    async def send_str(message: bytes) -> None:
+        await send(message.decode())
+
+    return send_str
 
 
 def fast_receiver(sdk: Any) -> Callable[[], Awaitable[types.LiveServerMessage]] | None:

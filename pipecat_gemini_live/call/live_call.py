@@ -174,23 +174,28 @@ class LiveCall:
         """The pipeline's LLM context, once one has arrived."""
         return self.changes.context
 
+    async def take_audio(self, frame: InputAudioRawFrame) -> None:
+        """One caller audio frame (the host re-pushes it, or not)."""
+        if not self.ending:
+            await self.caller.on_frame(frame)
+
     async def take(self, frame: Frame, *, preroll_from_vad: bool = True) -> None:
         """Hand a pipeline frame to the part of the call it is for (the host re-pushes it, or
         not); ``preroll_from_vad``: the pipeline VAD's start delay sets the local-VAD pre-roll."""
-        manual = self.host.manual_turns()
         if isinstance(frame, InputAudioRawFrame):
-            if not self.ending:
-                await self.caller.on_frame(frame)
+            await self.take_audio(frame)
         elif isinstance(frame, PersonaUpdateFrame):
             await self.changes.persona(frame)
         elif isinstance(frame, InputTextRawFrame):
             await self.text.text(frame.text)
         elif isinstance(frame, InputImageRawFrame):
             await self.video.on_frame(frame)
-        elif isinstance(frame, UserStartedSpeakingFrame) and manual:
-            await self.caller.user_started()
-        elif isinstance(frame, UserStoppedSpeakingFrame) and manual:
-            await self.caller.user_stopped()
+        elif isinstance(frame, UserStartedSpeakingFrame):
+            if self.host.manual_turns():
+                await self.caller.user_started()
+        elif isinstance(frame, UserStoppedSpeakingFrame):
+            if self.host.manual_turns():
+                await self.caller.user_stopped()
         elif isinstance(frame, SpeechControlParamsFrame):
             if frame.vad_params is not None and preroll_from_vad:
                 self.caller.preroll_s = frame.vad_params.start_secs + 0.2

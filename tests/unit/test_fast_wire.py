@@ -25,8 +25,10 @@ class FakeSocket:
         self.sent: list[str] = []
         self.close = close
 
-    async def send(self, text: str) -> None:
-        self.sent.append(text)
+    async def send(self, message: str | bytes, text: bool | None = None) -> None:
+        # As websockets does: a str, or UTF-8 bytes with text=True, is a text frame.
+        assert isinstance(message, str) or text is True
+        self.sent.append(message if isinstance(message, str) else message.decode())
 
     async def recv(self, decode: bool | None = None):
         if not self.incoming:
@@ -70,6 +72,23 @@ def test_audio_goes_out_as_the_sdk_would_send_it():
 
     asyncio.run(run())
     assert json.loads(ours.sent[0]) == json.loads(theirs.sent[0])
+
+
+@pytest.mark.parametrize("mime", ["audio/pcm;rate=8000", 'audio/pcm;rate="16000"', "audio/pcm;\u00e9"])
+def test_the_audio_message_is_json_whatever_the_mime_type(mime):
+    sent = json.loads(audio_input_message(PCM, mime))
+    assert sent == {"realtime_input": {"audio": {"data": base64.urlsafe_b64encode(PCM).decode(), "mime_type": mime}}}
+
+
+def test_an_older_websockets_without_text_gets_a_str():
+    class OldSocket(FakeSocket):
+        async def send(self, message: str) -> None:  # websockets < 14: no ``text``
+            assert isinstance(message, str)
+            self.sent.append(message)
+
+    ws = OldSocket()
+    asyncio.run(fast_sender(_session(ws))(audio_input_message(PCM, "audio/pcm;rate=16000")))
+    assert json.loads(ws.sent[0])["realtime_input"]["audio"]["mime_type"] == "audio/pcm;rate=16000"
 
 
 @pytest.mark.parametrize("message", MESSAGES, ids=lambda m: next(iter(m)) + ":" + ",".join(m.get("serverContent", {})))

@@ -64,3 +64,28 @@ def test_the_service_declares_its_events():
     for name in ("on_session_started", "on_session_ended", "on_switch", "on_reply_finished"):
         service.add_event_handler(name, lambda *a: None)
         assert len(service._event_handlers[name].handlers) == 1
+
+
+def test_audio_skips_the_llm_layers_only_where_they_would_pass_it_unchanged():
+    from pipecat.frames.frames import InputAudioRawFrame, LLMFullResponseStartFrame, LLMTextFrame, TTSAudioRawFrame
+    from pipecat.processors.frame_processor import FrameDirection
+    from pipecat.turns.speculation_gate import SpeculationState
+
+    service = GeminiLiveLLMService(api_key="test-key")
+    gate = service._speculation_gate
+    caller = InputAudioRawFrame(audio=b"\0\0" * 160, sample_rate=16000, num_channels=1)
+    reply = TTSAudioRawFrame(audio=b"\0\0" * 240, sample_rate=24000, num_channels=1)
+    down = FrameDirection.DOWNSTREAM
+    assert gate.state is SpeculationState.OPEN
+    assert private.audio_passes_llm_layers(service, caller)
+    assert private.audio_passes_llm_layers(service, reply)
+    assert gate.process(reply, down) == [(reply, down)]  # what the full path would do
+    assert not private.audio_passes_llm_layers(service, LLMTextFrame("hi"))
+    # A speculative response is held: reply audio must go through the gate, caller audio not.
+    gate.begin_speculation(True)
+    gate.process(LLMFullResponseStartFrame(), down)
+    assert gate.state is SpeculationState.HOLDING
+    assert not private.audio_passes_llm_layers(service, reply)
+    assert private.audio_passes_llm_layers(service, caller)
+    assert gate.process(caller, down) == [(caller, down)]
+    assert gate.process(reply, down) == []

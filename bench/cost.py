@@ -74,12 +74,22 @@ def run_load(
         str(profile_top),
         *(extra or []),
     ]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout_s)
+    return run_load_process(cmd, ROOT, f"{kind} x{calls}", timeout_s)
+
+
+def run_load_process(cmd: list[str], tree: Path, label: str, timeout_s: float) -> dict:
+    """Run a ``bench.load`` command with ``tree``'s code and return the result it printed last
+    (a JSON line).
+
+    Raises:
+        RuntimeError: The process failed or printed no result (its last stderr lines say why).
+    """
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    done = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True, timeout=timeout_s)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
         tail = done.stderr.strip().splitlines()[-5:]
-        raise RuntimeError(f"bench.load {kind} x{calls} exited {done.returncode}: {' | '.join(tail)}")
+        raise RuntimeError(f"bench.load {label} in {tree} exited {done.returncode}: {' | '.join(tail)}")
     return json.loads(lines[-1])
 
 

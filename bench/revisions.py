@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tarfile
 import tempfile
 from pathlib import Path
 
-from bench.cost import SPREAD_S, _stat, rotated
+from bench.cost import SPREAD_S, _stat, rotated, run_load_process
 from bench.emulator_process import EmulatorProcess
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,13 +54,7 @@ def run_in(tree: Path, kind: str, calls: int, emu: EmulatorProcess, window_s: fl
         "--endpoint", emu.endpoint.to_json(), "--emulator-pid", str(emu.pid),
         "--max-window-s", str(window_s), "--spread-s", str(SPREAD_S),
     ]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(tree)}
-    done = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True, timeout=timeout_s)
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    if done.returncode != 0 or not lines:
-        tail = done.stderr.strip().splitlines()[-5:]
-        raise RuntimeError(f"bench.load {kind} x{calls} in {tree} exited {done.returncode}: {' | '.join(tail)}")
-    return json.loads(lines[-1])
+    return run_load_process(cmd, tree, f"{kind} x{calls}", timeout_s)
 
 
 def measure(base: str, *, head: str | None = None, repeats: int = 4, calls: int = 8, window_s: float = 8.0, say=print) -> dict:

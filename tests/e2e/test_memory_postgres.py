@@ -8,6 +8,7 @@ import pytest
 from pipecat_gemini_live.protocol.history import ConversationHistory
 from pipecat_gemini_live.apps.memory import CallMemory, MemoryPolicy, MemoryStore
 
+from ..unit.test_memory import open_eight_at_once
 from .pg_setup import PostgresUnavailable, postgres_server
 
 
@@ -52,8 +53,6 @@ async def test_the_store_works_on_postgresql(pg_url):
 def test_bot_processes_starting_together_create_the_tables_once(pg_url):
     """Eight stores opening one new database at once (bots starting together): each create_all
     checks then creates, so without the schema lock the losers fail on a duplicate type."""
-    from concurrent.futures import ThreadPoolExecutor
-
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
@@ -61,10 +60,4 @@ def test_bot_processes_starting_together_create_the_tables_once(pg_url):
     with admin.connect() as conn:
         conn.execute(text("CREATE DATABASE memory_race"))
     admin.dispose()
-    url = make_url(pg_url).set(database="memory_race").render_as_string(hide_password=False)
-    with ThreadPoolExecutor(8) as pool:
-        stores = list(pool.map(lambda _: MemoryStore(url), range(8)))
-    stores[0].append("tel:a", "CA1", "user", "hello")
-    assert all(s.count() == 1 for s in stores)
-    for s in stores:
-        s.close()
+    open_eight_at_once(make_url(pg_url).set(database="memory_race").render_as_string(hide_password=False))

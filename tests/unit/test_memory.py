@@ -163,16 +163,21 @@ def test_tables_made_by_another_process_meanwhile_are_not_an_error(tmp_path, mon
     store.close()
 
 
-def test_many_stores_opening_one_new_database_at_once(tmp_path):
+def open_eight_at_once(url: str) -> None:
+    """Eight stores open one new database at the same moment (each creates the tables if
+    missing); all of them then see what one writes."""
     from concurrent.futures import ThreadPoolExecutor
 
-    url = f"sqlite:///{tmp_path / 'race.sqlite3'}"
     with ThreadPoolExecutor(8) as pool:
         stores = list(pool.map(lambda _: MemoryStore(url), range(8)))
     stores[0].append("tel:a", "CA1", "user", "hello")
     assert all(s.count() == 1 for s in stores)
     for s in stores:
         s.close()
+
+
+def test_many_stores_opening_one_new_database_at_once(tmp_path):
+    open_eight_at_once(f"sqlite:///{tmp_path / 'race.sqlite3'}")
 
 
 class _Service:

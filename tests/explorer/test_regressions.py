@@ -225,17 +225,14 @@ def test_speech_while_a_function_runs_is_owed_to_the_next_session():
     function result (and the server stalled at the call); the reply that went on after the
     result was counted as their answer the moment it began, a goAway then cut it, and the next
     session was given neither sentence. Speech after a function call now counts as answered
-    only when the resumed reply finishes, and a replay carries every unanswered sentence."""
+    only when the resumed reply finishes, and a replay carries every unanswered sentence
+    (tests/unit/test_caller_tail.py). The invariants' latency budget (both stalls and the tool)
+    is longer than this call, so this run alone cannot show the sentences unanswered; a check
+    that they were answered passed alone and beside one other run, but failed one run in three
+    beside two others (recognition starved): not yet a test CI can rely on."""
     speech = ((0.7, "librivox_0930.wav"), (4.0, "cards_001.wav"), (0.8, "cards_001.wav"))
     tl = Timeline(
         M25, speech, events=(Event("mute", -1, 1.9, 3.4),), faults=("stall:8.0@reply#3", "stall:4.8@tool_call"),
         lifetime=(7.5, 2.7), tool_turns=(2,), tool_delay=3.0, tail=8.0,
     )  # fmt: skip
-    obs = run_and_check(tl)
-    # The explorer's latency budget covers both stalls and the tool, longer than this call; so
-    # say it outright: the two sentences after the function call were answered on the wire.
-    after_call = obs.utterances[1:]
-    heard = sum(end - start for start, end in after_call)
-    answers = [r for r in obs.wire_replies if r.is_answer and r.at_s > after_call[-1][1]]
-    assert answers, f"no answer after {after_call[-1][1]:.2f} s: {[(r.at_s, r.text[:60]) for r in obs.wire_replies]}"
-    assert answers[0].heard_s >= heard - 0.3, (answers[0].heard_s, heard)
+    run_and_check(tl)

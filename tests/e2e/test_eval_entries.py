@@ -9,6 +9,7 @@ with); `make eval` plays whole scenarios.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 
 import pytest
@@ -47,8 +48,10 @@ def test_eval_connect_is_told_from_a_twilio_opening():
         eval_connect_flags(bad)
 
 
-async def _bot_ready(module, first_message: str) -> dict:
-    """Hand a connection to ``module.bot`` as the runner would; return the first RTVI reply."""
+@contextlib.asynccontextmanager
+async def _bot_connection(module):
+    """A WebSocket client connected to ``module.bot``, the connection handed over as Pipecat's
+    runner hands it."""
     app = FastAPI()
 
     @app.websocket("/ws")
@@ -56,16 +59,22 @@ async def _bot_ready(module, first_message: str) -> dict:
         await websocket.accept()
         await module.bot(WebSocketRunnerArguments(websocket=websocket))
 
+    async with serve(app) as served:
+        url = served.base_url.replace("http://", "ws://", 1) + "/ws"
+        async with websockets.connect(url) as client:
+            yield client
+
+
+async def _bot_ready(module, first_message: str) -> dict:
+    """Hand a connection to ``module.bot`` as the runner would; return the first RTVI reply."""
     try:
-        async with serve(app) as served:
-            url = served.base_url.replace("http://", "ws://", 1) + "/ws"
-            async with websockets.connect(url) as client:
-                await client.send(first_message)
-                await client.send(CLIENT_READY)
-                while True:
-                    message = json.loads(await asyncio.wait_for(client.recv(), 20))
-                    if message.get("type") in ("bot-ready", "error"):
-                        return message
+        async with _bot_connection(module) as client:
+            await client.send(first_message)
+            await client.send(CLIENT_READY)
+            while True:
+                message = json.loads(await asyncio.wait_for(client.recv(), 20))
+                if message.get("type") in ("bot-ready", "error"):
+                    return message
     finally:
         await module._runner_backend.stop()
 
@@ -83,22 +92,13 @@ async def test_a_bot_refuses_the_harness_unless_evals_are_enabled(module, settin
         monkeypatch.delenv(EVALS_ENV)
     else:
         monkeypatch.setenv(EVALS_ENV, setting)
-    app = FastAPI()
-
-    @app.websocket("/ws")
-    async def ws(websocket: WebSocket):
-        await websocket.accept()
-        await module.bot(WebSocketRunnerArguments(websocket=websocket))
-
-    async with serve(app) as served:
-        url = served.base_url.replace("http://", "ws://", 1) + "/ws"
-        async with websockets.connect(url) as client:
-            with pytest.raises(websockets.ConnectionClosed) as closed:
-                # The room bots close at once; the phone bot reads the eval-connect first.
-                await client.send(eval_connect_message(EvalConnectionFlags()))
-                await client.send(CLIENT_READY)
-                while True:  # nothing but the close: no bot-ready
-                    assert json.loads(await asyncio.wait_for(client.recv(), 10)).get("type") != "bot-ready"
+    async with _bot_connection(module) as client:
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            # The room bots close at once; the phone bot reads the eval-connect first.
+            await client.send(eval_connect_message(EvalConnectionFlags()))
+            await client.send(CLIENT_READY)
+            while True:  # nothing but the close: no bot-ready
+                assert json.loads(await asyncio.wait_for(client.recv(), 10)).get("type") != "bot-ready"
     assert closed.value.rcvd.code == 1008 and closed.value.rcvd.reason == EVALS_OFF[:120]
     assert not module._runner_backend.started  # no Live session was prepared for it
 
@@ -110,38 +110,20 @@ def test_evals_are_enabled_only_by_saying_so():
 
 
 async def test_the_twilio_bot_refuses_an_eval_connect_with_bad_flags():
-    app = FastAPI()
-
-    @app.websocket("/ws")
-    async def ws(websocket: WebSocket):
-        await websocket.accept()
-        await twilio_bot.bot(WebSocketRunnerArguments(websocket=websocket))
-
     bad = json.dumps(
         {"label": "rtvi-ai", "type": "client-message", "id": "x", "data": {"t": "eval-connect", "d": {"skip_tts": []}}}
     )
-    async with serve(app) as served:
-        url = served.base_url.replace("http://", "ws://", 1) + "/ws"
-        async with websockets.connect(url) as client:
-            await client.send(bad)
-            with pytest.raises(websockets.ConnectionClosed) as closed:
-                await asyncio.wait_for(client.recv(), 10)
+    async with _bot_connection(twilio_bot) as client:
+        await client.send(bad)
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(client.recv(), 10)
     assert closed.value.rcvd.code == 1008 and "eval-connect" in closed.value.rcvd.reason
     assert not twilio_bot._runner_backend.started  # refused before any Live session was prepared
 
 
 async def test_the_twilio_bot_closes_a_stream_that_says_nothing():
     """Reading the first message to tell an eval from a call must not wait forever."""
-    app = FastAPI()
-
-    @app.websocket("/ws")
-    async def ws(websocket: WebSocket):
-        await websocket.accept()
-        await twilio_bot.bot(WebSocketRunnerArguments(websocket=websocket))
-
-    async with serve(app) as served:
-        url = served.base_url.replace("http://", "ws://", 1) + "/ws"
-        async with websockets.connect(url) as client:
-            with pytest.raises(websockets.ConnectionClosed) as closed:
-                await asyncio.wait_for(client.recv(), 20)
+    async with _bot_connection(twilio_bot) as client:
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(client.recv(), 20)
     assert closed.value.rcvd.code == 1008 and "no message within 10 s" in closed.value.rcvd.reason

@@ -9,8 +9,8 @@ Holding audio during a switch covers what arrives *during* it; this covers what 
 - a resume after a drop: the handle restores the server as it was when the handle was issued,
   so everything sent since that checkpoint is replayed.
 
-Utterances are found with the same cheap energy test the latency clock uses; a reply starting
-marks everything before it as answered, with one exception: the reply that goes on after a
+Utterances are found with the same cheap energy test the latency clock uses; a reply starting,
+or the model calling a function, marks everything before it as answered, with one exception: the reply that goes on after a
 function call (the model's turn resumes once the result is in) was begun before the caller's
 later words, so speech that started after the call counts as answered only when that reply
 finishes. Explorer seed 9201 had a caller speak twice while a tool call was pending; the resumed
@@ -90,9 +90,18 @@ class CallerTail:
         self._checkpoint = self._next
 
     def function_called(self) -> None:
-        """The model called a function: its turn pauses until the result is in."""
+        """The model called a function: its turn pauses until the result is in.
+
+        The call is the model acting on what the caller said so far: that speech is answered
+        (the call and its result are in the history any next session gets), and speech from
+        here on is a new utterance, owed until the resumed reply finishes. Without this, words
+        said while the function ran joined the unanswered utterance before the call, and the
+        resumed reply's start counted them answered (explorer seed 9201, again: a call with no
+        spoken reply before it)."""
         if self._function_call_at is None:
             self._function_call_at = self._next
+        self._answered = True
+        self._answered_when_finished = False
 
     def reply_started(self) -> None:
         """The bot began answering: the utterances so far are answered, except speech that

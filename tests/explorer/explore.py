@@ -38,14 +38,16 @@ SPEED = {"x": 2.0}
 STARVED_LAG_S = 0.25
 
 
-def run_and_check(tl: Timeline):
+def run_and_check(tl: Timeline, speed: float | None = None):
     """One timeline, judged; on failure the schedule is part of the message. Returns the
-    :class:`~.observation.Observation` (for a test's own further checks)."""
+    :class:`~.observation.Observation` (for a test's own further checks). ``speed``: time
+    scale for this run (default: the explorer's, 2 under pytest, ``EXPLORE_SPEED`` in
+    ``make explore``), for a finding that shows only at the speed it was found at."""
     RUNS["timelines"] += 1
     lags: list[float] = []
     while True:
         with tempfile.TemporaryDirectory(prefix="explore-") as tmp:
-            obs = asyncio.run(run_timeline(tl, Path(tmp), speed=SPEED["x"]))
+            obs = asyncio.run(run_timeline(tl, Path(tmp), speed=speed or SPEED["x"]))
         lags.append(obs.max_loop_lag_s)
         try:
             check(obs)

@@ -36,6 +36,19 @@ def test_a_resumed_reply_covers_speech_after_its_function_call_only_once_finishe
     assert tail.unanswered_utterance() == []
 
 
+def test_speech_while_a_function_runs_is_apart_from_the_words_that_called_it():
+    # Explorer seed 9201 replayed with recognition: the model called the function
+    # without a word first, the caller spoke while it ran, and the resumed reply was cut.
+    tail = CallerTail(utterance_gap_s=0.1)
+    feed(tail, "vvvv")
+    tail.function_called()
+    feed(tail, "......vv")
+    tail.reply_started()
+    assert len(tail.unanswered_utterance()) == 2  # only the words after the call are owed
+    tail.reply_finished()
+    assert tail.unanswered_utterance() == []
+
+
 def test_a_resumed_reply_answers_what_was_said_before_the_call():
     tail = CallerTail(utterance_gap_s=0.1)
     feed(tail, "vvvv")

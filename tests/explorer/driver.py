@@ -23,7 +23,7 @@ from pipecat.adapters.llm.schemas.function_schema import FunctionSchema
 from pipecat.adapters.llm.schemas.tools_schema import ToolsSchema
 from pipecat.frames.frames import EndFrame, Frame, InputAudioRawFrame, LLMSetToolsFrame, LLMUpdateSettingsFrame
 from pipecat.pipeline.pipeline import Pipeline
-from pipecat.pipeline.worker import PipelineParams, PipelineWorker
+from pipecat.pipeline.worker import PipelineParams, PipelineWorker, ProcessorUnusablePolicy
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.aggregators.llm_response_universal import LLMContextAggregatorPair, LLMUserAggregatorParams
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
@@ -200,7 +200,13 @@ async def run_timeline(tl: Timeline, workdir: Path, *, speed: float = SPEED) -> 
             LLMContext(), user_params=LLMUserAggregatorParams(user_turn_strategies=ExternalUserTurnStrategies())
         )
         pipeline = Pipeline([transport.input(), gate, AudioResampler(), user, service, transport.output(), assistant])
-        worker = PipelineWorker(pipeline, params=PipelineParams(), idle_timeout_secs=None, enable_rtvi=False)
+        # A service that can no longer work (every connect refused) ends the call, as the main
+        # job and the Twilio bot have it. Pipecat's default policy keeps the pipeline running
+        # (an app may switch to another service), so the choice is the app's, not the service's.
+        worker = PipelineWorker(
+            pipeline, params=PipelineParams(), idle_timeout_secs=None, enable_rtvi=False,
+            processor_unusable_policy=ProcessorUnusablePolicy.END,
+        )  # fmt: skip
         watch = WireWatch(emu, transport.clock)
 
         @worker.event_handler("on_pipeline_error")

@@ -259,3 +259,14 @@ def test_speech_while_a_function_runs_is_owed_to_the_next_session():
         f"{spoken:.2f} s spoken from {called_start:.2f} s, {heard:.2f} s answered: "
         f"{[(round(r.at_s, 2), r.session, r.text[:150]) for r in obs.wire_replies]}"
     )
+
+
+def test_a_service_that_can_no_longer_connect_ends_the_call():
+    """Found by `make explore` (seed 9400; this timeline is a shorter one of the same shape): every
+    connect of the call refused with 1011 for longer than the retry policy's budget. The service said it could no longer work, but the
+    explorer's pipeline kept Pipecat's default unusable-processor policy (carry on), so the call
+    went on in silence for 10 s. The explorer's pipelines now end the call as the main job and
+    the Twilio bot do (``ProcessorUnusablePolicy.END``)."""
+    speech = ((0.5, "cards_001.wav"), (2.0, "cards_005.wav"), (2.0, "cards_001.wav"))
+    obs = run_and_check(Timeline(M25, speech, faults=("close:1011@setup",) * 20, tail=20.0), speed=4.0)
+    assert [fatal for _, _, fatal in obs.errors] == [True], obs.errors

@@ -159,12 +159,15 @@ OUTAGE_S = 18.0
 
 
 def failing_connects(obs: Observation) -> list[Any]:
-    """The trailing run of connections the server ended (or dropped) before any reply: an outage
-    still going on when the call ended or gave up."""
+    """The trailing run of connections the server ended (or dropped, or stalled at setup) before
+    any reply: an outage still going on when the call ended or gave up."""
     run: list[Any] = []
     for r in obs.records:
         failed = not r.replies and (r.server_close_code in (1000, 1011) or r.client_close_code is None)
-        run = run + [r] if failed else []
+        # A setup the server stalled, which the client gave up waiting for (seed 9429: the only
+        # other connect of the call was refused, and the call ended in the retry's backoff).
+        stalled_setup = "stall" in r.extra.get("faults", ()) and set(r.counts) <= {"setup"}
+        run = run + [r] if failed or stalled_setup else []
     return run
 
 

@@ -270,3 +270,12 @@ def test_a_service_that_can_no_longer_connect_ends_the_call():
     speech = ((0.5, "cards_001.wav"), (2.0, "cards_005.wav"), (2.0, "cards_001.wav"))
     obs = run_and_check(Timeline(M25, speech, faults=("close:1011@setup",) * 20, tail=20.0), speed=4.0)
     assert [fatal for _, _, fatal in obs.errors] == [True], obs.errors
+
+
+def test_a_call_that_ends_while_its_first_setup_is_retried_owes_no_audio():
+    """Found by `make explore` (seed 9429): the first setup stalled past the connect timeout, the
+    second connect was closed with 1000 at setup, and the caller's recording ended during the
+    retry's backoff. No session ever took the audio, which the call had held for as long as it
+    may; the explorer counted it lost because it did not count a setup that timed out as a
+    failed connect (an outage that outlasted the call)."""
+    run_and_check(Timeline(M25, ((0.3, "cards_001.wav"),), faults=("stall:11.4@setup", "close:1000@setup")))

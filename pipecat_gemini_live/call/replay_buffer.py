@@ -47,6 +47,7 @@ class CallerTail:
         self._answered = True
         self._function_call_at: int | None = None  # sequence number when the model called a function
         self._answered_when_finished = False
+        self._before_reply: tuple[int | None, bool] | None = None  # (utterance start, answered)
 
     @property
     def _next(self) -> int:
@@ -62,6 +63,7 @@ class CallerTail:
         self._answered = True
         self._function_call_at = None
         self._answered_when_finished = False
+        self._before_reply = None
         self._silence_s = self.utterance_gap_s
 
     def sent(self, audio: bytes, sample_rate: int, voiced: bool) -> None:
@@ -108,6 +110,7 @@ class CallerTail:
         began after a function call this reply resumes from (see :meth:`reply_finished`)."""
         resumed_from, self._function_call_at = self._function_call_at, None
         start = self._utterance_start
+        self._before_reply = (start, self._answered)
         if resumed_from is not None and start is not None and start >= resumed_from and not self._answered:
             self._answered_when_finished = True
             return
@@ -118,9 +121,25 @@ class CallerTail:
         """A reply was spoken to its end (not cut): a resumed reply now covers what the caller
         said while the function ran (a model that answers those words separately starts
         another reply, which counts anyway)."""
+        self._before_reply = None
         if self._answered_when_finished:
             self._answered = True
             self._answered_when_finished = False
+
+    def reply_withdrawn(self) -> None:
+        """The reply that last began was cut (a switch) before the caller heard more than a word
+        of it: the speech it was counted as answering is owed again, from where it began (with
+        anything said since)."""
+        before, self._before_reply = self._before_reply, None
+        if before is None:
+            return
+        start, answered = before
+        if answered or start is None:
+            return  # nothing was owed when it began
+        if self._answered or self._utterance_start is None or start < self._utterance_start:
+            self._utterance_start = start
+        self._answered = False
+        self._answered_when_finished = False
 
     def _from(self, seq: int) -> list[HeldChunk]:
         return list(self._chunks)[max(0, seq - self._first) :]

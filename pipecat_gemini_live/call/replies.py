@@ -41,6 +41,10 @@ from ..protocol.history import ConversationHistory
 from .link import CallHooks, SessionLink
 from .playout_cushion import PlayoutCushion
 
+# A reply a switch cuts with less than this much of its audio played has not answered the
+# caller (a word or two): the speech it was counted as answering goes to the new session, s.
+UNHEARD_REPLY_S = 1.0
+
 
 def _modality_tokens(details, modality: str) -> int | None:
     for d in details or []:
@@ -150,6 +154,7 @@ class ServerEvents:
         self.translator = r.ResponseTranslator()
         self.replies: list[ReplyRecord] = []
         self.audio_out_frames = 0
+        self._reply_audio_s = 0.0  # audio of the reply in progress that reached the pipeline
         self._caller_text = ""
         self._suppressed: object | None = None
         self._reply_over = asyncio.Event()
@@ -175,15 +180,25 @@ class ServerEvents:
             pass
         return not self.responding
 
-    async def cut_for_switch(self) -> None:
+    @property
+    def reply_unheard(self) -> bool:
+        """Whether a reply is in progress and less than :data:`UNHEARD_REPLY_S` of its audio
+        has reached the pipeline (its transcript may have more: native-audio models often send
+        it first). Cut there, it has not answered the caller: a word or two at most."""
+        return self.responding and self._reply_audio_s < UNHEARD_REPLY_S
+
+    async def cut_for_switch(self) -> bool:
         """A switch cuts the reply in progress: end it locally (an interruption goes through
-        the pipeline) and drop what the session still sends of it."""
+        the pipeline) and drop what the session still sends of it. Returns whether the reply
+        cut was unheard (:attr:`reply_unheard`)."""
         if not self.responding:
-            return
+            return False
+        unheard = self.reply_unheard
         if await self.cut():
             await self.hooks.broadcast_interruption()
         if self.link.session is not None:
             self.suppress_reply_of(self.link.session)
+        return unheard
 
     async def handle(self, message, session: object | None = None) -> None:
         """Translate one server message from ``session`` and act on each event."""
@@ -245,6 +260,7 @@ class ServerEvents:
         listener = self.listener
         if isinstance(event, r.BotAudio):
             self.audio_out_frames += 1
+            self._reply_audio_s += len(event.audio) / 2 / event.sample_rate
             frame = TTSAudioRawFrame(audio=event.audio, sample_rate=event.sample_rate, num_channels=1)
             if self.cushion is None:
                 await push(frame)
@@ -276,6 +292,7 @@ class ServerEvents:
                 )
             )
             self._caller_text = ""
+            self._reply_audio_s = 0.0
             if self.cushion is not None:
                 self.cushion.start_reply(time.monotonic())
             await listener.bot_started()

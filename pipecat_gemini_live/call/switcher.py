@@ -270,6 +270,12 @@ class Switcher:
                 retry_in_place=p.retry, first=self.link.session is None, stopped=self._stopped,
             )  # fmt: skip
             try:
+                if not late_hold:
+                    # A reply the old session began while the new one was opening (the caller's
+                    # sentence ended just before the switch) is settled as the plan says. Left
+                    # alone it was counted as the sentence's answer and then silenced with its
+                    # session (explorer seed 9505: a tools change 30 ms before a reply began).
+                    await self._settle_reply(p.reply)
                 await self._take_over(req, record, old, new, method, late_hold=late_hold, profile=profile)
             except BaseException:
                 # Superseded, failed or cancelled by a hang-up before the call moved onto it:
@@ -289,7 +295,10 @@ class Switcher:
         if policy is ReplyPolicy.CUT:
             # The rest of the old reply is dropped; if the switch fails the call simply stays
             # on the old session, which is not muted.
-            await self.replies.cut_for_switch()
+            if await self.replies.cut_for_switch():
+                # Cut before the caller heard more than a word of it: what it answered is owed
+                # again, and goes to the new session with the rest of the unanswered speech.
+                self.caller.tail.reply_withdrawn()
         elif policy is ReplyPolicy.WAIT:
             await self._wait_reply_done()
 

@@ -279,3 +279,23 @@ def test_a_call_that_ends_while_its_first_setup_is_retried_owes_no_audio():
     may; the explorer counted it lost because it did not count a setup that timed out as a
     failed connect (an outage that outlasted the call)."""
     run_and_check(Timeline(M25, ((0.3, "cards_001.wav"),), faults=("stall:11.4@setup", "close:1000@setup")))
+
+
+def test_a_reply_a_switch_cuts_before_it_is_heard_leaves_the_sentence_owed():
+    """Found by `make explore` (seed 9505): a tools change on 3.1 (a new session) was requested
+    just before the old session began answering the caller's long sentence. The switch had
+    settled the reply before opening the new session, when there was none yet, so the answer
+    that began meanwhile was counted as the sentence's answer, played for 40 ms and silenced
+    with its session; the new session was given nothing to answer. A reply that begins while
+    the new session opens is now settled as the plan says before the move, and one cut with
+    less than a second of its audio played leaves its sentence owed (replayed to the new
+    session)."""
+    speech = ((1.1, "cards_002.wav"), (5.6, "librivox_0880.wav"), (1.3, "cards_002.wav"))
+    events = (Event("tools", 0, -0.2, 0), Event("settings", -1, 2.0, 0), Event("tools", 1, 0.5, 1), Event("persona", 0, 1.5, 2))
+    obs = run_and_check(Timeline(M31, speech, events=events, tool_turns=(2,), tool_delay=1.9), speed=4.0)
+    # The long sentence reached the session the tools change moved the call to (the answer
+    # itself may give way to the caller's next sentence, which follows within a second).
+    tools_move = [s for s in obs.switches if s.reason == "tools" and s.applied_s and s.applied_s > obs.utterances[1][1]]
+    assert tools_move and tools_move[0].in_frames_replayed * 0.02 >= obs.utterances[1][1] - obs.utterances[1][0], [
+        (s.reason, s.applied_s, s.in_frames_replayed) for s in obs.switches
+    ]

@@ -87,3 +87,27 @@ def test_since_checkpoint_and_bound():
     assert len(tail.since_checkpoint()) == 10  # bounded, latest kept
     tail.reset()
     assert tail.since_checkpoint() == [] and tail.unanswered_utterance() == []
+
+
+def test_a_reply_cut_before_it_was_heard_leaves_the_speech_owed():
+    # Explorer seed 9505: a tools change was being applied when the old session began its
+    # answer; the switch cut it before any audio played, and the sentence must go to the new one.
+    tail = CallerTail(utterance_gap_s=0.1)
+    feed(tail, "..vvvv..")
+    tail.reply_started()
+    assert tail.unanswered_utterance() == []
+    feed(tail, "......vv")  # the caller goes on meanwhile: a new utterance
+    tail.reply_withdrawn()
+    assert len(tail.unanswered_utterance()) == 4 + 2 + 6 + 2  # both, from the first one's start
+    tail.reply_withdrawn()  # only the reply that began last is withdrawn, once
+    assert len(tail.unanswered_utterance()) == 14
+
+
+def test_withdrawing_a_reply_that_answered_nothing_owes_nothing():
+    tail = CallerTail(utterance_gap_s=0.1)
+    feed(tail, "vv")
+    tail.reply_started()
+    tail.reply_finished()
+    tail.reply_started()  # the model goes on by itself
+    tail.reply_withdrawn()
+    assert tail.unanswered_utterance() == []

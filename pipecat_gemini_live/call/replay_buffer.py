@@ -9,12 +9,16 @@ Holding audio during a switch covers what arrives *during* it; this covers what 
 - a resume after a drop: the handle restores the server as it was when the handle was issued,
   so everything sent since that checkpoint is replayed.
 
-Utterances are found with the same cheap energy test the latency clock uses; a reply starting,
-or the model calling a function, marks everything before it as answered, with one exception: the reply that goes on after a
-function call (the model's turn resumes once the result is in) was begun before the caller's
-later words, so speech that started after the call counts as answered only when that reply
-finishes. Explorer seed 9201 had a caller speak twice while a tool call was pending; the resumed
-reply was cut by a goAway, and the next session was given neither sentence.
+Utterances are found with the same cheap energy test the latency clock uses. A reply starting,
+or the model calling a function, marks everything before it as answered, with two exceptions:
+
+- the reply that goes on after a function call (the model's turn resumes once the result is in)
+  was begun before the caller's later words, so speech that started after the call counts as
+  answered only when that reply finishes. Explorer seed 9201 had a caller speak while a tool
+  call was pending; the resumed reply was cut by a goAway, and the next session was given none
+  of it;
+- a reply a switch cuts before the caller heard more than a word of it is withdrawn: what it
+  was counted as answering is owed again (explorer seed 9505).
 """
 
 from __future__ import annotations

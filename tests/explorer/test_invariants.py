@@ -102,6 +102,25 @@ def test_an_answer_the_caller_never_heard_fails():
     inv.check(obs)  # the start of it was played (session numbers may differ between the sides)
 
 
+def test_an_answer_silenced_with_its_session_may_be_given_by_the_next_one():
+    # Seed 9623: a goAway move (no time to wait) left session 0 before its answer's audio came,
+    # and the resumed session 1 answered the replayed turn; that answer is the one heard.
+    obs = whole()
+    obs.wire_replies[1] = answer(9.1, audio_s=0.0, interrupted=True)
+    obs.heard = obs.heard[:1]
+    with pytest.raises(inv.UnheardAnswer, match=r"caller turn \[1\]"):
+        inv.check(obs)
+    obs.records.append(record(1))
+    obs.wire_replies.append(answer(9.9, session=1, heard=1.5))
+    obs.heard.append(HeardReply(1, 9.95, text=obs.wire_replies[-1].text))
+    obs.report_turns[1]["bot_audio_start_s"] = 9.95
+    inv.check(obs)
+    # ... not when the first answer was spoken to its end (the service played nothing of it).
+    obs.wire_replies[1] = answer(9.1)
+    with pytest.raises(inv.UnheardAnswer, match="at 9.10 s"):
+        inv.check(obs)
+
+
 def test_an_answer_in_the_wrong_persona_fails():
     obs = whole()
     obs.wire_replies[1] = answer(9.1, persona="You are a pirate")

@@ -154,7 +154,7 @@ class ServerEvents:
         self.translator = r.ResponseTranslator()
         self.replies: list[ReplyRecord] = []
         self.audio_out_frames = 0
-        self._reply_audio_s = 0.0  # audio of the reply in progress that reached the pipeline
+        self._reply_audio_s = 0.0  # seconds of the reply in progress's audio that have arrived
         self._caller_text = ""
         self._suppressed: object | None = None
         self._reply_over = asyncio.Event()
@@ -183,8 +183,9 @@ class ServerEvents:
     @property
     def reply_unheard(self) -> bool:
         """Whether a reply is in progress and less than :data:`UNHEARD_REPLY_S` of its audio
-        has reached the pipeline (its transcript may have more: native-audio models often send
-        it first). Cut there, it has not answered the caller: a word or two at most."""
+        has arrived (pushed into the pipeline, or into the playout cushion ahead of it; its
+        transcript may be further along: native-audio models often send it first). Cut there,
+        it has not answered the caller: a word or two at most."""
         return self.responding and self._reply_audio_s < UNHEARD_REPLY_S
 
     async def cut_for_switch(self) -> bool:

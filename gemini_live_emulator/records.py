@@ -18,6 +18,7 @@ class Reply:
     interrupted: bool = False
     spoken_text: str = ""
     audio_s: float = 0.0
+    started_at: float = field(default_factory=time.monotonic)  # composed; its first chunk follows
 
 
 @dataclass
@@ -36,6 +37,8 @@ class SessionRecord:
         counts: Client messages by kind, over the whole connection.
         client_content: Raw ``clientContent`` bodies, in order.
         tool_responses: Raw ``toolResponse`` function responses, in order.
+        tool_calls: The function calls made (``id``, ``name``, ``args``, ``blocking``, and
+            ``at``: ``time.monotonic()`` when the ``toolCall`` went out).
         context_updates: Raw ``contextUpdate`` bodies, in order.
         texts: ``realtimeInput.text`` values, in order.
         audio_bytes: PCM bytes received in ``realtimeInput.audio``.

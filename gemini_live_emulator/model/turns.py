@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import deque
 from typing import TYPE_CHECKING
 
@@ -247,8 +248,11 @@ class TurnTaker:
         turn.tools_called = True
         if not calls:
             return True
+        sent_at = time.monotonic()
         await self.s.send(server_messages.tool_call([{"id": c.id, "name": c.name, "args": c.args} for c in calls]))
-        self.s.record.tool_calls.extend({"id": c.id, "name": c.name, "args": c.args, "blocking": c.blocking} for c in calls)
+        self.s.record.tool_calls.extend(
+            {"id": c.id, "name": c.name, "args": c.args, "blocking": c.blocking, "at": sent_at} for c in calls
+        )
         if not any(c.blocking for c in calls):
             turn.checking.extend(c.name for c in calls)
             return True

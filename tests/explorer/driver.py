@@ -87,7 +87,13 @@ class MicGate(FrameProcessor):
 
 
 class WireWatch:
-    """Samples the emulator's records and stamps when each reply and tool call first appeared."""
+    """Samples the emulator's records and stamps when each reply and tool call first appeared.
+
+    The emulator stamps both itself (``Reply.started_at``, a tool call's ``at``), on its own
+    thread: sampling from the call's event loop would stamp them as late as a loaded machine
+    runs that loop (a full test suite on two cores: 100-150 ms wall, about half a second of
+    call time at 4x, which put a reply's playback before its arrival).
+    """
 
     def __init__(self, emu: LiveEmulator, clock):
         self.emu, self.clock = emu, clock
@@ -95,12 +101,16 @@ class WireWatch:
         self.tool_at: dict[str, float] = {}
 
     def sample(self) -> None:
+        if self.clock.t0 is None:
+            return  # the call clock starts with the first caller frame; nothing is on the wire yet
         now = self.clock.now()
         for rec in list(self.emu.records):
-            for j in range(len(rec.replies)):
-                self.reply_at.setdefault((rec.index, j), now)
-            for call in rec.tool_calls:
-                self.tool_at.setdefault(call["id"], now)
+            for j, reply in enumerate(list(rec.replies)):
+                stamp = getattr(reply, "started_at", None)
+                self.reply_at.setdefault((rec.index, j), now if stamp is None else self.clock.at(stamp))
+            for call in list(rec.tool_calls):
+                stamp = call.get("at")
+                self.tool_at.setdefault(call["id"], now if stamp is None else self.clock.at(stamp))
 
     async def run(self) -> None:
         while True:

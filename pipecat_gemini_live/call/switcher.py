@@ -314,6 +314,7 @@ class Switcher:
             held_from = time.monotonic()
             # The old connection closed under a reply: the new session goes on with it.
             respond = respond or (not old.ready and link.cut_by_drop)
+        await self._end_old_reply()
         # Input that reached the old session as its reply ended (a key pressed, a message
         # appended) is owed an answer the old session will no longer give: the new one gives it.
         respond = respond or self.reply_owed()
@@ -336,6 +337,24 @@ class Switcher:
         await self.caller.drain(new)
         record.history_turns_carried = carried
         self._applied(record, req, new, method=method, gap_from=held_from)
+
+    async def _end_old_reply(self) -> None:
+        """End, locally, a reply of the session being left that is still in progress.
+
+        A gentle move keeps the old reply playing, a resume closes its connection under it,
+        and the wait for its end is bounded: whatever of it was pushed plays out, but what the
+        new session says is a reply of its own. Left open, the new session's answer ran on as
+        the old reply (no start, so the caller's words it answers stayed owed, and one record
+        for both): seed 9201's timeline on a loaded machine, where the reply that went on after
+        the function result stalled after its first word and a goAway resume moved the call.
+        A reply cut with less than a word of it heard leaves what it answered owed.
+        """
+        if not self.replies.responding:
+            return
+        unheard = self.replies.reply_unheard
+        await self.replies.cut()
+        if unheard:
+            self.caller.tail.reply_withdrawn()
 
     async def _update_in_place(self, session: LiveSession, req: SwitchRequest, record: SwitchRecord, p: Plan) -> None:
         await self._settle_reply(p.reply)

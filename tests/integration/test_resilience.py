@@ -6,7 +6,7 @@ import asyncio
 
 from pipecat.services.google.gemini_live.llm import ContextWindowCompressionParams, GeminiLiveLLMSettings
 
-from pipecat_gemini_live import LiveOptions, RetryPolicy
+from pipecat_gemini_live import GeminiLiveLLMService, LiveOptions, RetryPolicy
 from gemini_live_emulator import EmulatorConfig, LiveEmulator
 from gemini_live_emulator.faults import Fault
 
@@ -153,3 +153,38 @@ async def test_a_resume_whose_connect_is_refused_retries_instead_of_ending_the_c
     assert first_move.ok and first_move.attempts >= 2, first_move
     assert not [e for e in result.errors if "no session for the call" in e], result.errors
     assert answered_turns(svc.replies) == 2 and svc.audio_counters.dropped == 0
+
+
+async def test_a_reply_that_begins_as_a_goaway_resume_starts_ends_and_the_new_session_answers_in_its_own(tmp_path):
+    """The watchdog found a turn boundary and asked for a resume; the old session began its
+    answer before the move closed it (explorer seed 9201's timeline on a loaded machine: the
+    reply that went on after a function result). That reply ends at the move, barely heard, so
+    its sentence is owed again and replayed; the resumed session's answer is a reply of its
+    own. It ran on as the old reply before: one record for both, and no start, which is what
+    marks the caller's words answered."""
+    wav = build_call(tmp_path / "in.wav", [0.3, "cards_001.wav", 8.0])
+    async with LiveEmulator(EmulatorConfig(think_ms=100)) as emu:
+        svc = GeminiLiveLLMService(
+            api_key=emu.api_key, http_options=emu.http_options(), model=M25,
+            options=LiveOptions(goaway_strategy="resume"),
+        )  # fmt: skip
+
+        async def resume_as_the_reply_begins():
+            while not svc.replies:
+                await asyncio.sleep(0.002)
+            # What the watchdog asks for at a turn boundary.
+            await svc.call.request_switch("goaway", resume=True, force_new=True, gentle=True)
+
+        moving = asyncio.create_task(resume_as_the_reply_begins())
+        result = await run_call(emu, wav, tmp_path / "out.wav", service=svc)
+        await moving
+        records = list(emu.records)
+    moves = [s for s in svc.handover.records if s.reason == "goaway"]
+    assert len(moves) == 1 and moves[0].ok and moves[0].method == "resume", moves
+    assert len(records) == 2 and records[1].resumed_from, [(r.index, r.resumed_from) for r in records]
+    first, *rest = result.service.replies
+    assert first.session_index == 0 and first.interrupted, first
+    assert first.text in records[0].replies[0].text, (first, records[0].replies)
+    [answer] = [r for r in records[1].replies if "I heard you for" in r.text]  # the sentence, replayed
+    assert [r.text for r in rest] == [answer.text] and not rest[0].interrupted, (rest, records[1].replies)
+    assert rest[0].session_index == 1

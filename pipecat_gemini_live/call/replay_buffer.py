@@ -19,10 +19,20 @@ or the model calling a function, marks everything before it as answered, with tw
   of it;
 - a reply a switch cuts before the caller heard more than a word of it is withdrawn: what it
   was counted as answering is owed again (explorer seed 9505).
+
+A resumed session gets what was sent since the handle's checkpoint, and also, when it began
+earlier, speech still owed an answer (a session seeded with the conversation gets that speech): a handle restores the conversation, and a sentence the
+server heard but had not answered is not a turn of it. Owed speech includes, for a short while
+(``covered_window_s``), speech said during a function call that the resumed reply was only
+assumed to cover: a model may answer it separately right after (the emulated one does), and a
+goAway resume at that boundary, with a handle issued as the resumed reply ended, left it
+unanswered (seed 9201, a third time). A model that did cover it answers it again if a switch
+falls in that window: a repeated answer is the lesser fault than a sentence never answered.
 """
 
 from __future__ import annotations
 
+import time
 from collections import deque
 
 from .audio_hold import HeldChunk
@@ -37,11 +47,16 @@ class CallerTail:
     Args:
         max_s: Most audio kept, seconds (older audio is forgotten first).
         utterance_gap_s: Silence that separates two utterances, seconds.
+        covered_window_s: How long after a resumed reply finished the speech it was assumed to
+            cover (said during the function call) is still replayed to a session the call moves
+            to, in case the model answers it separately; seconds. A reply that begins ends it
+            sooner.
     """
 
-    def __init__(self, max_s: float = 15.0, utterance_gap_s: float = 0.7):
+    def __init__(self, max_s: float = 15.0, utterance_gap_s: float = 0.7, covered_window_s: float = 3.0):
         self.max_s = max_s
         self.utterance_gap_s = utterance_gap_s
+        self.covered_window_s = covered_window_s
         self._chunks: deque[HeldChunk] = deque()
         self._first = 0  # sequence number of _chunks[0]
         self._kept_s = 0.0
@@ -52,6 +67,8 @@ class CallerTail:
         self._function_call_at: int | None = None  # sequence number when the model called a function
         self._answered_when_finished = False
         self._before_reply: tuple[int | None, bool] | None = None  # (utterance start, answered)
+        # Speech a resumed reply was assumed to cover when it finished: (its start, when).
+        self._covered: tuple[int, float] | None = None
 
     @property
     def _next(self) -> int:
@@ -68,6 +85,7 @@ class CallerTail:
         self._function_call_at = None
         self._answered_when_finished = False
         self._before_reply = None
+        self._covered = None
         self._silence_s = self.utterance_gap_s
 
     def sent(self, audio: bytes, sample_rate: int, voiced: bool) -> None:
@@ -115,6 +133,12 @@ class CallerTail:
         resumed_from, self._function_call_at = self._function_call_at, None
         start = self._utterance_start
         self._before_reply = (start, self._answered)
+        if self._covered is not None:
+            # The reply after a resumed one: it answers what that one was assumed to cover (if
+            # a switch withdraws it, that speech is owed again).
+            if self._answered:
+                self._before_reply = (self._covered[0], False)
+            self._covered = None
         if resumed_from is not None and start is not None and start >= resumed_from and not self._answered:
             self._answered_when_finished = True
             return
@@ -129,6 +153,8 @@ class CallerTail:
         if self._answered_when_finished:
             self._answered = True
             self._answered_when_finished = False
+            if self._utterance_start is not None:
+                self._covered = (self._utterance_start, time.monotonic())
 
     def reply_withdrawn(self) -> None:
         """The reply that last began was cut (a switch) before the caller heard more than a word
@@ -155,12 +181,28 @@ class CallerTail:
         return self._silence_s
 
     def since_checkpoint(self) -> list[HeldChunk]:
-        """Everything sent since the last checkpoint (replayed after a resume)."""
+        """Everything sent since the last checkpoint."""
         return self._from(self._checkpoint)
+
+    def _owed_from(self) -> int | None:
+        """Where the speech still owed an answer begins: the first unanswered utterance, or,
+        within ``covered_window_s`` of the resumed reply that was assumed to cover it, speech
+        said during a function call (whichever began first); None when nothing is owed."""
+        starts = []
+        if not self._answered and self._utterance_start is not None:
+            starts.append(self._utterance_start)
+        if self._covered is not None and time.monotonic() - self._covered[1] < self.covered_window_s:
+            starts.append(self._covered[0])
+        return min(starts) if starts else None
 
     def unanswered_utterance(self) -> list[HeldChunk]:
         """The caller's unanswered speech, from the start of its first utterance no reply has
-        answered."""
-        if self._answered or self._utterance_start is None:
-            return []
-        return self._from(self._utterance_start)
+        answered (replayed to a new session seeded with the conversation)."""
+        start = self._owed_from()
+        return [] if start is None else self._from(start)
+
+    def for_resume(self) -> list[HeldChunk]:
+        """What a resumed session is replayed: everything since the checkpoint, from earlier
+        when speech still owed an answer began before it (see the module's notes)."""
+        start = self._owed_from()
+        return self._from(self._checkpoint if start is None else min(start, self._checkpoint))

@@ -324,10 +324,10 @@ class Switcher:
         if supersedes(self._pending, req):
             raise Superseded()
         # What the retired session got but never answered goes to the new one first: after a
-        # resume, everything since the handle's checkpoint; otherwise the caller's
-        # unanswered utterance (its start went to the old session).
+        # resume, everything since the handle's checkpoint and any speech still owed; otherwise
+        # the caller's unanswered utterance (its start went to the old session).
         tail = self.caller.tail
-        replay = tail.since_checkpoint() if method == "resume" else tail.unanswered_utterance()
+        replay = tail.for_resume() if method == "resume" else tail.unanswered_utterance()
         await link.activate(new)
         self.caller.replay_first(replay)
         record.in_frames_replayed = len(replay)

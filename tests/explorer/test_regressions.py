@@ -227,17 +227,41 @@ def test_speech_while_a_function_runs_is_owed_to_the_next_session():
     given none of it. Speech after a function call now counts as answered only when the resumed
     reply finishes, the call itself answers the words before it (they no longer join the
     unanswered utterance), and a replay carries every unanswered sentence
-    (tests/unit/test_caller_tail.py). Played at the speed it was found (4x): without the second
-    of those the invariants fail (UnheardAnswer). A stronger check, that the sentence said while
-    the function ran was answered on the wire, failed in one full `make test` of two: a goAway
-    resume right after the resumed reply finished, before the model's separate answer to that
-    sentence began, left it unanswered (issue 13 stays open for it)."""
+    (tests/unit/test_caller_tail.py). Two more windows, each of which failed this test in a
+    full `make test`: a goAway resume right after the resumed reply finished, before the model's
+    separate answer to the later sentence began (that speech is now replayed for a while after
+    the reply that was assumed to cover it), and one that closed the old session just as the
+    resumed reply began (that reply now ends at the move, and the new session's answer is a
+    reply of its own)."""
     speech = ((0.7, "librivox_0930.wav"), (4.0, "cards_001.wav"), (0.8, "cards_001.wav"))
     tl = Timeline(
         M25, speech, events=(Event("mute", -1, 1.9, 3.4),), faults=("stall:8.0@reply#3", "stall:4.8@tool_call"),
         lifetime=(7.5, 2.7), tool_turns=(2,), tool_delay=3.0, tail=8.0,
     )  # fmt: skip
-    run_and_check(tl, speed=4.0)  # as found: at 2x the goAway falls where nothing is owed
+    for _ in range(3):
+        obs = run_and_check(tl, speed=4.0)  # as found: at 2x the goAway falls where nothing is owed
+        if obs.tool_calls and len(obs.utterances) == 3:
+            break
+        # On a starved machine the emulator can hear the two sentences as one turn, which
+        # calls no function: that call is not the one found, so it is played again.
+    else:
+        pytest.skip("the emulator heard the sentences as one turn three times (a starved machine)")
+    # Both sentences were answered on the wire. The first reply carrying the function's result
+    # answers the sentence that called it: as an answer that says it heard that sentence, or as
+    # the call going on in a new session (which hears nothing). The sentence said while the
+    # function ran must be heard by the answers as well.
+    (called_start, called_end), (said_start, said_end) = obs.utterances[1:]
+    after = [r for r in obs.wire_replies if r.at_s > said_end]
+    first_result = next((r for r in after if r.answers_a_function_result), None)
+    assert first_result is not None, [r.text[:70] for r in obs.wire_replies]
+    heard = sum(r.heard_s for r in after if r.is_answer)
+    if not first_result.is_answer:
+        heard += called_end - called_start
+    spoken = called_end - called_start + said_end - said_start
+    assert heard >= spoken - 0.3, (
+        f"{spoken:.2f} s spoken from {called_start:.2f} s, {heard:.2f} s answered: "
+        f"{[(round(r.at_s, 2), r.session, r.text[:150]) for r in obs.wire_replies]}"
+    )
 
 
 def test_a_service_that_can_no_longer_connect_ends_the_call():

@@ -24,7 +24,7 @@ def test_unanswered_speech_runs_from_the_first_unanswered_utterance():
 def test_a_resumed_reply_covers_speech_after_its_function_call_only_once_finished():
     # Explorer seed 9201: the caller spoke while a tool call was pending; the reply that went on
     # after the result was cut by a goAway, and the speech was owed to the next session.
-    tail = CallerTail(utterance_gap_s=0.1)
+    tail = CallerTail(utterance_gap_s=0.1, covered_window_s=0.0)
     feed(tail, "vvvv")
     tail.reply_started()  # "let me check"
     tail.function_called()
@@ -39,7 +39,7 @@ def test_a_resumed_reply_covers_speech_after_its_function_call_only_once_finishe
 def test_speech_while_a_function_runs_is_apart_from_the_words_that_called_it():
     # Explorer seed 9201 replayed with recognition: the model called the function
     # without a word first, the caller spoke while it ran, and the resumed reply was cut.
-    tail = CallerTail(utterance_gap_s=0.1)
+    tail = CallerTail(utterance_gap_s=0.1, covered_window_s=0.0)
     feed(tail, "vvvv")
     tail.function_called()
     feed(tail, "......vv")
@@ -111,3 +111,43 @@ def test_withdrawing_a_reply_that_answered_nothing_owes_nothing():
     tail.reply_started()  # the model goes on by itself
     tail.reply_withdrawn()
     assert tail.unanswered_utterance() == []
+
+
+def test_speech_a_resumed_reply_was_assumed_to_cover_is_replayed_for_a_while():
+    # Seed 9201, a third time: the model answers the words said during the function separately,
+    # after the resumed reply; a goAway resume in between, with a handle issued as that reply
+    # ended, must still carry them.
+    tail = CallerTail(utterance_gap_s=0.1, covered_window_s=60.0)
+    feed(tail, "vvvv")
+    tail.function_called()
+    feed(tail, "......vv")
+    tail.reply_started()
+    feed(tail, "...")
+    tail.reply_finished()
+    tail.checkpoint()  # the handle that comes with the resumed reply's turnComplete
+    assert tail.unanswered_for() is None  # no answer is awaited: a goAway may move now
+    assert len(tail.since_checkpoint()) == 0
+    assert len(tail.for_resume()) == 2 + 3 and len(tail.unanswered_utterance()) == 5
+    tail.reply_started()  # the model answers them after all
+    assert tail.for_resume() == [] and tail.unanswered_utterance() == []
+    tail.reply_withdrawn()  # ... but a switch cut that answer before it was heard
+    assert len(tail.for_resume()) == 5
+
+
+def test_speech_a_resumed_reply_covered_is_not_replayed_after_the_window():
+    tail = CallerTail(utterance_gap_s=0.1, covered_window_s=0.0)
+    tail.function_called()
+    feed(tail, "vv")
+    tail.reply_started()
+    tail.reply_finished()
+    tail.checkpoint()
+    assert tail.for_resume() == [] and tail.unanswered_utterance() == []
+
+
+def test_a_resume_replays_unanswered_speech_from_before_its_checkpoint():
+    tail = CallerTail(utterance_gap_s=0.1)
+    feed(tail, "..vvv")
+    tail.checkpoint()  # a handle issued while the sentence waited for its answer
+    feed(tail, "..")
+    assert len(tail.since_checkpoint()) == 2
+    assert len(tail.for_resume()) == 3 + 2

@@ -141,8 +141,9 @@ class SessionEvents:
             logger.warning(f"{session.model} refused {kind} (1007 {end.reason!r}); not sending it that way again ({learned})")
         if not trial:
             self.refused = kind
+            after = f"after {kind}" if session.last_sent_kind else "with only caller audio sent"
             await self.hooks.push_error(
-                f"Gemini Live refused a request (1007 {end.reason!r}) after {kind}; the call moved to "
+                f"Gemini Live refused a request (1007 {end.reason!r}) {after}; the call moved to "
                 "a fresh session seeded with the conversation"
                 + (f", and {kind} will not be sent to this model that way again" if learned else "")
             )

@@ -36,7 +36,8 @@ class EmulatorConfig(BaseModel):
             ``GEMINI_LIVE_EMULATOR_ASR`` (``0``/``off``/``false`` turn it off; on by default).
             The project's test suite turns it off except in the tests that check words.
         listen_timeout_s: How long a reply waits for the recogniser's words after the
-            caller's turn ends, seconds. Past it (a machine too loaded to keep up) the reply
+            caller's turn ends, seconds (one deadline for the turn, divided by ``time_scale``
+            like every emulator duration). Past it (a machine too loaded to keep up) the reply
             goes on without quoting them, and the words still go out as input transcription
             when they come (as the real service's transcription may trail its reply). Unset,
             ``GEMINI_LIVE_EMULATOR_LISTEN_TIMEOUT_S`` or 1.0. Tests that check a reply's
@@ -55,8 +56,8 @@ class EmulatorConfig(BaseModel):
         lifetime_s: Connection lifetime (the real service: about 10 min); None for no limit.
             ``goAway`` is sent ``goaway_before_s`` ahead, then the connection closes with 1000.
         goaway_before_s: How long before the end of the lifetime ``goAway`` comes (50-60 s).
-        time_scale: Every emulator duration (think time, lifetime, ``goAway`` lead, handle TTL,
-            stalls) is divided by this, and replies are sent this much faster, so a long call
+        time_scale: Every emulator duration (think time, the wait for words, lifetime,
+            ``goAway`` lead, handle TTL, stalls) is divided by this, and replies are sent this much faster, so a long call
             can be simulated in seconds.
         faults: Faults to inject (:class:`~.faults.Fault` or their text form, ``close:1011@reply``).
         scenario: Scripted tool calls (a :class:`~.scenario.Scenario` or step strings,

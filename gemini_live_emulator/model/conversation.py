@@ -77,15 +77,19 @@ class UserTurn:
         """Wait for the recogniser's results of this turn's utterances.
 
         Args:
-            timeout_s: Longest wait per utterance; past it (a machine too loaded to keep up) the
-                turn goes on without that utterance's words rather than hold the reply back
-                (the result moves to :attr:`late`).
+            timeout_s: Longest wait for the whole turn's words, however many utterances it
+                holds; past it (a machine too loaded to keep up) the turn goes on without the
+                words still missing rather than hold the reply back (those results move to
+                :attr:`late`). One deadline, not one per utterance: a turn of several
+                utterances (a replay) would otherwise wait several times as long.
         """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
         while self.hearing:
             future = self.hearing[0]
             try:
                 # Shielded: a barge-in cancelling the reply must not cancel the recognition.
-                heard = await asyncio.wait_for(asyncio.shield(future), timeout_s)
+                heard = await asyncio.wait_for(asyncio.shield(future), max(deadline - loop.time(), 0.0))
             except asyncio.TimeoutError:
                 # The words are not lost: they follow as transcription when they come.
                 logger.warning(f"emulator: speech recognition took over {timeout_s} s; answering without the words")

@@ -151,7 +151,9 @@ class TurnTaker:
             # push the call past the think time, where the caller may already speak again.
             await turn.listen(timeout_s=max(self.s.scaled(self.s.cfg.think_ms / 1000.0), 0.05))
         else:
-            await turn.listen(timeout_s=self.s.cfg.listen_timeout_s)
+            # Scaled like every emulator duration: a time-scaled call (the explorer's, at 4x)
+            # would otherwise see a model that takes 4 s to answer while the recogniser works.
+            await turn.listen(timeout_s=self.s.scaled(self.s.cfg.listen_timeout_s))
         # The think time runs from the end of the turn: recognition that finished within it
         # adds no latency.
         listened_s = loop.time() - started

@@ -264,6 +264,21 @@ def test_speech_while_a_function_runs_is_owed_to_the_next_session():
     )
 
 
+
+@pytest.mark.asr
+def test_a_long_turn_across_goaway_moves_is_answered_with_recognition_at_the_explorers_wait(monkeypatch):
+    """Found by `make explore` (seed 9712): three sentences with short pauses, which the
+    emulator hears as one 11 s turn, across two goAway moves (9.9 s connections). Each move
+    replays the turn so far, and the emulator waited up to 1 s of wall time per utterance for
+    its words: at 4x, three utterances' waits were 12 s of call time, longer than a connection,
+    so every session left before answering. The emulator now waits once per turn, and in its
+    own scaled time like every duration it has (tests/unit/test_emulator_listen.py)."""
+    from gemini_live_emulator.config import LISTEN_TIMEOUT_ENV
+
+    monkeypatch.setenv(LISTEN_TIMEOUT_ENV, "1.0")  # `make explore`'s wait, not the asr mark's
+    speech = ((0.8, "librivox_0930.wav"), (0.6, "librivox_0930.wav"), (0.4, "librivox_0930.wav"))
+    run_and_check(Timeline(UNKNOWN, speech, lifetime=(9.9, 2.7), tool_delay=3.9, tail=8.0), speed=4.0)
+
 def test_a_service_that_can_no_longer_connect_ends_the_call():
     """Found by `make explore` (seed 9400; this timeline is a shorter one of the same shape):
     every connect of the call refused with 1011 for longer than the retry policy's budget. The

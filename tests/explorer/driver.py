@@ -86,6 +86,21 @@ class MicGate(FrameProcessor):
         await self.push_frame(frame, direction)
 
 
+def audio_windows(records, clock, end_s: float) -> list[tuple[float, float]]:
+    """When each connection took caller audio, in call time: from its first ``realtimeInput``
+    audio to its close (or the call's end). A record keeps its last few thousand messages:
+    for a longer one the window starts later than it did, which only widens the outage the
+    audio check allows."""
+    windows = []
+    for rec in records:
+        first = next((t for t, kind in list(rec.messages) if kind == "audio"), None)
+        if first is None:
+            continue
+        stop = end_s if rec.closed_at is None else min(clock.at(rec.closed_at), end_s)
+        windows.append((clock.at(rec.opened_at + first), stop))
+    return windows
+
+
 class WireWatch:
     """Samples the emulator's records and stamps when each reply and tool call first appeared.
 
@@ -289,6 +304,7 @@ async def run_timeline(tl: Timeline, workdir: Path, *, speed: float = SPEED) -> 
         leftover_late = service_tasks(service)
         records = list(emu.records)
         open_after_wait = [r.index for r in records if not r.closed]
+        windows = audio_windows(records, transport.clock, end_s)
         report = reporter.build()
         heard = [
             HeardReply(r.session_index, transport.clock.at(r.started_at), r.text, r.interrupted)
@@ -336,6 +352,7 @@ async def run_timeline(tl: Timeline, workdir: Path, *, speed: float = SPEED) -> 
         dropped_frames=counters.dropped,
         held_at_end=len(service.caller.hold),
         max_held_s=options.max_held_audio_s,
+        audio_windows=windows,
         report_turns=report["turns"],
         heard=heard,
         switches=list(service.handover.records),

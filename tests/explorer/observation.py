@@ -88,6 +88,9 @@ class Observation:
     dropped_frames: int = 0
     held_at_end: int = 0
     max_held_s: float = 10.0
+    # When each connection took caller audio (call time, first audio message to its close);
+    # between them the call held the audio (:func:`~.invariants.longest_outage`).
+    audio_windows: list[tuple[float, float]] = field(default_factory=list)
     report_turns: list[dict] = field(default_factory=list)
     heard: list[HeardReply] = field(default_factory=list)
     switches: list[Any] = field(default_factory=list)

@@ -163,6 +163,23 @@ def test_caller_audio_lost_beyond_the_hold_bound_fails():
     inv.check(obs)
 
 
+def test_an_outage_from_the_call_start_allows_what_the_hold_could_not_keep():
+    """Seed 9819: the first connects were refused for 25.5 s, and a persona switch requested
+    at 19 s reported an 8 s gap; the outage is the wire's, from the call's start."""
+    obs = whole()
+    obs.end_s = obs.pushed_s = 40.0
+    obs.audio_windows = [(25.5, 40.0)]
+    obs.received_s = (40.0 - 25.5) + obs.max_held_s - 0.3  # the hold's last 10 s, then live
+    assert inv.longest_outage(obs) == pytest.approx(25.5)
+    inv.check(obs)
+    obs.received_s -= 1.0  # a second more lost than the hold's bound explains
+    with pytest.raises(inv.AudioLost, match="longest outage 25.50 s"):
+        inv.check(obs)
+    # Two sessions with a 3 s gap between their audio: the gap, not the call, is the outage.
+    obs.audio_windows = [(0.1, 20.0), (23.0, 40.0)]
+    assert inv.longest_outage(obs) == pytest.approx(3.0)
+
+
 def test_replayed_audio_does_not_count_as_received():
     obs = whole()
     obs.received_s, obs.replayed_s = obs.pushed_s, obs.max_held_s + 1.0

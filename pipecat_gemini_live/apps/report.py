@@ -2,8 +2,10 @@
 
 Times are seconds on the call's clock (0 = first input frame). A caller turn is a speech
 segment of the input recording (energy VAD over the file itself, so the reference does not
-depend on what the server heard); its reply is the first bot audio the output transport played
-after the segment ended and before the next one did.
+depend on what the server heard); its reply is the first reply the service began after the
+segment ended and before the next one did, and the turn counts as answered from the first of
+that reply's audio the output transport played in that window. Bot audio alone is not an
+answer: a reply's playback that resumes after an underrun (a loaded machine) is the same reply.
 """
 
 from __future__ import annotations
@@ -109,15 +111,27 @@ class CallReporter:
 
     def turns(self) -> list[dict]:
         """One entry per caller speech segment of the recording."""
-        spans = bot_segments(self.transport.output().writes)
+        writes = self.transport.output().writes
+        spans = bot_segments(writes)
         replies = list(self.service.replies)
         out = []
         for i, (start, end) in enumerate(self.caller):
             limit = self.caller[i + 1][1] if i + 1 < len(self.caller) else float("inf")
-            span = next((b for b in spans if end - 0.05 <= b[0] < limit), None)
             reply = next(
                 (r for r in replies if end - 0.05 <= self.clock(r.started_at) < limit), None
             )
+            span = None
+            if reply is not None:
+                # From the reply's first audio played to the end of the stretch of bot speech it
+                # is part of. Audio plays after it arrives, so that is the first write still
+                # going when the reply began; one that began while earlier audio played (queued
+                # behind it, no gap) is taken to start when it began.
+                begun = self.clock(reply.started_at)
+                first = next((w for w in writes if w[1] > begun and w[0] < limit), None)
+                if first is not None:
+                    at = max(first[0], begun)
+                    whole = next((b for b in spans if b[0] <= at <= b[1]), first)
+                    span = (at, whole[1])
             turn: dict[str, Any] = {
                 "index": i + 1,
                 "user_speech_start_s": round(start, 3),

@@ -279,6 +279,30 @@ def test_a_long_turn_across_goaway_moves_is_answered_with_recognition_at_the_exp
     speech = ((0.8, "librivox_0930.wav"), (0.6, "librivox_0930.wav"), (0.4, "librivox_0930.wav"))
     run_and_check(Timeline(UNKNOWN, speech, lifetime=(9.9, 2.7), tool_delay=3.9, tail=8.0), speed=4.0)
 
+
+def test_persona_changes_during_a_first_connect_outage_lose_only_what_the_hold_cannot_keep():
+    """Found by `make explore` (seed 9819): the first eight connects refused with 1011 (25 s of
+    backoff), with persona changes at 1.0, 1.1 and 1.9 s and one just before the third turn.
+    The service held the latest 10 s and lost the rest, as it may; the explorer measured the
+    outage from the switches' reports, each from its own request (the longest, 8 s, from the
+    last one), and counted 16 s lost as over the bound. It now reads the outage on the wire,
+    from the call's start to the first connection that took audio
+    (tests/explorer/test_invariants.py)."""
+    speech = ((1.2, "cards_001.wav"), (8.8, "librivox_0930.wav"), (4.6, "cards_001.wav"))
+    events = (Event("persona", -1, 1.9, 2), Event("persona", 2, -0.9, 2), Event("persona", -1, 1.1, 1), Event("persona", 0, -1.3, 2))
+    run_and_check(Timeline(M25, speech, events=events, faults=OUTAGE, tool_turns=(3,), tool_delay=0.0, pace=1.5), speed=4.0)
+
+
+def test_a_reply_playing_on_after_an_underrun_is_not_the_next_turns_answer():
+    """Found by `make explore` (seed 9831, on a machine loaded by replays beside it): goAway
+    moves at turn ends (8.1 s connections) delayed an answer into the caller's next turn; its
+    playback paused on an underrun and went on after that turn ended, and the call report
+    counted the rest as that turn's answer, with no reply on the wire. The report now counts a
+    turn answered only by a reply that began after it (tests/unit/test_call_report.py holds the
+    exact case; this timeline needs a loaded machine to show it)."""
+    speech = ((0.9, "cards_005.wav"), (1.1, "cards_002.wav"), (3.5, "cards_002.wav"), (0.8, "cards_005.wav"))
+    run_and_check(Timeline(M31, speech, lifetime=(8.1, 1.0), tool_delay=1.1, pace=3.0), speed=4.0)
+
 def test_a_service_that_can_no_longer_connect_ends_the_call():
     """Found by `make explore` (seed 9400; this timeline is a shorter one of the same shape):
     every connect of the call refused with 1011 for longer than the retry policy's budget. The

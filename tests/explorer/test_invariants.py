@@ -180,6 +180,21 @@ def test_an_outage_from_the_call_start_allows_what_the_hold_could_not_keep():
     assert inv.longest_outage(obs) == pytest.approx(3.0)
 
 
+def test_an_outage_that_outlasts_the_call_may_lose_all_it_held():
+    """Seed 9921: every connect refused at HTTP (no record on the server) until the call ended."""
+    obs = whole()
+    obs.received_s = 0.0
+    assert inv.trailing_outage(obs) == obs.end_s
+    inv.check_audio(obs)
+    # A session that took audio until 4 s before the end: those 4 s may be lost, not more.
+    obs.audio_windows, obs.received_s = [(0.1, 12.0)], 12.0
+    assert inv.trailing_outage(obs) == pytest.approx(4.0)
+    inv.check_audio(obs)
+    obs.received_s = 1.0
+    with pytest.raises(inv.AudioLost):
+        inv.check_audio(obs)
+
+
 def test_replayed_audio_does_not_count_as_received():
     obs = whole()
     obs.received_s, obs.replayed_s = obs.pushed_s, obs.max_held_s + 1.0

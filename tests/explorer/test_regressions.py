@@ -303,6 +303,16 @@ def test_a_reply_playing_on_after_an_underrun_is_not_the_next_turns_answer():
     speech = ((0.9, "cards_005.wav"), (1.1, "cards_002.wav"), (3.5, "cards_002.wav"), (0.8, "cards_005.wav"))
     run_and_check(Timeline(M31, speech, lifetime=(8.1, 1.0), tool_delay=1.1, pace=3.0), speed=4.0)
 
+
+def test_a_call_whose_connects_are_all_refused_at_http_may_lose_what_it_held():
+    """Found by `make explore` (seed 9921): a persona change at the first frame and six
+    connects refused with HTTP 503, the call over before a seventh. The service held the latest
+    10 s and dropped it at the hang-up, as it must; the audio check counted it lost because
+    refusals at HTTP leave no record, so it did not see an outage that outlasted the call."""
+    tl = Timeline(M25, ((0.3, "cards_001.wav"),), events=(Event("persona", -1, 0.0, 1),), faults=("refuse:3", "refuse:3"), lifetime=(11.7, 1.0), tool_turns=(1,), tool_delay=0.1, pace=1.5)
+    obs = run_and_check(tl, speed=4.0)
+    assert obs.received_s == 0.0 and not obs.records  # the outage it was found with
+
 def test_a_service_that_can_no_longer_connect_ends_the_call():
     """Found by `make explore` (seed 9400; this timeline is a shorter one of the same shape):
     every connect of the call refused with 1011 for longer than the retry policy's budget. The

@@ -21,8 +21,9 @@ or the model calling a function, marks everything before it as answered, with tw
   was counted as answering is owed again (explorer seed 9505).
 
 A resumed session gets what was sent since the handle's checkpoint, and also, when it began
-earlier, speech still owed an answer (a session seeded with the conversation gets that speech): a handle restores the conversation, and a sentence the
-server heard but had not answered is not a turn of it. Owed speech includes, for a short while
+earlier, speech still owed an answer (as a session seeded with the conversation does): a
+handle restores the conversation, and a sentence the server heard but had not answered is not
+a turn of it. Owed speech includes, for a short while
 (``covered_window_s``), speech said during a function call that the resumed reply was only
 assumed to cover: a model may answer it separately right after (the emulated one does), and a
 goAway resume at that boundary, with a handle issued as the resumed reply ended, left it

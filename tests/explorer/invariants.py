@@ -326,8 +326,8 @@ def longest_outage(obs: Observation) -> float:
     """The longest stretch of call time in which caller audio reached no session, seconds.
 
     The longer of what the switches report (each from its request to its new session ready)
-    and the gaps between the connections' audio windows on the wire, from the call's start
-    to its end. A switch requested during an outage reports its gap from its request (seed
+    and the gaps between the connections' audio windows on the wire, the call's start
+    included; an outage at the end is :func:`trailing_outage`'s. A switch requested during an outage reports its gap from its request (seed
     9819: persona changes while the first connect was refused for 25 s), so the wire sees
     the outage whole.
     """
@@ -336,8 +336,6 @@ def longest_outage(obs: Observation) -> float:
     for start, stop in sorted(obs.audio_windows):
         longest = max(longest, start - covered_to)
         covered_to = max(covered_to, stop)
-    if obs.audio_windows:
-        longest = max(longest, obs.end_s - covered_to)
     return max(by_switches, longest)
 
 

@@ -132,7 +132,7 @@ class LiveCall:
             caller_speaking=self.turns.caller_started,
             caller_transcript=lambda text: self.changes.tracker.pushed_transcript(text),
             reply_spoken=lambda text: self.changes.tracker.spoke(text),
-            tool_calls=self._function_calls, tool_cancellation=self.tools.on_cancellation,
+            tool_calls=self._function_calls, tool_cancellation=self._function_calls_cancelled,
             go_away=self._go_away, turn_complete=lambda: self.watchdog.reply_settled(), usage=host.usage,
         )  # fmt: skip
         self.replies = replies = ServerEvents(link, hooks, history, listener, options.output_cushion_ms or 0)
@@ -269,6 +269,10 @@ class LiveCall:
     async def _function_calls(self, calls: list) -> None:
         self.caller.tail.function_called()
         await self.tools.on_tool_calls(calls)
+
+    async def _function_calls_cancelled(self, ids: list[str]) -> None:
+        if await self.tools.on_cancellation(ids):
+            self.caller.tail.function_cancelled()
 
     async def _bot_stopped(self, reply: ReplyRecord) -> None:
         self.watchdog.reply_settled()

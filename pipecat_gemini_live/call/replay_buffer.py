@@ -16,7 +16,8 @@ or the model calling a function, marks everything before it as answered, with tw
   was begun before the caller's later words, so speech that started after the call counts as
   answered only when that reply finishes. Explorer seed 9201 had a caller speak while a tool
   call was pending; the resumed reply was cut by a goAway, and the next session was given none
-  of it;
+  of it. A call the server withdraws (``toolCallCancellation``) resumes nothing: the next reply
+  answers outright (seed 9918);
 - a reply a switch cuts before the caller heard more than a word of it is withdrawn: what it
   was counted as answering is owed again (explorer seed 9505).
 
@@ -126,6 +127,15 @@ class CallerTail:
         if self._function_call_at is None:
             self._function_call_at = self._next
         self._answered = True
+        self._answered_when_finished = False
+
+    def function_cancelled(self) -> None:
+        """The server withdrew the model's pending calls (``toolCallCancellation``, sent when the
+        caller spoke over them): the turn will not resume from a result, so the next reply
+        answers what the caller said since, as any reply does. Treating it as a resumed reply
+        kept those words owed after it was heard, and a goAway move just after replayed them
+        into a session that answered them again (explorer seed 9918)."""
+        self._function_call_at = None
         self._answered_when_finished = False
 
     def reply_started(self) -> None:

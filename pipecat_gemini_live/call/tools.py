@@ -142,6 +142,7 @@ class ToolBridge:
         self.calls: dict[str, ToolCallRecord] = {}
         self.scheduling: dict[str, str] = {}
         self._server_cancelled: set[str] = set()
+        self._last_batch: list[str] = []  # ids of the latest toolCall
 
     # -- calls from the model --------------------------------------------------------------------
 
@@ -149,8 +150,10 @@ class ToolBridge:
         """Start Pipecat function calls for a ``toolCall`` (or answer repeats from earlier sessions)."""
         session = self.link.session
         batch = []
+        self._last_batch = []
         for call in calls:
             call_id = call.id or f"call-{len(self.calls)}"
+            self._last_batch.append(call_id)
             record = ToolCallRecord(
                 id=call_id,
                 name=call.name or "",
@@ -192,8 +195,13 @@ class ToolBridge:
         session = self.link.session
         return session is None or record.session_index != session.index
 
-    async def on_cancellation(self, ids: list[str]) -> None:
-        """``toolCallCancellation``: stop those calls; nothing is sent for them."""
+    async def on_cancellation(self, ids: list[str]) -> bool:
+        """``toolCallCancellation``: stop those calls; nothing is sent for them.
+
+        Returns:
+            True when every call of the latest ``toolCall`` is now withdrawn before its result
+            was in: the model's turn will not resume from them.
+        """
         for call_id in ids:
             self._server_cancelled.add(call_id)
             record = self.calls.get(call_id)
@@ -201,6 +209,8 @@ class ToolBridge:
                 record.cancelled = True
                 record.finished_at = time.monotonic()
             await self.functions.cancel(call_id)
+        latest = [self.calls.get(call_id) for call_id in self._last_batch]
+        return bool(latest) and all(record is not None and record.cancelled for record in latest)
 
     # -- results from Pipecat ----------------------------------------------------------------
 

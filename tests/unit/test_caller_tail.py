@@ -151,3 +151,23 @@ def test_a_resume_replays_unanswered_speech_from_before_its_checkpoint():
     feed(tail, "..")
     assert len(tail.since_checkpoint()) == 2
     assert len(tail.for_resume()) == 3 + 2
+
+
+def test_a_reply_after_the_server_withdrew_the_call_answers_outright():
+    # Explorer seed 9918: the caller spoke over a pending call on a model that cancels it
+    # (toolCallCancellation); the next reply answered those words, not a function result. Kept
+    # owed as if a resumed reply covered them, a goAway move right after it replayed them and
+    # the next session answered them again.
+    tail = CallerTail(utterance_gap_s=0.1, covered_window_s=60.0)
+    feed(tail, "vvvv")
+    tail.function_called()
+    feed(tail, "......vv")
+    tail.function_cancelled()
+    tail.reply_started()
+    assert tail.unanswered_utterance() == [] and tail.unanswered_for() is None
+    tail.reply_withdrawn()  # cut before it was heard: the words are owed again
+    assert len(tail.unanswered_utterance()) == 2
+    tail.reply_started()
+    tail.reply_finished()
+    tail.checkpoint()
+    assert tail.for_resume() == [] and tail.unanswered_utterance() == []

@@ -5,7 +5,10 @@ segment of the input recording (energy VAD over the file itself, so the referenc
 depend on what the server heard); its reply is the first reply the service began after the
 segment ended and before the next one did, and the turn counts as answered from the first of
 that reply's audio the output transport played in that window. Bot audio alone is not an
-answer: a reply's playback that resumes after an underrun (a loaded machine) is the same reply.
+answer: a reply's playback that resumes after an underrun (a loaded machine) is the same reply,
+and a reply the service asked for to go on with one a closing connection cut answers nothing
+new (``ReplyRecord.goes_on``; explorer seed 9932 had such a reply counted as the answer to the
+turn said during the outage).
 """
 
 from __future__ import annotations
@@ -113,7 +116,7 @@ class CallReporter:
         """One entry per caller speech segment of the recording."""
         writes = self.transport.output().writes
         spans = bot_segments(writes)
-        replies = list(self.service.replies)
+        replies = [r for r in self.service.replies if not r.goes_on]
         out = []
         for i, (start, end) in enumerate(self.caller):
             limit = self.caller[i + 1][1] if i + 1 < len(self.caller) else float("inf")
@@ -211,6 +214,7 @@ class CallReporter:
                     "ended_s": round(self.clock(r.ended_at), 3) if r.ended_at else None,
                     "text": r.text,
                     "interrupted": r.interrupted,
+                    "goes_on": r.goes_on,
                     "session_index": r.session_index,
                 }
                 for r in svc.replies

@@ -81,6 +81,9 @@ class ReplyRecord:
         text: Its output transcription.
         caller_text: The caller's transcript it answers.
         interrupted: Cut by a barge-in or a switch.
+        goes_on: The service asked for it, to go on with a reply a closing connection cut (the
+            new session's seed ended with the history's continue marker): it answers no caller
+            turn of its own.
     """
 
     index: int
@@ -91,6 +94,7 @@ class ReplyRecord:
     pieces: list[str] = field(default_factory=list)
     ended_at: float | None = None
     interrupted: bool = False
+    goes_on: bool = False
 
     @property
     def text(self) -> str:
@@ -156,12 +160,17 @@ class ServerEvents:
         self.audio_out_frames = 0
         self._reply_audio_s = 0.0  # seconds of the reply in progress's audio that have arrived
         self._caller_text = ""
+        self._going_on_session: int | None = None
         self._suppressed: object | None = None
         self._reply_over = asyncio.Event()
         self._reply_over.set()
         self.cushion: PlayoutCushion[TTSAudioRawFrame] | None = (
             PlayoutCushion(max_s=cushion_ms / 1000.0) if cushion_ms > 0 else None
         )
+
+    def expect_going_on(self, session_index: int) -> None:
+        """The next reply of that session goes on with a cut one (see ``ReplyRecord.goes_on``)."""
+        self._going_on_session = session_index
 
     @property
     def responding(self) -> bool:
@@ -290,9 +299,11 @@ class ServerEvents:
                     system_instruction=session.system_instruction if session else None,
                     started_at=time.monotonic(),
                     caller_text=self._caller_text,
+                    goes_on=session is not None and session.index == self._going_on_session,
                 )
             )
             self._caller_text = ""
+            self._going_on_session = None
             self._reply_audio_s = 0.0
             if self.cushion is not None:
                 self.cushion.start_reply(time.monotonic())

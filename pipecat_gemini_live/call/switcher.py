@@ -37,7 +37,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from loguru import logger
 
 from ..protocol.close_codes import RetryPolicy
-from ..protocol.history import ConversationHistory
+from ..protocol.history import CONTINUE_MARKER, ConversationHistory
 from ..protocol.switch_plan import (
     CallState,
     HoldPolicy,
@@ -411,6 +411,8 @@ class Switcher:
         if not turns:
             return 0
         await session.send_client_content(turns, turn_complete=respond)
+        if respond and turns[-1].parts[0].text == CONTINUE_MARKER:
+            self.replies.expect_going_on(session.index)
         return len(turns)
 
     async def _report_failure(self, req: SwitchRequest, record: SwitchRecord) -> None:

@@ -307,7 +307,7 @@ async def run_timeline(tl: Timeline, workdir: Path, *, speed: float = SPEED) -> 
         windows = audio_windows(records, transport.clock, end_s)
         report = reporter.build()
         heard = [
-            HeardReply(r.session_index, transport.clock.at(r.started_at), r.text, r.interrupted)
+            HeardReply(r.session_index, transport.clock.at(r.started_at), r.text, r.interrupted, r.goes_on)
             for r in service.replies
         ]
 

@@ -33,7 +33,7 @@ from typing import Any
 
 from pipecat_gemini_live import LiveOptions, RetryPolicy
 
-from .observation import HeardReply, Observation, WireReply
+from .observation import ANSWER, HeardReply, Observation, WireReply
 
 BASE_LATENCY_S = 3.0  # end of speech -> answer, call time: VAD silence, think, a setup or two
 WALL_SLACK_S = 1.0  # wall seconds a busy machine (two cores, a whole test suite) may add
@@ -391,6 +391,17 @@ def check_report(obs: Observation, budget: float) -> None:
     by :func:`check_turns`, not here (a busy machine splits playback into spans that the
     report may pair with the wrong turn by a few hundred ms).
     """
+    for h in obs.heard:
+        # The report leaves out replies marked as going on with a cut one: the mark must be on
+        # exactly those (the emulated model quotes the cue it answers; a reply cut short may not
+        # have got that far, and one that also answers the caller is an answer).
+        if h.interrupted or not h.text:
+            continue
+        if h.goes_on != (CONTINUE_CUE in h.text) and (h.goes_on or ANSWER not in h.text):
+            raise ReportDisagrees(
+                f"the reply at {h.at_s:.2f} s (session {h.session}: {h.text[:60]!r}) is "
+                f"{'' if h.goes_on else 'not '}marked as going on with a cut reply"
+            )
     answers = [r for r in obs.wire_replies if r.is_answer or r.answers_a_function_result]
     ends = [t["user_speech_end_s"] for t in obs.report_turns]
     for i, turn in enumerate(obs.report_turns):

@@ -53,6 +53,7 @@ class HeardReply:
     at_s: float
     text: str = ""
     interrupted: bool = False
+    goes_on: bool = False  # asked for to go on with a cut reply (ReplyRecord.goes_on)
 
 
 @dataclass

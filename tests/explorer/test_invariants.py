@@ -253,6 +253,20 @@ def test_a_report_that_counts_a_turn_the_wire_never_answered_fails():
     inv.check_report(obs, inv.latency_budget(TL))
 
 
+def test_a_reply_going_on_with_a_cut_one_must_be_marked_so():
+    # The report leaves such replies out of its answers (seed 9932): the mark must be right.
+    obs = whole()
+    cue = f'{ME}. You wrote: "{inv.CONTINUE_CUE}".'
+    obs.heard.append(HeardReply(1, 12.0, cue))
+    with pytest.raises(inv.ReportDisagrees, match="is not marked"):
+        inv.check_report(obs, inv.latency_budget(TL))
+    obs.heard[-1] = HeardReply(1, 12.0, f"{ME}. I heard you for 1.0 seconds.", goes_on=True)
+    with pytest.raises(inv.ReportDisagrees, match="is marked"):
+        inv.check_report(obs, inv.latency_budget(TL))
+    obs.heard[-1] = HeardReply(1, 12.0, cue, goes_on=True)
+    inv.check_report(obs, inv.latency_budget(TL))
+
+
 def test_the_budget_grows_with_each_disruption():
     quiet = inv.latency_budget(TL)
     stalled = inv.latency_budget(dataclasses.replace(TL, faults=("stall:8@reply",)))

@@ -25,6 +25,7 @@ from pipecat.adapters.llm.schemas.tools_schema import ToolsSchema
 from pipecat.services.llm_service import FunctionCallParams
 
 from pipecat_gemini_live import GeminiLiveLLMService, LiveOptions, RetryPolicy
+from pipecat_gemini_live.protocol.history import CONTINUE_MARKER
 from gemini_live_emulator import EmulatorConfig, LiveEmulator
 
 from ..conftest import build_call, once_per_worker
@@ -109,6 +110,10 @@ async def test_the_call_goes_on(outcomes, fault):
     else:
         assert sum("heard you for" in t for t in texts) >= 2, (fault, texts)
     assert svc.audio_counters.dropped == 0, fault
+    # A reply the service asked for to go on with a cut one is marked (the call report does
+    # not count it as a caller turn's answer); an answer to the caller never is.
+    going_on = [(r.goes_on, r.text) for r in svc.replies if CONTINUE_MARKER in r.text or "heard you for" in r.text]
+    assert all(goes_on == (CONTINUE_MARKER in text) for goes_on, text in going_on), (fault, going_on)
     # The tool result reached the model: a reply it composed speaks about it (the caller may
     # talk over that reply, so the model's side is what is checked).
     composed = [r.text for rec in out.records for r in rec.replies]

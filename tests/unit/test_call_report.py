@@ -19,10 +19,10 @@ class _Service:
         return lambda handler: handler
 
 
-def _reply(index: int, started_at: float) -> SimpleNamespace:
+def _reply(index: int, started_at: float, goes_on: bool = False) -> SimpleNamespace:
     return SimpleNamespace(
         index=index, started_at=started_at, session_index=0, system_instruction="You are a test assistant.",
-        text=f"reply {index}", caller_text="", interrupted=False,
+        text=f"reply {index}", caller_text="", interrupted=False, goes_on=goes_on,
     )
 
 
@@ -62,3 +62,14 @@ def test_a_reply_is_answered_from_its_first_audio_played(monkeypatch):
 def test_a_reply_never_played_leaves_the_turn_unanswered(monkeypatch):
     turns = _turns(monkeypatch, [(1.0, 2.5)], [_reply(0, 3.1)], [(0.2, 0.4)])
     assert turns[0]["bot_audio_start_s"] is None and turns[0]["reply_index"] == 0
+
+
+def test_a_reply_going_on_with_a_cut_one_answers_no_new_turn(monkeypatch):
+    """Seed 9932 (make explore): a close cut the reply to turn 1; the reply the next session was
+    asked for to go on with it began after turn 2 ended, and the report counted it as turn 2's
+    answer, which no reply on the wire gave."""
+    caller = [(0.6, 3.6), (4.8, 7.7)]
+    replies = [_reply(0, 4.0), _reply(1, 17.0, goes_on=True)]
+    turns = _turns(monkeypatch, caller, replies, [(4.1, 5.0), (17.1, 19.0)])
+    assert turns[0]["reply_index"] == 0
+    assert turns[1]["bot_audio_start_s"] is None and turns[1]["reply_index"] is None

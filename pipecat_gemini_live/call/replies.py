@@ -292,6 +292,9 @@ class ServerEvents:
             await push(tts_text)
         elif isinstance(event, r.BotStarted):
             session = self.link.session
+            goes_on = session is not None and session.index == self._going_on_session
+            if goes_on:
+                self._going_on_session = None
             self.replies.append(
                 ReplyRecord(
                     index=len(self.replies),
@@ -299,11 +302,10 @@ class ServerEvents:
                     system_instruction=session.system_instruction if session else None,
                     started_at=time.monotonic(),
                     caller_text=self._caller_text,
-                    goes_on=session is not None and session.index == self._going_on_session,
+                    goes_on=goes_on,
                 )
             )
             self._caller_text = ""
-            self._going_on_session = None
             self._reply_audio_s = 0.0
             if self.cushion is not None:
                 self.cushion.start_reply(time.monotonic())

@@ -265,6 +265,9 @@ def test_a_reply_going_on_with_a_cut_one_must_be_marked_so():
         inv.check_report(obs, inv.latency_budget(TL))
     obs.heard[-1] = HeardReply(1, 12.0, cue, goes_on=True)
     inv.check_report(obs, inv.latency_budget(TL))
+    # Cut before its words show what it answers (seed 10032: a hang-up after one word).
+    obs.heard[-1] = HeardReply(1, 12.0, "You", goes_on=True)
+    inv.check_report(obs, inv.latency_budget(TL))
 
 
 def test_the_budget_grows_with_each_disruption():

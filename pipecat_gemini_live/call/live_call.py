@@ -134,6 +134,7 @@ class LiveCall:
             reply_spoken=lambda text: self.changes.tracker.spoke(text),
             tool_calls=self._function_calls, tool_cancellation=self._function_calls_cancelled,
             go_away=self._go_away, turn_complete=lambda: self.watchdog.reply_settled(), usage=host.usage,
+            speech_owed=lambda: self.caller.tail.unanswered_for() is not None,
         )  # fmt: skip
         self.replies = replies = ServerEvents(link, hooks, history, listener, options.output_cushion_ms or 0)
         self.sessions = SessionFactory(

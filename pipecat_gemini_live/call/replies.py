@@ -82,8 +82,8 @@ class ReplyRecord:
         caller_text: The caller's transcript it answers.
         interrupted: Cut by a barge-in or a switch.
         goes_on: The service asked for it, to go on with a reply a closing connection cut (the
-            new session's seed ended with the history's continue marker): it answers no caller
-            turn of its own.
+            new session's seed ended with the history's continue marker), and no caller speech
+            was owed an answer when it began: it answers no caller turn of its own.
     """
 
     index: int
@@ -118,6 +118,7 @@ class ReplyListener:
         go_away: ``goAway``, with the time left, seconds.
         turn_complete: ``turnComplete``: nothing is owed.
         usage: Token usage for Pipecat's metrics.
+        speech_owed: Whether caller speech sent to the session is still owed an answer.
     """
 
     bot_started: Callable[[], Awaitable[None]]
@@ -130,6 +131,7 @@ class ReplyListener:
     go_away: Callable[[float], Awaitable[None]]
     turn_complete: Callable[[], None]
     usage: Callable[[LLMTokenUsage], Awaitable[None]]
+    speech_owed: Callable[[], bool] = lambda: False
 
 
 class ServerEvents:
@@ -295,6 +297,9 @@ class ServerEvents:
             goes_on = session is not None and session.index == self._going_on_session
             if goes_on:
                 self._going_on_session = None
+                # Caller speech the session got before this reply began is answered with the
+                # cue (make explore seed 10116: replayed speech and the cue, one reply).
+                goes_on = not listener.speech_owed()
             self.replies.append(
                 ReplyRecord(
                     index=len(self.replies),

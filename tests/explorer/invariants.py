@@ -275,15 +275,18 @@ def check_turns(obs: Observation, budget: float) -> None:
             )
         # The model answers each turn its VAD closed, one after another (a caller who spoke on
         # while a tool call was pending gets one answer per sentence): answers that heard
-        # different lengths of speech answer different sentences. The same length twice, both
-        # spoken to the end, is one sentence answered twice.
+        # different lengths of speech answer different sentences. More answers of one length,
+        # spoken to the end, than the turn has sentences of that length is a sentence answered
+        # twice (a caller may say the same card twice: make explore seed 10116).
         complete = [r for r in mine if r.complete]
+        lengths = [obs.utterances[u][1] - obs.utterances[u][0] for u in g]
         for i, a in enumerate(complete):
-            twin = next((b for b in complete[i + 1 :] if abs(b.heard_s - a.heard_s) <= 0.15), None)
-            if twin is not None:
+            twins = [b for b in complete[i + 1 :] if abs(b.heard_s - a.heard_s) <= 0.15]
+            said = sum(abs(length - a.heard_s) <= 0.3 for length in lengths)
+            if len(twins) >= max(1, said):
                 raise DuplicateAnswer(
                     f"caller turn {g} ({start:.2f}-{end:.2f} s) answered twice: "
-                    f"{[(round(r.at_s, 2), r.session, r.text) for r in (a, twin)]}"
+                    f"{[(round(r.at_s, 2), r.session, r.text) for r in (a, twins[0])]}"
                 )
 
 
@@ -392,17 +395,15 @@ def check_report(obs: Observation, budget: float) -> None:
     report may pair with the wrong turn by a few hundred ms).
     """
     for h in obs.heard:
-        # The report leaves out replies marked as going on with a cut one: the mark must be on
-        # those only. The emulated model quotes the cue it answers; a reply cut short (a
-        # barge-in, a hang-up: make explore seed 10032) may not have got that far, so only what
-        # its words show is judged: a marked reply that answers the caller, or an unmarked one
-        # that answers the cue alone.
-        cue = CONTINUE_CUE in h.text
-        answers = ANSWER in h.text or TOOL_SAID in h.text
-        if (h.goes_on and answers and not cue) or (not h.goes_on and cue and not answers):
+        # The report leaves out replies marked as going on with a cut one: a marked reply must
+        # not answer the caller (make explore seed 10116: replayed speech answered together with
+        # the cue). Judged by what its words show: one a hang-up cut after a word says nothing
+        # either way (seed 10032). An unmarked reply to the cue alone that the report counts
+        # as an answer fails the check below.
+        if h.goes_on and (ANSWER in h.text or TOOL_SAID in h.text):
             raise ReportDisagrees(
-                f"the reply at {h.at_s:.2f} s (session {h.session}: {h.text[:60]!r}) is "
-                f"{'' if h.goes_on else 'not '}marked as going on with a cut reply"
+                f"the reply at {h.at_s:.2f} s (session {h.session}: {h.text[:60]!r}) answers the "
+                "caller but is marked as going on with a cut reply"
             )
     answers = [r for r in obs.wire_replies if r.is_answer or r.answers_a_function_result]
     ends = [t["user_speech_end_s"] for t in obs.report_turns]

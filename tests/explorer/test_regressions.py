@@ -333,6 +333,24 @@ def test_a_reply_going_on_with_a_cut_one_may_be_cut_before_it_says_so():
     run_and_check(tl, speed=4.0)
 
 
+def test_a_caller_who_says_the_same_thing_twice_gets_two_answers():
+    """Found by `make explore` (seed 10116): the caller said the same 0.9 s card twice, the
+    second time while a function ran; the model answered each, and the explorer took two
+    answers that heard 0.9 s for one sentence answered twice. It now allows as many answers of
+    a length as the turn has sentences of that length."""
+    run_and_check(Timeline(M25, ((0.3, "cards_001.wav"), (0.8, "cards_001.wav")), tool_turns=(1,), tool_delay=1.5, pace=1.0), speed=4.0)
+
+
+def test_a_reply_that_answers_replayed_speech_with_the_cue_is_an_answer():
+    """Found by `make explore` (seed 10116, with 7 s connections): a goAway handover asked the
+    new session to go on with a cut reply and replayed the caller's unanswered sentence to it;
+    the model answered both in one reply, which the service marked as going on, so the report
+    would not have counted the sentence answered. A reply is marked only when no caller speech
+    was owed as it began."""
+    tl = Timeline(M25, ((0.3, "cards_001.wav"), (0.8, "cards_001.wav")), lifetime=(7.0, 2.3), tool_turns=(1,), tool_delay=1.5, pace=1.0)
+    run_and_check(tl, speed=4.0)
+
+
 def test_a_service_that_can_no_longer_connect_ends_the_call():
     """Found by `make explore` (seed 9400; this timeline is a shorter one of the same shape):
     every connect of the call refused with 1011 for longer than the retry policy's budget. The

@@ -94,7 +94,13 @@ class CallerTail:
         """Note one chunk sent to the session (``voiced``: it carried speech energy)."""
         chunk = HeldChunk(audio, sample_rate)
         if voiced:
-            if self._silence_s >= self.utterance_gap_s:
+            # Speech after a function call is new even after a pause shorter than the gap: the
+            # call acted on the words before it (a second sentence 1 s after the first, with
+            # the call in between, otherwise joined the answered one and was never replayed).
+            after_call = self._function_call_at is not None and (
+                self._utterance_start is None or self._utterance_start < self._function_call_at
+            )
+            if self._silence_s >= self.utterance_gap_s or after_call:
                 if self._answered:
                     self._utterance_start = self._next
                     self._answered = False

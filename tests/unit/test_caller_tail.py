@@ -171,3 +171,17 @@ def test_a_reply_after_the_server_withdrew_the_call_answers_outright():
     tail.reply_finished()
     tail.checkpoint()
     assert tail.for_resume() == [] and tail.unanswered_utterance() == []
+
+
+def test_speech_soon_after_a_function_call_is_a_new_sentence():
+    # The caller paused under the utterance gap, the model called a function in that pause,
+    # and the caller went on: those words are not the ones the call acted on (a goAway that
+    # cut the resumed reply left them unanswered, make explore seed 10116 replayed).
+    tail = CallerTail(utterance_gap_s=0.2)
+    feed(tail, "vvvv.")
+    tail.function_called()
+    feed(tail, ".vv")
+    tail.reply_started()  # the reply that resumes with the result
+    assert len(tail.unanswered_utterance()) == 2
+    tail.reply_finished()
+    assert len(tail.unanswered_utterance()) == 2  # within the covered window

@@ -251,7 +251,7 @@ class Switcher:
             self._applied(record, req, old, method=p.method)
             return
         if p.kind is PlanKind.SEED_IN_PLACE:
-            record.history_turns_carried = await self._seed(old, profile, respond=req.respond)
+            record.history_turns_carried = await self._seed(old, profile, respond=req.respond, going_on=False)
             self._applied(record, req, old, method=p.method)
             return
         if p.kind is PlanKind.CONTEXT_UPDATE:
@@ -317,10 +317,11 @@ class Switcher:
         await self._end_old_reply()
         # Input that reached the old session as its reply ended (a key pressed, a message
         # appended) is owed an answer the old session will no longer give: the new one gives it.
-        respond = respond or self.reply_owed()
+        owed = self.reply_owed()
+        respond = respond or owed
         carried = 0
         if method != "resume":
-            carried = await self._seed(new, profile, respond=respond)
+            carried = await self._seed(new, profile, respond=respond, going_on=not owed)
         if supersedes(self._pending, req):
             raise Superseded()
         # What the retired session got but never answered goes to the new one first: after a
@@ -404,14 +405,17 @@ class Switcher:
                 w.cancel()
             await asyncio.gather(*waits, return_exceptions=True)
 
-    async def _seed(self, session: LiveSession, profile, *, respond: bool = False) -> int:
+    async def _seed(self, session: LiveSession, profile, *, respond: bool = False, going_on: bool = True) -> int:
         """Send the conversation so far; ``respond`` has the model speak next (answer the last
-        user turn, or go on where a dropped reply stopped)."""
+        user turn, or go on where a dropped reply stopped). ``going_on``: nothing sent to the
+        old session is owed an answer, so a reply to the cue to go on answers nothing new (a
+        function result the model had not answered is answered with it: explorer seed 9113's
+        timeline)."""
         turns = self.history.seed(profile, end_with_user=respond)
         if not turns:
             return 0
         await session.send_client_content(turns, turn_complete=respond)
-        if respond and turns[-1].parts[0].text == CONTINUE_MARKER:
+        if respond and going_on and turns[-1].parts[0].text == CONTINUE_MARKER:
             self.replies.expect_going_on(session.index)
         return len(turns)
 

@@ -33,7 +33,7 @@ from typing import Any
 
 from pipecat_gemini_live import LiveOptions, RetryPolicy
 
-from .observation import ANSWER, TOOL_SAID, HeardReply, Observation, WireReply
+from .observation import ANSWER, HeardReply, Observation, WireReply
 
 BASE_LATENCY_S = 3.0  # end of speech -> answer, call time: VAD silence, think, a setup or two
 WALL_SLACK_S = 1.0  # wall seconds a busy machine (two cores, a whole test suite) may add
@@ -396,11 +396,12 @@ def check_report(obs: Observation, budget: float) -> None:
     """
     for h in obs.heard:
         # The report leaves out replies marked as going on with a cut one: a marked reply must
-        # not answer the caller (make explore seed 10116: replayed speech answered together with
-        # the cue). Judged by what its words show: one a hang-up cut after a word says nothing
-        # either way (seed 10032). An unmarked reply to the cue alone that the report counts
-        # as an answer fails the check below.
-        if h.goes_on and (ANSWER in h.text or TOOL_SAID in h.text):
+        # not answer caller speech (make explore seed 10116: replayed speech answered together
+        # with the cue). Judged by what its words show: one a hang-up cut after a word says
+        # nothing either way (seed 10032), and one that quotes a function's result may have
+        # called that function itself (seed 9113's timeline). An unmarked reply to the cue
+        # alone that the report counts as an answer fails the check below.
+        if h.goes_on and ANSWER in h.text:
             raise ReportDisagrees(
                 f"the reply at {h.at_s:.2f} s (session {h.session}: {h.text[:60]!r}) answers the "
                 "caller but is marked as going on with a cut reply"

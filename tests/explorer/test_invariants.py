@@ -267,6 +267,17 @@ def test_a_reply_marked_as_going_on_must_not_answer_the_caller():
     inv.check_report(obs, inv.latency_budget(TL))
 
 
+def test_a_turn_the_mic_kept_from_the_service_is_not_judged_in_the_report():
+    # Seed 10221: the recording's third turn was muted whole; a reply after it is not a claim
+    # that the service answered it.
+    obs = whole()
+    obs.report_turns.append({"index": 3, "user_speech_start_s": 10.0, "user_speech_end_s": 11.0, "bot_audio_start_s": 11.2})
+    inv.check_report(obs, inv.latency_budget(TL))
+    obs.utterances.append((10.0, 11.0))  # ... but one that reached it is
+    with pytest.raises(inv.ReportDisagrees, match="turn 3"):
+        inv.check_report(obs, inv.latency_budget(TL))
+
+
 def test_the_budget_grows_with_each_disruption():
     quiet = inv.latency_budget(TL)
     stalled = inv.latency_budget(dataclasses.replace(TL, faults=("stall:8@reply",)))

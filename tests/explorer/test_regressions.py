@@ -351,6 +351,17 @@ def test_a_reply_that_answers_replayed_speech_with_the_cue_is_an_answer():
     run_and_check(tl, speed=4.0)
 
 
+def test_a_turn_a_muted_mic_kept_from_the_service_is_not_judged_in_the_report():
+    """Found by `make explore` (seed 10221): the mic was muted from 0.2 s into the caller's
+    second turn to past the third; the 0.2 s that got through was owed, so the reply the next
+    session gave to the cue to go on was rightly not marked, and the report (whose turns are
+    the recording's) counted it as the muted third turn's answer. The report check now judges
+    only turns whose speech reached the service."""
+    speech = ((1.1, "cards_001.wav"), (5.6, "cards_001.wav"), (0.3, "cards_002.wav"))
+    events = (Event("persona", 2, 0.0, 1), Event("mute", 0, 5.8, 5.4), Event("mute", 1, 4.9, 3.7), Event("tools", 1, 2.5, 0))
+    run_and_check(Timeline(M25, speech, events=events, lifetime=(11.0, 1.8), tool_turns=(1,), tool_delay=2.6, pace=1.0), speed=4.0)
+
+
 def test_a_service_that_can_no_longer_connect_ends_the_call():
     """Found by `make explore` (seed 9400; this timeline is a shorter one of the same shape):
     every connect of the call refused with 1011 for longer than the retry policy's budget. The

@@ -170,8 +170,9 @@ class ServerEvents:
             PlayoutCushion(max_s=cushion_ms / 1000.0) if cushion_ms > 0 else None
         )
 
-    def expect_going_on(self, session_index: int) -> None:
-        """The next reply of that session goes on with a cut one (see ``ReplyRecord.goes_on``)."""
+    def expect_going_on(self, session_index: int | None) -> None:
+        """The next reply of that session goes on with a cut one (see ``ReplyRecord.goes_on``);
+        None: no reply is expected to."""
         self._going_on_session = session_index
 
     @property

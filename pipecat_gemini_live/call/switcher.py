@@ -329,6 +329,10 @@ class Switcher:
         # the caller's unanswered utterance (its start went to the old session).
         tail = self.caller.tail
         replay = tail.for_resume() if method == "resume" else tail.unanswered_utterance()
+        if replay:
+            # The model answers replayed speech with the cue to go on, if one was sent (the
+            # seed 9201 regression in a fresh-clone run: one reply answered both).
+            self.replies.expect_going_on(None)
         await link.activate(new)
         self.caller.replay_first(replay)
         record.in_frames_replayed = len(replay)

@@ -394,12 +394,21 @@ def test_a_reply_a_switch_cuts_before_it_is_heard_leaves_the_sentence_owed():
     speech = ((1.1, "cards_002.wav"), (5.6, "librivox_0880.wav"), (1.3, "cards_002.wav"))
     events = (Event("tools", 0, -0.2, 0), Event("settings", -1, 2.0, 0), Event("tools", 1, 0.5, 1), Event("persona", 0, 1.5, 2))
     obs = run_and_check(Timeline(M31, speech, events=events, tool_turns=(2,), tool_delay=1.9), speed=4.0)
-    # The long sentence reached the session the tools change moved the call to (the answer
-    # itself may give way to the caller's next sentence, which follows within a second).
-    tools_move = [s for s in obs.switches if s.reason == "tools" and s.applied_s and s.applied_s > obs.utterances[1][1]]
-    assert tools_move and tools_move[0].in_frames_replayed * 0.02 >= obs.utterances[1][1] - obs.utterances[1][0], [
-        (s.reason, s.applied_s, s.in_frames_replayed) for s in obs.switches
+    # When the old session began its answer while the new one opened (the finding's timing),
+    # the long sentence reached the session the tools change moved the call to (the answer
+    # itself may give way to the caller's next sentence, which follows within a second). On a
+    # loaded machine the answer can begin before the change is asked for and be heard for more
+    # than a second; the sentence is then answered where it was said, and the checks above
+    # judge that call as any other (a fresh-clone run saw it).
+    start, end = obs.utterances[1]
+    moves = [s for s in obs.switches if s.reason == "tools" and s.applied_s and s.applied_s > end]
+    assert moves, [(s.reason, s.at_s, s.applied_s) for s in obs.switches]
+    move = moves[0]
+    began_while_opening = [
+        w for w in obs.wire_replies if w.session < move.session_index and w.is_answer and move.at_s <= w.at_s <= move.applied_s
     ]
+    if began_while_opening:
+        assert move.in_frames_replayed * 0.02 >= end - start, [(s.reason, s.applied_s, s.in_frames_replayed) for s in obs.switches]
 
 
 def test_an_answer_a_goaway_move_silences_is_given_by_the_next_session():

@@ -56,12 +56,15 @@ async def run_call(
     service: GeminiLiveLLMService | None = None,
     timeout_tail: float = 2.0,
     at: list[tuple[float, Frame]] | None = None,
+    caller: list[FrameProcessor] | None = None,
     **service_kwargs,
 ) -> CallResult:
-    """One call: WAV in -> resampler -> [before] -> service -> [after] -> WAV out.
+    """One call: WAV in -> resampler -> [caller] -> [before] -> service -> [after] -> WAV out.
 
     Args:
         at: Frames to queue into the pipeline at given call times (seconds).
+        caller: Processors that shape the caller's 16 kHz audio before the service sees it
+            (a test's caller who speaks in response to what the bot does).
     """
     transport = WavTransport(wav, out_wav, tail_quiet_s=timeout_tail)
     if service is None:
@@ -70,7 +73,7 @@ async def run_call(
         service_kwargs.setdefault("model", "gemini-2.5-flash-native-audio-preview-09-2025")
         service = GeminiLiveLLMService(**service_kwargs)
     before, after = FrameLog(), FrameLog()
-    pipeline = Pipeline([transport.input(), AudioResampler(), before, service, after, transport.output()])
+    pipeline = Pipeline([transport.input(), AudioResampler(), *(caller or []), before, service, after, transport.output()])
     worker = PipelineWorker(
         pipeline,
         params=PipelineParams(enable_metrics=True, enable_usage_metrics=True),

@@ -12,17 +12,19 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import numpy as np
 import pytest
 import pytest_asyncio
 from pipecat.adapters.llm.schemas.function_schema import FunctionSchema
 from pipecat.adapters.llm.schemas.tools_schema import ToolsSchema
-from pipecat.frames.frames import FunctionCallResultProperties, LLMSetToolsFrame
+from pipecat.frames.frames import Frame, FunctionCallResultProperties, InputAudioRawFrame, LLMSetToolsFrame
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.services.llm_service import FunctionCallParams
 
 from pipecat_gemini_live import GeminiLiveLLMService, ScheduledResult
 from gemini_live_emulator import EmulatorConfig, LiveEmulator
 
-from ..conftest import build_call, once_per_worker
+from ..conftest import build_call, once_per_worker, speech
 from .call_helpers import CallResult, run_call
 
 pytestmark = pytest.mark.xdist_group("tool_matrix")
@@ -81,6 +83,34 @@ class Case:
     at: list = field(default_factory=list)
     cancelled_seen: list = field(default_factory=list)
     variants: dict[str, str] = field(default_factory=dict)  # EmulatorConfig.model_behaviours
+    barge_in: str | None = None  # speech (tests/data) the caller says once a handler has started
+
+
+class SpeaksWhen(FrameProcessor):
+    """A caller who speaks in response to the bot: once ``event`` is set, and ``after_s`` of
+    audio later, the caller's 16 kHz PCM16 frames carry ``clip`` instead of what the recording
+    held (same frame sizes and pace, so the call's timing is the recording's)."""
+
+    def __init__(self, event: asyncio.Event, clip: str, after_s: float = 0.5):
+        super().__init__()
+        self._event = event
+        self._samples = speech(clip).astype(np.int16)
+        self._wait_samples = int(16000 * after_s)
+        self._pos = 0
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection):
+        await super().process_frame(frame, direction)
+        if isinstance(frame, InputAudioRawFrame) and direction == FrameDirection.DOWNSTREAM and self._event.is_set():
+            n = len(frame.audio) // 2
+            if self._wait_samples > 0:
+                self._wait_samples -= n
+            elif self._pos < len(self._samples):
+                chunk = self._samples[self._pos : self._pos + n]
+                self._pos += n
+                audio = np.zeros(n, dtype=np.int16)
+                audio[: len(chunk)] = chunk
+                frame = InputAudioRawFrame(audio=audio.tobytes(), sample_rate=frame.sample_rate, num_channels=1)
+        await self.push_frame(frame, direction)
 
 
 CANCELLED: list[str] = []
@@ -101,11 +131,11 @@ CASES: dict[str, Case] = {
         ["1:get_weather"],
         ["get_weather"],
         {"get_weather": slow(6.0, seen=CANCELLED)},
-        # The caller speaks again 3.5 s after the first turn: after the toolCall (about 0.7 s
-        # after the turn; fresh-clone runs saw it come after a 1.2 s pause, and once after a
-        # 2.2 s one, with the suite's six workers on two cores), and well inside the 6 s the
-        # handler takes.
-        parts=[0.3, "cards_001.wav", 3.5, "cards_003.wav", 6.0],
+        # The caller speaks again half a second after the handler starts, well inside the 6 s
+        # it takes. A fixed pause in the recording raced the toolCall: fresh-clone runs, with
+        # the suite's six workers on two cores, saw it come after pauses of 1.2, 2.2 and 3.5 s.
+        parts=[0.3, "cards_001.wav", 12.0],
+        barge_in="cards_003.wav",
     ),
     "slow_tool_barge_in_25": Case(
         M25, ["1:get_weather"], ["get_weather"], {"get_weather": slow(2.5, {"temp_c": 30})}, parts=[0.3, "cards_001.wav", 1.2, "cards_003.wav", 7.0]
@@ -158,13 +188,25 @@ async def one_call(name: str, case: Case, tmp) -> Outcome:
             system_instruction="You are a test assistant.",
             tools=ToolsSchema(standard_tools=[schema(t) for t in case.tools]),
         )
+        started = asyncio.Event()
+
+        def on_start(handler):
+            async def wrapped(params: FunctionCallParams):
+                started.set()
+                await handler(params)
+
+            return wrapped
+
         for fn, handler in case.handlers.items():
+            if case.barge_in:
+                handler = on_start(handler)
             service.register_function(
                 fn, handler, cancel_on_interruption=fn not in case.non_blocking, timeout_secs=case.timeouts.get(fn)
             )
         service.tools.scheduling.update(case.scheduling)
+        caller = [SpeaksWhen(started, case.barge_in)] if case.barge_in else None
         at = [(t, LLMSetToolsFrame(tools=ToolsSchema(standard_tools=[schema("get_weather"), schema("get_time")]))) for t, _ in case.at]
-        result = await asyncio.wait_for(run_call(emu, wav, tmp / f"{name}-out.wav", service=service, at=at), 90)
+        result = await asyncio.wait_for(run_call(emu, wav, tmp / f"{name}-out.wav", service=service, at=at, caller=caller), 90)
         await asyncio.sleep(0.1)
         return Outcome(case, result, list(emu.records))
 

@@ -36,7 +36,7 @@ from collections.abc import Awaitable, Callable, Iterator
 
 from loguru import logger
 
-from ..protocol.close_codes import RetryPolicy
+from ..protocol.close_codes import RetryPolicy, classify
 from ..protocol.history import CONTINUE_MARKER, ConversationHistory
 from ..protocol.switch_plan import (
     CallState,
@@ -264,10 +264,34 @@ class Switcher:
         link.holding = not late_hold
         try:
             await self._settle_reply(p.reply)
+            new = await self._open_and_take_over(req, record, p, old, late_hold=late_hold, profile=profile)
+        finally:
+            # A queued request keeps the audio held for the switch that follows.
+            if self._pending is None:
+                link.holding = False
+        if old is not None and old is not new:
+            self.hooks.create_task(old.close(self.options.close_timeout_s), f"close-session-{old.index}")
+
+    async def _open_and_take_over(self, req, record, p, old, *, late_hold, profile) -> LiveSession:
+        """Open the next session and move the call onto it; returns it.
+
+        A new session that closes before the call is on it (a drop while it is seeded) is
+        replaced by another, within the retry policy's delays, as a failed connect would be:
+        with the old session gone (a goAway, a reconnect) there is nothing else to fall back
+        on, and the call would end (make explore seed 10300's timeline #14: a drop 0.5 s into
+        a goAway's new session).
+
+        Raises:
+            SwitchFailed: No session could be opened, or each one closed before it took over.
+            Superseded: A newer request arrived meanwhile.
+        """
+        link = self.link
+        delays = None
+        while True:
             new, method = await open_next_session(
                 req, record, sessions=self.sessions, options=self.options, retry=self.retry,
                 old_alive=old if p.keep_old is not None else None, handle=p.resume_handle,
-                retry_in_place=p.retry, first=self.link.session is None, stopped=self._stopped,
+                retry_in_place=p.retry, first=link.session is None, stopped=self._stopped,
             )  # fmt: skip
             try:
                 if not late_hold:
@@ -277,18 +301,36 @@ class Switcher:
                     # session (explorer seed 9505: a tools change 30 ms before a reply began).
                     await self._settle_reply(p.reply)
                 await self._take_over(req, record, old, new, method, late_hold=late_hold, profile=profile)
-            except BaseException:
-                # Superseded, failed or cancelled by a hang-up before the call moved onto it:
-                # the new connection must not outlive the switch.
-                if new is not link.session:
-                    await asyncio.shield(new.discard(self.options.close_timeout_s))
+                return new
+            except (Superseded, asyncio.CancelledError):
+                # Superseded, or cancelled by a hang-up, before the call moved onto it: the new
+                # connection must not outlive the switch.
+                await self._discard_unused(new)
                 raise
-        finally:
-            # A queued request keeps the audio held for the switch that follows.
-            if self._pending is None:
-                link.holding = False
-        if old is not None and old is not new:
-            self.hooks.create_task(old.close(self.options.close_timeout_s), f"close-session-{old.index}")
+            except Exception as e:
+                # Only a session that went away as a connection may (a drop, 1000, 1011): one
+                # the server refused (1007, 1008) would be refused again.
+                end = new.end
+                lost = new is not link.session and not new.ready and (
+                    end is None or (end.code != 1007 and classify(end.code, end.reason, end.error).retry)
+                )
+                await self._discard_unused(new)
+                if not lost:
+                    raise
+                delays = delays or iter(self.retry.delays())
+                delay = next(delays, None)
+                if delay is None:
+                    raise SwitchFailed(f"each new Live session closed before the call moved onto it: {e}", retryable=True) from e
+                logger.warning(f"{new} closed before the call moved onto it ({e}); opening another in {delay:.2f}s")
+                await asyncio.sleep(delay)
+            except BaseException:
+                await self._discard_unused(new)
+                raise
+
+    async def _discard_unused(self, session: LiveSession) -> None:
+        """Close a session the call never moved onto, whatever interrupts the switch."""
+        if session is not self.link.session:
+            await asyncio.shield(session.discard(self.options.close_timeout_s))
 
     async def _settle_reply(self, policy: ReplyPolicy) -> None:
         """Cut the reply in progress, or wait for it to end, as the plan says."""

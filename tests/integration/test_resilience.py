@@ -188,3 +188,27 @@ async def test_a_reply_that_begins_as_a_goaway_resume_starts_ends_and_the_new_se
     [answer] = [r for r in records[1].replies if "I heard you for" in r.text]  # the sentence, replayed
     assert [r.text for r in rest] == [answer.text] and not rest[0].interrupted, (rest, records[1].replies)
     assert rest[0].session_index == 1
+
+
+async def test_a_new_session_that_drops_before_it_takes_over_is_replaced(tmp_path):
+    """A goAway lands mid-reply: the new session is opened at once and waits for the reply to
+    end, and drops meanwhile (make explore seed 10300, timeline #14: a drop 0.5 s into a
+    goAway's new session). The move opens another session and goes on; it failed before, with
+    an error, and the call was left to reconnect after the old connection closed (or, with no
+    reconnect queued, ended)."""
+    wav = build_call(tmp_path / "in.wav", [0.3, "cards_001.wav", 8.0, "cards_003.wav", 4.0])
+    config = EmulatorConfig(think_ms=100, pace=1.0, lifetime_s=6.0, goaway_before_s=2.5, faults=["drop@t=0.3#1"])
+    async with LiveEmulator(config) as emu:
+        result = await run_call(
+            emu, wav, tmp_path / "out.wav", model=M25,
+            options=LiveOptions(goaway_strategy="reseed"), retry=RetryPolicy(initial_delay_s=0.1),
+        )  # fmt: skip
+        await asyncio.sleep(0.1)
+        records = list(emu.records)
+    svc = result.service
+    first_move = next(s for s in svc.handover.records if s.reason == "goaway")
+    assert first_move.ok and first_move.session_index == 2, first_move
+    assert records[1].extra.get("faults") == ["drop"] and not records[1].replies
+    assert not [e for e in result.errors if "switch failed" in e or "no session" in e], result.errors
+    assert not [s for s in svc.handover.records if s.reason == "reconnect"]
+    assert answered_turns(svc.replies) == 2 and svc.audio_counters.dropped == 0

@@ -55,10 +55,17 @@ class CallerTail:
             sooner.
     """
 
+    # A reply that begins within this much audio of caller speech, while the caller's audio is
+    # still flowing, began while the caller was speaking (seconds of audio; of wall time for
+    # the flow). Server VAD needs longer silence than this to end a turn.
+    SPEAKING_S = 0.15
+    FLOWING_S = 0.1
+
     def __init__(self, max_s: float = 15.0, utterance_gap_s: float = 0.7, covered_window_s: float = 3.0):
         self.max_s = max_s
         self.utterance_gap_s = utterance_gap_s
         self.covered_window_s = covered_window_s
+        self._last_sent_at = 0.0
         self._chunks: deque[HeldChunk] = deque()
         self._first = 0  # sequence number of _chunks[0]
         self._kept_s = 0.0
@@ -93,6 +100,7 @@ class CallerTail:
     def sent(self, audio: bytes, sample_rate: int, voiced: bool) -> None:
         """Note one chunk sent to the session (``voiced``: it carried speech energy)."""
         chunk = HeldChunk(audio, sample_rate)
+        self._last_sent_at = time.monotonic()
         if voiced:
             # Speech after a function call is new even after a pause shorter than the gap: the
             # call acted on the words before it (a second sentence 1 s after the first, with
@@ -144,9 +152,19 @@ class CallerTail:
         self._function_call_at = None
         self._answered_when_finished = False
 
+    def caller_speaking(self) -> bool:
+        """Whether caller speech is arriving now: the latest audio carried speech (within
+        ``SPEAKING_S``) and audio is still flowing (a muted mic is not speaking)."""
+        return self._silence_s < self.SPEAKING_S and time.monotonic() - self._last_sent_at < self.FLOWING_S
+
     def reply_started(self) -> None:
         """The bot began answering: the utterances so far are answered, except speech that
-        began after a function call this reply resumes from (see :meth:`reply_finished`)."""
+        began after a function call this reply resumes from, and speech the caller is still
+        saying as it begins (see :meth:`reply_finished`). A reply that begins mid-sentence
+        answers something else (a function result, a message) or is cut by the caller; the
+        model answers the sentence after it (explorer seed 10300's GOAWAY_LOOP replay: the
+        sentence, counted answered by such a reply, was queued behind it, lost with its
+        session at a goAway, and never replayed)."""
         resumed_from, self._function_call_at = self._function_call_at, None
         start = self._utterance_start
         self._before_reply = (start, self._answered)
@@ -156,7 +174,8 @@ class CallerTail:
             if self._answered:
                 self._before_reply = (self._covered[0], False)
             self._covered = None
-        if resumed_from is not None and start is not None and start >= resumed_from and not self._answered:
+        resumes = resumed_from is not None and start is not None and start >= resumed_from
+        if (resumes or self.caller_speaking()) and start is not None and not self._answered:
             self._answered_when_finished = True
             return
         self._answered = True

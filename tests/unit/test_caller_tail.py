@@ -1,6 +1,7 @@
 from pipecat_gemini_live.call.replay_buffer import CallerTail
 
 VOICE, QUIET = b"\x10\x27" * 320, b"\x00\x00" * 320  # 20 ms at 16 kHz
+PAUSE = "." * 8  # 160 ms: the caller stopped before the reply began (CallerTail.SPEAKING_S)
 
 
 def feed(tail, pattern: str):
@@ -10,7 +11,7 @@ def feed(tail, pattern: str):
 
 def test_unanswered_speech_runs_from_the_first_unanswered_utterance():
     tail = CallerTail(utterance_gap_s=0.1)
-    feed(tail, "vvv")
+    feed(tail, "vvv" + PAUSE)
     tail.reply_started()
     feed(tail, "....." + "vv")
     assert len(tail.unanswered_utterance()) == 2
@@ -70,7 +71,7 @@ def test_speech_after_a_resumed_reply_began_is_not_covered_by_it():
 
 def test_a_reply_answers_the_utterance():
     tail = CallerTail(utterance_gap_s=0.1)
-    feed(tail, "vvvv")
+    feed(tail, "vvvv" + PAUSE)
     tail.reply_started()
     assert tail.unanswered_utterance() == []
     feed(tail, "......vv")
@@ -93,19 +94,19 @@ def test_a_reply_cut_before_it_was_heard_leaves_the_speech_owed():
     # Explorer seed 9505: a tools change was being applied when the old session began its
     # answer; the switch cut it before any audio played, and the sentence must go to the new one.
     tail = CallerTail(utterance_gap_s=0.1)
-    feed(tail, "..vvvv..")
+    feed(tail, "..vvvv" + PAUSE)
     tail.reply_started()
     assert tail.unanswered_utterance() == []
     feed(tail, "......vv")  # the caller goes on meanwhile: a new utterance
     tail.reply_withdrawn()
-    assert len(tail.unanswered_utterance()) == 4 + 2 + 6 + 2  # both, from the first one's start
+    assert len(tail.unanswered_utterance()) == 4 + 8 + 6 + 2  # both, from the first one's start
     tail.reply_withdrawn()  # only the reply that began last is withdrawn, once
-    assert len(tail.unanswered_utterance()) == 14
+    assert len(tail.unanswered_utterance()) == 20
 
 
 def test_withdrawing_a_reply_that_answered_nothing_owes_nothing():
     tail = CallerTail(utterance_gap_s=0.1)
-    feed(tail, "vv")
+    feed(tail, "vv" + PAUSE)
     tail.reply_started()
     tail.reply_finished()
     tail.reply_started()  # the model goes on by itself
@@ -161,12 +162,12 @@ def test_a_reply_after_the_server_withdrew_the_call_answers_outright():
     tail = CallerTail(utterance_gap_s=0.1, covered_window_s=60.0)
     feed(tail, "vvvv")
     tail.function_called()
-    feed(tail, "......vv")
+    feed(tail, "......vv" + PAUSE)
     tail.function_cancelled()
     tail.reply_started()
     assert tail.unanswered_utterance() == [] and tail.unanswered_for() is None
     tail.reply_withdrawn()  # cut before it was heard: the words are owed again
-    assert len(tail.unanswered_utterance()) == 2
+    assert len(tail.unanswered_utterance()) == 2 + 8
     tail.reply_started()
     tail.reply_finished()
     tail.checkpoint()
@@ -185,3 +186,31 @@ def test_speech_soon_after_a_function_call_is_a_new_sentence():
     assert len(tail.unanswered_utterance()) == 2
     tail.reply_finished()
     assert len(tail.unanswered_utterance()) == 2  # within the covered window
+
+
+def test_a_reply_that_begins_while_the_caller_speaks_answers_the_sentence_only_once_finished():
+    # The reply to a function result began while the caller was mid-sentence; the model queued
+    # the sentence behind it, and a goAway that closed the session lost it (explorer seed
+    # 10300's GOAWAY_LOOP replay). The sentence stays owed while that reply plays.
+    tail = CallerTail(utterance_gap_s=0.1, covered_window_s=0.0)
+    feed(tail, "vvvv")
+    tail.reply_started()  # mid-sentence
+    feed(tail, "vv" + PAUSE)
+    assert len(tail.unanswered_utterance()) == 6 + 8 and tail.unanswered_for() is not None
+    tail.reply_finished()
+    assert tail.unanswered_utterance() == []
+
+
+def test_a_muted_mic_is_not_a_caller_speaking(monkeypatch):
+    # No audio flows while a mic is muted: a reply after the caller's last words answers them.
+    from pipecat_gemini_live.call import replay_buffer
+
+    now = [100.0]
+    monkeypatch.setattr(replay_buffer.time, "monotonic", lambda: now[0])
+    tail = CallerTail(utterance_gap_s=0.1)
+    feed(tail, "vvvv")
+    assert tail.caller_speaking()
+    now[0] += 0.5
+    assert not tail.caller_speaking()
+    tail.reply_started()
+    assert tail.unanswered_utterance() == []

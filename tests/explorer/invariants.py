@@ -14,7 +14,8 @@ apart):
   fatal error the faults justify (a second 1007, a 1008); and the caller hears that answer
   (the service plays a reply from the same session as it begins, not a silent one), or, when
   the call left that session before the answer's audio came, the next session's answer;
-- no turn gets two complete answers; no fatal error the faults do not justify;
+- no turn gets two complete answers; every sentence of a turn reaches an answer (its answers
+  heard all of its speech); no fatal error the faults do not justify;
 - caller audio lost is within ``LiveOptions.max_held_audio_s``;
 - every tool call is answered: by id, by being withdrawn (``toolCallCancellation``), as a note
   to a later session when its own one is gone, or the call ended before the handler finished;
@@ -90,6 +91,10 @@ class TaskLeftRunning(InvariantViolation):
 
 class CallNeverEnded(InvariantViolation):
     pass
+
+
+class LostSentence(InvariantViolation):
+    """A turn of several sentences whose answers heard less speech than the caller said."""
 
 
 class ReportDisagrees(InvariantViolation):
@@ -290,6 +295,61 @@ def check_turns(obs: Observation, budget: float) -> None:
                 )
 
 
+SENTENCE_SLACK_S = 0.25  # the emulator's speech length against the recording's, per sentence
+
+
+def check_sentences(obs: Observation, budget: float) -> None:
+    """Every sentence of a turn reaches an answer: a caller who went on before any answer began
+    said several sentences, and the model's answers to them (one, or one per sentence the
+    model's VAD closed) together heard all of that speech.
+
+    :func:`check_turns` judges a turn by its first answer; a sentence lost after it went
+    unseen (make explore seed 10116: a second sentence said during a function call, never
+    replayed after a goAway cut the answer to the first). The emulated model's answer says how
+    much speech it heard; a sentence that asked for a function is answered by the reply that
+    quotes the function's result, and when that result reached a later session as a note
+    ("[Function ... returned ...]"), the sentence itself did not. Answers given again count
+    twice, so this check can miss a loss but not invent one. Not judged: turns the call ended
+    before all their answers were due, calls that lost audio within the hold bound (an outage
+    longer than it) or ended with an error, and turns in which the server withdrew a function
+    call (the model answers the caller's next words, with the withdrawn turn as context)."""
+    if any(fatal for _, _, fatal in obs.errors) or failing_connects(obs) or longest_outage(obs) > obs.max_held_s:
+        return
+    stop = cutoff(obs)
+    withdrawn = {i for r in obs.records for i in r.extra.get("cancelled_tool_calls", [])}
+    pace = getattr(obs.timeline, "pace", 1.0) or 1.0
+    answers = [r for r in obs.wire_replies if r.is_answer]
+    for g in turns(obs, budget):
+        if len(g) < 2:
+            continue
+        start, end = obs.utterances[g[0]][0], obs.utterances[g[-1]][1]
+        # The answers due to this turn: those that began after it, each within the budget of
+        # the model being free again (queued answers follow the ones before them).
+        busy, given = end, []
+        for r in answers:
+            if end - 0.1 < r.at_s <= busy + budget:
+                given.append(r)
+                busy = max(busy, r.at_s + r.audio_s / pace)
+        if busy + budget > stop:
+            continue  # the call ended before the turn was owed all its answers
+        calls = [c for c in obs.tool_calls if start <= c.at_s <= busy + budget]
+        if any(c.id in withdrawn for c in calls):
+            continue
+        heard = sum(r.heard_s for r in given)
+        if any("[Function " in r.text and " returned " in r.text for r in given):
+            for c in calls:
+                asked = [u for u in g if obs.utterances[u][1] <= c.at_s]
+                if asked:
+                    heard += obs.utterances[asked[-1]][1] - obs.utterances[asked[-1]][0]
+        said = sum(obs.utterances[u][1] - obs.utterances[u][0] for u in g)
+        if heard + SENTENCE_SLACK_S * len(g) < said:
+            raise LostSentence(
+                f"caller turn {g} ({start:.2f}-{end:.2f} s) said {said:.2f} s of speech in {len(g)} "
+                f"sentences; its answers heard {heard:.1f} s: {[(round(r.at_s, 2), r.session, r.text[:140]) for r in given]}; "
+                f"all replies: {[(round(r.at_s, 2), r.session, r.text[:90]) for r in obs.wire_replies]}"
+            )
+
+
 def check_call_end(obs: Observation) -> None:
     if obs.timed_out:
         raise CallNeverEnded(f"the pipeline had not ended after the call timeout (call time {obs.end_s:.1f} s)")
@@ -455,6 +515,7 @@ def check(obs: Observation) -> None:
     check_call_end(obs)
     check_resources(obs)
     check_turns(obs, budget)
+    check_sentences(obs, budget)
     check_tools(obs, budget)
     check_audio(obs)
     check_report(obs, budget)

@@ -82,7 +82,7 @@ def test_a_turn_the_caller_hung_up_on_is_not_owed():
 def test_a_quick_second_utterance_joins_the_first_turn():
     obs = whole()
     obs.utterances = [(1.0, 2.0), (2.5, 3.5)]  # the caller went on before the bot was due
-    obs.wire_replies = [answer(4.1)]
+    obs.wire_replies = [answer(4.1, heard=2.0)]
     obs.heard = [HeardReply(0, 4.15)]
     obs.report_turns = []
     inv.check(obs)
@@ -305,6 +305,42 @@ def test_sentences_answered_one_after_another_are_not_duplicates():
     obs.wire_replies.append(answer(26.0, heard=0.9))
     obs.heard.append(HeardReply(0, 26.05, obs.wire_replies[-1].text))
     with pytest.raises(inv.DuplicateAnswer):
+        inv.check(obs)
+
+
+def test_a_sentence_no_answer_heard_fails():
+    # Seed 10116's shape: the caller says a card, then the same card again before any answer;
+    # the model answers the first and the second never reaches it.
+    obs = whole()
+    obs.utterances = [(1.0, 1.9), (2.9, 3.8)]
+    obs.wire_replies = [answer(4.5, heard=0.9, audio_s=3.0)]
+    obs.heard = [HeardReply(0, 4.55, obs.wire_replies[0].text)]
+    obs.report_turns = []
+    with pytest.raises(inv.LostSentence, match=r"caller turn \[0, 1\].*heard 0.9 s"):
+        inv.check(obs)
+    # Both heard in one answer, or one answer each (queued behind the first): whole.
+    obs.wire_replies = [answer(4.5, heard=1.8)]
+    obs.heard = [HeardReply(0, 4.55, obs.wire_replies[0].text)]
+    inv.check(obs)
+    obs.wire_replies = [answer(4.5, heard=0.9, audio_s=3.0), answer(7.9, heard=0.9)]
+    obs.heard = [HeardReply(0, r.at_s + 0.05, r.text) for r in obs.wire_replies]
+    inv.check(obs)
+
+
+def test_a_turn_whose_function_call_was_withdrawn_is_not_judged_by_its_sentences():
+    # On 3.1 the caller's next words withdraw a pending call; the model answers those words
+    # with the first sentence as context, and its answer hears only them.
+    obs = whole()
+    obs.utterances = [(1.0, 1.9), (2.9, 3.8)]
+    obs.wire_replies = [answer(4.5, heard=0.9)]
+    obs.heard = [HeardReply(0, 4.55, obs.wire_replies[0].text)]
+    obs.report_turns = []
+    obs.tool_calls = [ToolCall(session=0, id="c1", name="get_weather", at_s=2.4)]
+    obs.records = [record(0, tool_calls=[{"id": "c1", "name": "get_weather"}], extra={"cancelled_tool_calls": ["c1"]})]
+    inv.check(obs)
+    obs.records[0].extra = {}
+    obs.records[0].tool_responses = [{"id": "c1", "response": {}}]
+    with pytest.raises(inv.LostSentence):
         inv.check(obs)
 
 

@@ -20,6 +20,12 @@ and its one extra check (a release running?) measured within noise of the check 
 only the releasing task is accepted, so input arriving meanwhile waits behind what arrived
 before it.
 
+Messages sent to the session since its last resumption checkpoint (a
+``sessionResumptionUpdate`` with a new handle) are also kept, the same way
+(:meth:`SessionLink.sent`): a session resumed from that handle is restored as the server was
+when it issued the handle, without them, so a resume sends them again
+(:meth:`SessionLink.resend_unconfirmed`; caller audio has its own replay, :mod:`.replay_buffer`).
+
 The switcher is the only writer of :attr:`SessionLink.holding` and the only caller of
 :meth:`SessionLink.activate`.
 """
@@ -100,6 +106,7 @@ class SessionLink:
         self._later: list[Deferred] = []  # deferred again by the release itself: the next one
         self._releaser: asyncio.Task | None = None
         self._listeners: list[Callable[[LiveSession], Awaitable[None] | None]] = []
+        self._unconfirmed: list[Deferred] = []  # sent since the session's last checkpoint
 
     def accepting(self) -> bool:
         """Whether the session the call is on takes input now (set up, no move holds it, and
@@ -124,6 +131,7 @@ class SessionLink:
     async def activate(self, session: LiveSession) -> None:
         """Make ``session`` the one the call is on (the switcher's take-over)."""
         self.session = session
+        self._unconfirmed.clear()
         for listener in self._listeners:
             result = listener(session)
             if result is not None:
@@ -136,6 +144,24 @@ class SessionLink:
             self._later.append(item)  # refused again on this session: it waits for the next
         else:
             self._outbox.append(item)
+
+    def sent(self, kind: str, payload: Any, send: Callable[[], Awaitable[None]]) -> None:
+        """Note a message just sent to the session: ``send`` delivers it again, to the session
+        then current, should a resume lose it (see the module's notes)."""
+        self._unconfirmed.append(Deferred(kind, payload, send))
+
+    def checkpoint(self) -> None:
+        """The session issued a resumption handle: what it was sent so far is in its state."""
+        self._unconfirmed.clear()
+
+    def resend_unconfirmed(self) -> int:
+        """Queue again, ahead of what waits, the messages sent since the old session's last
+        checkpoint (the call resumes from that handle); returns how many."""
+        items, self._unconfirmed = self._unconfirmed, []
+        for item in reversed(items):
+            item.seq = 0  # before any audio held for the move: it was sent before that audio
+            self._outbox.appendleft(item)
+        return len(items)
 
     @property
     def waiting(self) -> list[Deferred]:
@@ -184,4 +210,5 @@ class SessionLink:
         self.audio.discard()
         self._outbox.clear()
         self._later.clear()
+        self._unconfirmed.clear()
         return held

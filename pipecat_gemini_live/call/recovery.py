@@ -74,6 +74,7 @@ class SessionEvents:
                 session.handle = update.new_handle
                 if session is self.link.session:
                     self.caller.tail.checkpoint()
+                    self.link.checkpoint()
             self.watchdog.poke()  # a goAway may be waiting for a resumable session
         if session is not self.link.session:
             return  # a session being set up, or one the call has left

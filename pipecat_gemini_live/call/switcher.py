@@ -375,6 +375,13 @@ class Switcher:
             # The model answers replayed speech with the cue to go on, if one was sent (the
             # seed 9201 regression in a fresh-clone run: one reply answered both).
             self.replies.expect_going_on(None)
+        if method == "resume":
+            # Messages the old session got after the handle's checkpoint: the resumed one was
+            # restored without them (a function result sent just before a goAway resume was
+            # never answered: the explorer's GOAWAY_LOOP timeline on a loaded machine).
+            resent = link.resend_unconfirmed()
+            if resent:
+                logger.info(f"{new}: {resent} message(s) sent after the resumed handle go again")
         await link.activate(new)
         self.caller.replay_first(replay)
         record.in_frames_replayed = len(replay)

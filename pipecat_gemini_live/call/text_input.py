@@ -13,7 +13,7 @@ that arrives while no session can take it waits for the next one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from loguru import logger
 from pipecat.frames.frames import LLMMessagesAppendFrame
@@ -67,6 +67,29 @@ class TextInput:
             await self.link.session.send_text(text)
         except Exception as e:
             await self.hooks.push_error(f"sending text to the Live session failed: {e}", exception=e)
+            return
+        self._keep("text", text, lambda session: session.send_text(text), owes_reply=True)
+
+    def _keep(self, kind: str, payload, send_to: Callable[[LiveSession], Awaitable[None]], *, owes_reply: bool) -> None:
+        """Keep what was just sent until the session's next checkpoint (a resume from an older
+        handle loses it): sent again, as it was, to the session then current."""
+        self.link.sent(kind, payload, lambda: self._again(kind, payload, send_to, owes_reply=owes_reply))
+
+    async def _again(self, kind: str, payload, send_to, *, owes_reply: bool) -> None:
+        """Send again what a resume lost (already in the history: not added twice)."""
+        if not self.link.accepting():
+            self.link.defer(kind, payload, lambda: self._again(kind, payload, send_to, owes_reply=owes_reply))
+            return
+        session = self.link.session
+        if owes_reply:
+            self.reply_owed()
+        try:
+            await send_to(session)
+        except Exception as e:
+            logger.warning(f"{session}: {kind} not sent again after a resume ({e})")
+            return
+        logger.debug(f"{session}: {kind} sent again (the resumed handle predates it)")
+        self._keep(kind, payload, send_to, owes_reply=owes_reply)
 
     def _defer_note(self, text: str) -> None:
         self.link.defer("note", text, lambda: self.note(text))
@@ -78,11 +101,14 @@ class TextInput:
             return
         session = self.link.session
         self.reply_owed()
+        delivery = note_delivery(self.profile(), text)
         try:
-            await _send(session, note_delivery(self.profile(), text))
+            await _send(session, delivery)
         except Exception as e:
             logger.warning(f"{session}: note not sent ({e}); kept for the next session")
             self._defer_note(text)
+            return
+        self._keep("note", text, lambda s: _send(s, delivery), owes_reply=True)
 
     async def messages_append(self, frame: LLMMessagesAppendFrame) -> None:
         """``LLMMessagesAppendFrame`` reaching the service itself (a pipeline without
@@ -116,6 +142,7 @@ class TextInput:
         except Exception as e:
             await self.hooks.push_error(f"messages not sent to the Live session: {e}", exception=e)
             return
+        self._keep("turns", turns, lambda s: _send(s, delivery), owes_reply=delivery.owes_reply)
         if delivery.kept:
             self.hooks.warn_once(
                 f"kept-{kind}",

@@ -296,6 +296,11 @@ class ToolBridge:
         except Exception as e:
             logger.warning(f"{session}: tool response not sent ({e}); kept for the next session")
             self._defer(responses)
+            return
+        # A session resumed from a handle older than this response never got it: it goes
+        # again, as a note (the resumed session is not the one that made the call).
+        for response in responses:
+            self.link.sent("tool_response", response, lambda r=response: self._redeliver(r))
 
     def _defer(self, responses: list[FunctionResponse]) -> None:
         for response in responses:

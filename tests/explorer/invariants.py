@@ -306,9 +306,10 @@ def check_sentences(obs: Observation, budget: float) -> None:
     :func:`check_turns` judges a turn by its first answer; a sentence lost after it went
     unseen (make explore seed 10116: a second sentence said during a function call, never
     replayed after a goAway cut the answer to the first). The emulated model's answer says how
-    much speech it heard; a sentence that asked for a function is answered by the reply that
-    quotes the function's result, and when that result reached a later session as a note
-    ("[Function ... returned ...]"), the sentence itself did not. Answers given again count
+    much speech it heard. A sentence that asked for a function is answered by the reply that
+    quotes the result; when the result went as a note ("[Function ... returned ...]", to a
+    later session, or again after a resume), that reply heard none of the sentence, which did
+    not reach its session, so the sentence is credited as heard. Answers given again count
     twice, so this check can miss a loss but not invent one. Not judged: turns the call ended
     before all their answers were due, calls that lost audio within the hold bound (an outage
     longer than it) or ended with an error, and turns in which the server withdrew a function
@@ -336,11 +337,12 @@ def check_sentences(obs: Observation, budget: float) -> None:
         if any(c.id in withdrawn for c in calls):
             continue
         heard = sum(r.heard_s for r in given)
-        if any("[Function " in r.text and " returned " in r.text for r in given):
-            for c in calls:
-                asked = [u for u in g if obs.utterances[u][1] <= c.at_s]
-                if asked:
-                    heard += obs.utterances[asked[-1]][1] - obs.utterances[asked[-1]][0]
+        for c in calls:
+            # A reply quoting the result as a note (it may begin between the turn's sentences:
+            # it answers no caller speech of its own) answers the sentence that asked.
+            asked = [u for u in g if obs.utterances[u][1] <= c.at_s]
+            if asked and any(r.at_s >= c.at_s and "[Function " in r.text and " returned " in r.text for r in obs.wire_replies):
+                heard += obs.utterances[asked[-1]][1] - obs.utterances[asked[-1]][0]
         said = sum(obs.utterances[u][1] - obs.utterances[u][0] for u in g)
         if heard + SENTENCE_SLACK_S * len(g) < said:
             raise LostSentence(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from pipecat.frames.frames import InputTextRawFrame
 from pipecat.services.google.gemini_live.llm import ContextWindowCompressionParams, GeminiLiveLLMSettings
 
 from pipecat_gemini_live import GeminiLiveLLMService, LiveOptions, RetryPolicy
@@ -212,3 +213,33 @@ async def test_a_new_session_that_drops_before_it_takes_over_is_replaced(tmp_pat
     assert not [e for e in result.errors if "switch failed" in e or "no session" in e], result.errors
     assert not [s for s in svc.handover.records if s.reason == "reconnect"]
     assert answered_turns(svc.replies) == 2 and svc.audio_counters.dropped == 0
+
+
+async def test_a_resume_sends_again_what_the_old_session_got_after_its_handle(tmp_path):
+    """A handle restores the server as it was when it issued it: typed text (or a note, or a
+    function result) sent after the last handle is not in the resumed session, which then
+    never answered it (the explorer's GOAWAY_LOOP timeline on a loaded machine: a function
+    result sent just before a goAway resume). A resume sends such messages again."""
+    wav = build_call(tmp_path / "in.wav", [0.3, "cards_001.wav", 9.0])
+    typed = "What is the weather like in Paris?"
+    async with LiveEmulator(EmulatorConfig(think_ms=800, pace=4.0)) as emu:
+        svc = GeminiLiveLLMService(
+            api_key=emu.api_key, http_options=emu.http_options(), model=M25,
+            options=LiveOptions(goaway_strategy="resume"),
+        )  # fmt: skip
+
+        async def resume_once_the_text_is_in():
+            while not (emu.records and emu.records[0].texts):
+                await asyncio.sleep(0.002)
+            # What the watchdog asks for at a turn boundary; the model is still thinking.
+            await svc.call.request_switch("goaway", resume=True, force_new=True, gentle=True)
+
+        moving = asyncio.create_task(resume_once_the_text_is_in())
+        result = await run_call(emu, wav, tmp_path / "out.wav", service=svc, at=[(5.0, InputTextRawFrame(text=typed))])
+        await moving
+        records = list(emu.records)
+    moves = [s for s in svc.handover.records if s.reason == "goaway"]
+    assert len(moves) == 1 and moves[0].ok and moves[0].method == "resume", moves
+    assert records[0].texts == [typed] and not any(typed in r.text for r in records[0].replies)
+    assert records[1].resumed_from and records[1].texts == [typed], records[1].texts
+    assert any(typed in r.text for r in result.service.replies), [r.text for r in result.service.replies]

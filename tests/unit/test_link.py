@@ -161,3 +161,34 @@ def test_a_replay_goes_before_everything_that_waits_and_a_failed_send_keeps_the_
 
     assert asyncio.run(link.release(fail_after_replay)) == 1
     assert out == ["replay", "note"] and len(link.audio) == 1
+
+
+def test_messages_sent_since_the_checkpoint_go_again_ahead_of_what_waits_on_a_resume():
+    link = SessionLink(max_held_audio_s=5.0)
+    sent = []
+
+    def make(name):
+        async def send():
+            sent.append(name)
+
+        return send
+
+    link.sent("text", "before", make("before"))
+    link.checkpoint()  # the server's handle now covers it
+    link.sent("text", "a", make("a"))
+    link.sent("tool_response", "b", make("b"))
+    link.defer("note", "waiting", make("waiting"))
+    assert link.resend_unconfirmed() == 2
+    assert [d.payload for d in link.waiting] == ["a", "b", "waiting"]
+    link.session = session()
+    asyncio.run(link.release())
+    assert sent == ["a", "b", "waiting"]
+    assert link.resend_unconfirmed() == 0  # queued once
+
+
+def test_a_move_onto_a_new_session_forgets_what_the_old_one_was_sent():
+    # A seeded session gets the conversation from the history; only a resume sends again.
+    link = SessionLink(max_held_audio_s=5.0)
+    link.sent("text", "a", None)
+    asyncio.run(link.activate(session()))
+    assert link.resend_unconfirmed() == 0

@@ -142,7 +142,13 @@ class TextInput:
         except Exception as e:
             await self.hooks.push_error(f"messages not sent to the Live session: {e}", exception=e)
             return
-        self._keep("turns", turns, lambda s: _send(s, delivery), owes_reply=delivery.owes_reply)
+        # Sent again in the form the session then takes (3.1 refuses clientContent once it
+        # has had realtime input, and a resume replays audio first).
+        self._keep(
+            "turns", turns,
+            lambda s: _send(s, deliver_turns(self.profile(), turns, respond=respond, realtime_input_sent=s.realtime_input_sent)),
+            owes_reply=delivery.owes_reply,
+        )  # fmt: skip
         if delivery.kept:
             self.hooks.warn_once(
                 f"kept-{kind}",

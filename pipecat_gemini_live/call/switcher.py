@@ -302,18 +302,16 @@ class Switcher:
                     await self._settle_reply(p.reply)
                 await self._take_over(req, record, old, new, method, late_hold=late_hold, profile=profile)
                 return new
-            except (Superseded, asyncio.CancelledError):
-                # Superseded, or cancelled by a hang-up, before the call moved onto it: the new
-                # connection must not outlive the switch.
-                await self._discard_unused(new)
-                raise
             except Exception as e:
-                # Only a session that went away as a connection may (a drop, 1000, 1011): one
-                # the server refused (1007, 1008) would be refused again.
+                # Only a session that went away as a connection is replaced (a drop, 1000,
+                # 1011): one the server refused (1007, 1008) would be refused again, and a
+                # superseded switch stops here.
                 end = new.end
-                lost = new is not link.session and not new.ready and (
+                lost = not isinstance(e, Superseded) and new is not link.session and not new.ready and (
                     end is None or (end.code != 1007 and classify(end.code, end.reason, end.error).retry)
                 )
+                # Whatever failed before the call moved onto it: the new connection must not
+                # outlive the switch.
                 await self._discard_unused(new)
                 if not lost:
                     raise
@@ -324,7 +322,7 @@ class Switcher:
                 logger.warning(f"{new} closed before the call moved onto it ({e}); opening another in {delay:.2f}s")
                 await asyncio.sleep(delay)
             except BaseException:
-                await self._discard_unused(new)
+                await self._discard_unused(new)  # cancelled by a hang-up
                 raise
 
     async def _discard_unused(self, session: LiveSession) -> None:

@@ -135,6 +135,13 @@ def _emulator_asr(request, monkeypatch):
     if request.node.get_closest_marker("asr") is not None:
         monkeypatch.setenv(ASR_ENV, "1")
         monkeypatch.setenv(LISTEN_TIMEOUT_ENV, ASR_WAIT_S)
+        # This process's recognisers start before the call, not in it: on a loaded machine a
+        # first start took long enough (CI: over 8 s) that a caller's next sentence began before
+        # the first was made out, and the emulator heard the two as one turn.
+        from gemini_live_emulator.model import asr
+
+        if asr.available():
+            asr.warm_up()
     else:
         monkeypatch.setenv(ASR_ENV, "0")
         monkeypatch.delenv(LISTEN_TIMEOUT_ENV, raising=False)

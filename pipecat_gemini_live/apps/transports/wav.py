@@ -297,6 +297,10 @@ class WavOutputTransport(BaseOutputTransport):
         sample_rate: Output rate in Hz (the bot's 24 kHz by default).
         stereo: Caller on the left, bot on the right (else the bot alone, mono).
         speed: Playback speed, matching a time-scaled input (1.0 = real time).
+        end_silence_s: Silence Pipecat's output writes after the ``EndFrame``, whole seconds
+            of call time. Pipecat's default (2) lets a device play out its buffer; a file has
+            none, so 0 here: the call ends when its last reply has played. Ignored when
+            ``params`` is given (its ``audio_out_end_silence_secs`` holds).
         params: Transport params (audio output is always enabled).
     """
 
@@ -308,10 +312,11 @@ class WavOutputTransport(BaseOutputTransport):
         sample_rate: int = LIVE_OUTPUT_RATE,
         stereo: bool = False,
         speed: float = 1.0,
+        end_silence_s: int = 0,
         params: TransportParams | None = None,
         **kwargs,
     ):
-        params = params or TransportParams()
+        params = params or TransportParams(audio_out_end_silence_secs=end_silence_s)
         params.audio_out_enabled = True
         params.audio_out_sample_rate = sample_rate
         super().__init__(params, **kwargs)
@@ -412,6 +417,8 @@ class WavTransport(BaseTransport):
         speed: Playback speed of both sides (1.0 = real time; a time-scaled call goes faster,
             and times on its clock are in the recording's time).
         tail_quiet_s: Bot quiet time after the recording before hanging up, seconds.
+        end_silence_s: Silence written after the call ends, seconds (see
+            :class:`WavOutputTransport`).
 
     Raises:
         WavInputError: The input file cannot be played.
@@ -426,6 +433,7 @@ class WavTransport(BaseTransport):
         stereo: bool = False,
         speed: float = 1.0,
         tail_quiet_s: float = 3.0,
+        end_silence_s: int = 0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -433,7 +441,8 @@ class WavTransport(BaseTransport):
         self.source = load_wav(input_path)
         self._input = WavInputTransport(self.source, clock=self.clock, speed=speed, tail_quiet_s=tail_quiet_s)
         self._output = WavOutputTransport(
-            output_path, clock=self.clock, sample_rate=output_sample_rate, stereo=stereo, speed=speed
+            output_path, clock=self.clock, sample_rate=output_sample_rate, stereo=stereo, speed=speed,
+            end_silence_s=end_silence_s,
         )
 
     def input(self) -> WavInputTransport:

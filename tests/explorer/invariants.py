@@ -327,6 +327,15 @@ def check_sentences(obs: Observation, budget: float) -> None:
         # The answers due to this turn: those that began after it, each within the budget of
         # the model being free again (queued answers follow the ones before them).
         busy, given = end, []
+        # A function's result may come back while the caller is still speaking, and the reply
+        # quoting it begins within the turn (make explore seed 10419: a sentence said during the
+        # call, then a long one over which the result's reply began); it answers the sentence
+        # that asked, and the model is busy with it.
+        for r in answers:
+            if start < r.at_s <= end - 0.1 and r.answers_a_function_result:
+                if any(start <= c.at_s <= r.at_s for c in obs.tool_calls):
+                    given.append(r)
+                    busy = max(busy, r.at_s + r.audio_s / pace)
         for r in answers:
             if end - 0.1 < r.at_s <= busy + budget:
                 given.append(r)

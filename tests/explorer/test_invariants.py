@@ -355,3 +355,26 @@ def test_a_turn_is_due_only_once_the_reply_before_it_has_been_sent():
     obs.heard[1] = HeardReply(0, obs.wire_replies[1].at_s)
     with pytest.raises(inv.UnansweredTurn, match="due by"):
         inv.check(obs)
+
+
+def test_a_function_results_reply_that_begins_while_the_caller_speaks_answers_the_sentence_that_asked():
+    # Seed 10419's shape: the caller asks (2.8-3.7 s, the function is called at 4.4 s), says a
+    # sentence while it runs, and is saying a long one when the result's reply begins (7.7 s).
+    # The reply quoting the result answers the sentence that asked; the other two are answered
+    # after the turn, one after another.
+    obs = whole()
+    obs.utterances = [(2.8, 3.7), (5.0, 5.9), (6.4, 9.5)]
+    result = answer(7.7, heard=0.9, audio_s=3.0)
+    result.text = result.text.replace("I remember", 'The tool said: get_weather returned {"temp_c":21}. I remember')
+    obs.wire_replies = [result, answer(11.5, heard=0.9, audio_s=3.0), answer(15.0, heard=3.1)]
+    obs.heard = [HeardReply(0, r.at_s + 0.05, r.text) for r in obs.wire_replies]
+    obs.report_turns = []
+    obs.tool_calls = [ToolCall(session=0, id="c1", name="get_weather", at_s=4.4)]
+    obs.records = [record(0, tool_calls=[{"id": "c1", "name": "get_weather"}], tool_responses=[{"id": "c1", "response": {}}])]
+    obs.end_s = 30.0
+    inv.check(obs)
+    # Without the result's reply, the sentence that asked was never answered.
+    obs.wire_replies[0] = answer(7.7, heard=0.0, audio_s=3.0)
+    obs.wire_replies[0].text = "A reply that quotes nothing."
+    with pytest.raises(inv.LostSentence, match=r"heard 4.0 s"):
+        inv.check(obs)

@@ -424,3 +424,24 @@ def test_an_answer_a_goaway_move_silences_is_given_by_the_next_session():
     first one's session before its audio came (tests/explorer/test_invariants.py)."""
     speech = ((1.2, "librivox_0880.wav"), (7.4, "librivox_0930.wav"), (7.7, "cards_001.wav"), (6.9, "cards_002.wav"))
     run_and_check(Timeline(M31, speech, events=(Event("persona", -1, 0.1, 3),), lifetime=(9.8, 1.6)), speed=4.0)
+
+
+def test_a_function_results_reply_begun_while_the_caller_speaks_answers_the_sentence_that_asked():
+    """Found by `make explore` (seed 10419; every replay failed): the caller asks for a
+    function (2.8-3.7 s), says a sentence while it runs and is saying a long one when its result
+    comes back; the reply quoting the result begins over that speech (7.7 s) and answers the
+    sentence that asked, the other two are answered after the turn. The sentence check counted
+    only replies begun after the turn's end and took the sentence for lost; it now counts the
+    result's reply begun within the turn (tests/explorer/test_invariants.py). No fault of the
+    service or the emulator."""
+    speech = ((0.3, "cards_001.wav"), (1.2, "cards_001.wav"), (1.1, "cards_001.wav"), (0.3, "cards_005.wav"))
+
+    def began_over_the_long_sentence(obs):
+        # The shape the finding needs: the result's reply began while the caller was speaking.
+        start, end = obs.utterances[-1]
+        assert any(r.answers_a_function_result and start < r.at_s < end for r in obs.wire_replies), [
+            (round(r.at_s, 2), r.text[:60]) for r in obs.wire_replies
+        ]
+
+    tl = Timeline(M25, speech, tool_turns=(2,), tool_delay=3.2, tail=8.0, pace=1.5)
+    run_and_check(tl, speed=4.0, also=began_over_the_long_sentence)

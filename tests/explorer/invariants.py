@@ -10,7 +10,8 @@ Invariants (each violation is its own exception type, so hypothesis keeps distin
 apart):
 
 - every turn is answered within the timeline's latency budget, by the persona in force when it
-  ended (or by one set before the answer began), unless the call ended first: a hang-up, or a
+  ended (or by one set before the answer began, or the one the call stayed in when the switch
+  away from it failed and the service said so), unless the call ended first: a hang-up, or a
   fatal error the faults justify (a second 1007, a 1008); and the caller hears that answer
   (the service plays a reply from the same session as it begins, not a silent one), or, when
   the call left that session before the answer's audio came, the next session's answer;
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gemini_live_emulator.model.conversation import persona_label
 from pipecat_gemini_live import LiveOptions, RetryPolicy
 
 from .observation import ANSWER, HeardReply, Observation, WireReply
@@ -248,6 +250,23 @@ def busy_until(obs: Observation, end: float, first: WireReply | None, budget: fl
     return busy
 
 
+STAYED = "switch failed; staying on the current session"  # the service's ErrorFrame text
+
+
+def stayed_persona(obs: Observation, t: float) -> str | None:
+    """The persona the call stayed in at ``t`` because a switch away from it failed: a server
+    that refuses every new session leaves the service the session it has, and it answers the
+    caller there (no dead air while it tries the switch again) and says so in an
+    ``ErrorFrame`` (make explore seed 10624: six refused setups). None when no switch failed
+    since the call's session took effect."""
+    applied = [s for s in obs.switches if s.ok and s.applied_s is not None and s.applied_s <= t]
+    if not applied:
+        return None
+    current = max(applied, key=lambda s: s.applied_s)
+    failed = any(STAYED in text and current.applied_s <= at <= t for at, text, _ in obs.errors)
+    return persona_label(current.system_instruction) if failed else None
+
+
 def check_turns(obs: Observation, budget: float) -> None:
     answers = [r for r in on_call(obs) if r.is_answer]
     stop = cutoff(obs)
@@ -286,6 +305,9 @@ def check_turns(obs: Observation, budget: float) -> None:
         allowed = {persona_at(obs.personas, end - 0.3)} | {
             label for at, label in obs.personas if end - 0.3 < at <= first.at_s
         }
+        stayed = stayed_persona(obs, first.at_s)
+        if stayed is not None:
+            allowed.add(stayed)
         if first.persona not in allowed:
             raise WrongPersona(
                 f"caller turn {g} ({start:.2f}-{end:.2f} s) answered at {first.at_s:.2f} s by "
@@ -388,12 +410,22 @@ def check_call_end(obs: Observation) -> None:
         )
 
 
+RATE_BYTES = 2 * 16000  # the caller's audio on the wire: PCM16 mono at 16 kHz, bytes per second
+
+
 def check_audio(obs: Observation) -> None:
     if any(fatal for _, _, fatal in obs.errors):
         return  # nothing after a call-ending error is owed
     if len(failing_connects(obs)) >= 2:
         return  # an outage that outlasted the call: the held audio never had a session to go to
-    unique = obs.received_s - obs.replayed_s
+    # A replay is a duplicate only of audio an earlier session did receive: one sent toward a
+    # connection that dropped before taking it (make explore seed 10635: a drop 0.06 s into
+    # the flush of 10 s held through a refused first connect) reaches a session for the first
+    # time in the replay. Every duplicate copy has an earlier copy in a connection other than
+    # the last one that took audio, so those connections' audio bounds the duplicates.
+    took = [r.audio_bytes / RATE_BYTES for r in sorted(obs.records, key=lambda r: r.index) if r.audio_bytes]
+    duplicates = min(obs.replayed_s, sum(took[:-1]))
+    unique = obs.received_s - duplicates
     lost = obs.pushed_s - unique
     # The hold keeps the latest max_held_s of an outage: a longer one loses what came before.
     # An outage still going on when the call ended loses all it held (seed 9921: every connect

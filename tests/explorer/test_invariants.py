@@ -196,8 +196,28 @@ def test_an_outage_that_outlasts_the_call_may_lose_all_it_held():
 
 
 def test_replayed_audio_does_not_count_as_received():
+    # The first connection took 12 s and dropped; the next was replayed its last 11 s and took
+    # 4 s of audio: 11 s of what the two received is the same audio twice.
     obs = whole()
+    obs.records = [record(0, audio_bytes=12 * inv.RATE_BYTES), record(1, audio_bytes=4 * inv.RATE_BYTES)]
     obs.received_s, obs.replayed_s = obs.pushed_s, obs.max_held_s + 1.0
+    with pytest.raises(inv.AudioLost):
+        inv.check(obs)
+
+
+def test_a_replay_of_audio_the_dropped_connection_never_took_is_its_first_delivery():
+    # Seed 10635: the first connects were refused for 16 s (the hold kept the last 10 s); the
+    # connection that opened dropped 0.06 s into taking them, and the next was replayed all 10 s.
+    obs = whole()
+    obs.end_s = obs.pushed_s = 25.0
+    obs.audio_windows = [(16.0, 16.06), (16.1, 25.0)]
+    obs.records = [record(0, audio_bytes=int(0.06 * inv.RATE_BYTES)), record(1, audio_bytes=int(18.9 * inv.RATE_BYTES))]
+    obs.received_s, obs.replayed_s = 18.96, 10.0
+    inv.check(obs)
+    # Had the dropped one taken the 10 s, the replay would be them again: with the next
+    # connection taking 0.9 s besides, 14 s never reached a session.
+    obs.records = [record(0, audio_bytes=int(10.06 * inv.RATE_BYTES)), record(1, audio_bytes=int(10.9 * inv.RATE_BYTES))]
+    obs.received_s = 20.96
     with pytest.raises(inv.AudioLost):
         inv.check(obs)
 
@@ -407,4 +427,25 @@ def test_an_answer_begun_on_a_session_the_call_had_left_is_no_answer():
     obs.audio_from[1] = 6.7
     obs.wire_replies[1] = answer(8.1, session=1, heard=0.0, audio_s=0.04, interrupted=True)
     with pytest.raises(inv.LostSentence):
+        inv.check(obs)
+
+
+def test_an_answer_in_the_persona_a_failed_switch_left_the_call_in_passes_while_it_stays_there():
+    # Seed 10624's shape: the pirate is asked for at 1.8 s, the server refuses every new
+    # session, the service stays on the one it has (and says so), and it answers the caller.
+    from pipecat_gemini_live.protocol.switch_plan import SwitchRecord
+
+    obs = whole()
+    obs.personas.append((1.8, "You are a pirate"))
+    obs.switches = [SwitchRecord("start", 0.0, applied_s=0.05, ok=True, session_index=0, system_instruction=ME + ".")]
+    obs.errors = [(2.5, "Gemini Live persona switch failed; staying on the current session: 1011", False)]
+    inv.check(obs)
+    # Without the failure said, the old persona is the wrong one.
+    obs.errors = []
+    with pytest.raises(inv.WrongPersona, match="pirate"):
+        inv.check(obs)
+    # Nor once the switch took effect after it failed: a later answer is the new persona's.
+    obs.errors = [(2.5, "Gemini Live persona switch failed; staying on the current session: 1011", False)]
+    obs.switches.append(SwitchRecord("persona", 1.8, applied_s=5.0, ok=True, session_index=1, system_instruction="You are a pirate."))
+    with pytest.raises(inv.WrongPersona, match="pirate"):
         inv.check(obs)

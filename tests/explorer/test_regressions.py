@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 from .explore import run_and_check
+from .invariants import STAYED
 from .timeline import Event, Timeline
 
 # Two worker groups of their own (conftest.py): these run beside the seeded set, two at a time.
@@ -459,3 +460,32 @@ def test_an_answer_begun_after_a_goaway_move_leaves_the_turn_to_the_next_session
     (tests/explorer/test_invariants.py). No fault of the service or the emulator."""
     speech = ((1.0, "cards_003.wav"), (0.6, "librivox_0880.wav"), (1.5, "cards_005.wav"))
     run_and_check(Timeline(UNKNOWN, speech, faults=("drop@t=9.7#3",), lifetime=(9.5, 2.9), tool_delay=3.1), speed=4.0)
+
+
+def test_a_persona_switch_the_server_refuses_leaves_the_call_answering_in_the_old_one():
+    """Found by `make explore` (seed 10624; failing on every shrinking replay): a tools change
+    and a persona switch in the caller's first turn, then two more switches, while the server
+    refuses six new sessions at setup (1011). The service stays on the session it has, says so
+    in an ``ErrorFrame`` each time, tries again after the backoff, and answers the caller there,
+    in the persona that session has: no dead air while the switch cannot be made. The checks
+    took that answer for the wrong persona; the persona a failed switch left the call in is now
+    allowed until a later switch takes effect (tests/explorer/test_invariants.py). No fault of
+    the service or the emulator."""
+    speech = ((0.7, "cards_001.wav"), (0.3, "cards_001.wav"), (0.3, "cards_001.wav"), (1.1, "cards_001.wav"))
+    events = (Event("tools", -1, 1.6, 0), Event("persona", 2, 0.0, 2), Event("persona", 2, 0.0, 1), Event("persona", 0, 0.0, 2))
+    faults = ("slow_setup:0.2",) + ("close:1011@setup",) * 6
+    obs = run_and_check(Timeline(M25, speech, events=events, faults=faults), speed=4.0)
+    assert any(STAYED in text for _, text, _ in obs.errors), obs.errors
+
+
+def test_held_audio_a_dropped_connection_never_took_reaches_the_next_one():
+    """Found by `make explore` (seed 10635; 3 of 4 replays failed): five refused setups kept
+    the call from a session for 16 s (the hold kept the last 10 s), and the connection that
+    then opened dropped 0.06 s into taking the held audio; the reconnect replayed all 10 s to
+    the next one. The audio check counted every replayed second as a duplicate and found 16 s
+    lost where the service had lost the 6 s the hold cannot keep; a replay now counts as a
+    duplicate only up to what earlier connections took (tests/explorer/test_invariants.py).
+    No fault of the service or the emulator."""
+    speech = ((0.7, "cards_001.wav"), (2.5, "librivox_0880.wav"))
+    faults = ("close:1011@setup",) * 5 + ("drop@speaking",)
+    run_and_check(Timeline(M25, speech, faults=faults, tool_delay=3.2, pace=1.5), speed=4.0)

@@ -205,23 +205,10 @@ def cutoff(obs: Observation) -> float:
     return t
 
 
-def on_call(obs: Observation) -> list[WireReply]:
-    """The replies the caller could hear: not those a session began after the call had moved
-    to a later one, as it did when it sent that one caller audio (the service ends an old
-    session's reply there, by design, and replays the turn it answers to the new session).
-    Such a reply is no answer: a caller who spoke on before the new session answered went on
-    with the turn (make explore seed 10540: a goAway move 0.1 s before the old session's
-    answer, and the caller's next sentence 1.5 s after the first, before the new session's)."""
-    return [
-        r for r in obs.wire_replies
-        if not any(index > r.session and at <= r.at_s for index, at in obs.audio_from.items())
-    ]  # fmt: skip
-
-
 def turns(obs: Observation, budget: float) -> list[list[int]]:
     """Utterances grouped into turns: the next utterance joins when no answer began before it
     and it started within the budget (the caller went on before the bot was due)."""
-    answers = [r for r in on_call(obs) if r.is_answer]
+    answers = [r for r in obs.wire_replies if r.is_answer]
     groups: list[list[int]] = []
     i = 0
     while i < len(obs.utterances):
@@ -242,7 +229,7 @@ def busy_until(obs: Observation, end: float, first: WireReply | None, budget: fl
     streaming (a long answer, an answer queued before this one) come first."""
     pace = getattr(obs.timeline, "pace", 1.0) or 1.0
     busy = end
-    for r in on_call(obs):
+    for r in obs.wire_replies:
         if r is first:
             break
         if r.at_s <= busy + budget:
@@ -268,7 +255,7 @@ def stayed_persona(obs: Observation, t: float) -> str | None:
 
 
 def check_turns(obs: Observation, budget: float) -> None:
-    answers = [r for r in on_call(obs) if r.is_answer]
+    answers = [r for r in obs.wire_replies if r.is_answer]
     stop = cutoff(obs)
     groups = turns(obs, budget)
     for k, g in enumerate(groups):
@@ -354,7 +341,7 @@ def check_sentences(obs: Observation, budget: float) -> None:
     stop = cutoff(obs)
     withdrawn = {i for r in obs.records for i in r.extra.get("cancelled_tool_calls", [])}
     pace = getattr(obs.timeline, "pace", 1.0) or 1.0
-    answers = [r for r in on_call(obs) if r.is_answer]
+    answers = [r for r in obs.wire_replies if r.is_answer]
     for g in turns(obs, budget):
         if len(g) < 2:
             continue

@@ -92,9 +92,6 @@ class Observation:
     # When each connection took caller audio (call time, first audio message to its close);
     # between them the call held the audio (:func:`~.invariants.longest_outage`).
     audio_windows: list[tuple[float, float]] = field(default_factory=list)
-    # When each connection (emulator record index) got its first caller audio, call time: the
-    # call moved onto it then (caller audio goes to one session at a time).
-    audio_from: dict[int, float] = field(default_factory=dict)
     report_turns: list[dict] = field(default_factory=list)
     heard: list[HeardReply] = field(default_factory=list)
     switches: list[Any] = field(default_factory=list)

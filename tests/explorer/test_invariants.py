@@ -400,36 +400,6 @@ def test_a_function_results_reply_that_begins_while_the_caller_speaks_answers_th
         inv.check(obs)
 
 
-def test_an_answer_begun_on_a_session_the_call_had_left_is_no_answer():
-    # Seed 10540's shape: a goAway with 2.9 s left moves the call at 6.7 s, 0.6 s after the
-    # caller's sentence ended and just before the old session's answer (6.85 s), which the
-    # service ends there; the new session is replayed the sentence and begins its answer as the
-    # caller's next sentence begins (cut before it is heard); that sentence's answer hears it.
-    # The caller went on before any answer they could hear: one turn of two sentences.
-    obs = whole()
-    obs.utterances = [(3.4, 6.06), (7.7, 10.8)]
-    obs.audio_from = {0: 0.05, 1: 6.7}  # the call moved onto session 1 at 6.7 s
-    obs.wire_replies = [
-        answer(6.85, heard=2.7, audio_s=0.2, interrupted=True),
-        answer(8.1, session=1, heard=2.7, audio_s=0.04, interrupted=True),
-        answer(12.3, session=1, heard=3.1),
-    ]
-    obs.heard = [HeardReply(1, 12.31, obs.wire_replies[2].text)]
-    obs.records = [record(0), record(1)]
-    obs.report_turns = []
-    obs.end_s = 25.0
-    inv.check(obs)
-    # Had the call still been on the old session, its answer went unheard.
-    obs.audio_from[1] = 6.9
-    with pytest.raises(inv.UnheardAnswer):
-        inv.check(obs)
-    # And a sentence no answer heard is still lost.
-    obs.audio_from[1] = 6.7
-    obs.wire_replies[1] = answer(8.1, session=1, heard=0.0, audio_s=0.04, interrupted=True)
-    with pytest.raises(inv.LostSentence):
-        inv.check(obs)
-
-
 def test_an_answer_in_the_persona_a_failed_switch_left_the_call_in_passes_while_it_stays_there():
     # Seed 10624's shape: the pirate is asked for at 1.8 s, the server refuses every new
     # session, the service stays on the one it has (and says so), and it answers the caller.

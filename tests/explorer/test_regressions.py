@@ -432,9 +432,9 @@ def test_a_function_results_reply_begun_while_the_caller_speaks_answers_the_sent
     function (2.8-3.7 s), says a sentence while it runs and is saying a long one when its result
     comes back; the reply quoting the result begins over that speech (7.7 s) and answers the
     sentence that asked, the other two are answered after the turn. The sentence check counted
-    only replies begun after the turn's end and took the sentence for lost; it now counts the
-    result's reply begun within the turn (tests/explorer/test_invariants.py). No fault of the
-    service or the emulator."""
+    only replies begun after the turn's end and took the sentence for lost; it now counts an
+    answer begun over the caller's later speech in the turn for the sentences before it
+    (tests/explorer/test_invariants.py). No fault of the service or the emulator."""
     speech = ((0.3, "cards_001.wav"), (1.2, "cards_001.wav"), (1.1, "cards_001.wav"), (0.3, "cards_005.wav"))
 
     def began_over_the_long_sentence(obs):

@@ -38,7 +38,7 @@ from pipecat_gemini_live.apps.report import CallReporter, caller_segments
 from pipecat_gemini_live.apps.transports.wav import WavAudio, WavTransport
 
 from ..conftest import build_call, speech
-from .observation import HeardReply, Observation, ToolCall, WireReply
+from .observation import RATE_BYTES, HeardReply, Observation, ToolCall, WireReply
 from .timeline import PERSONAS, UTTERANCES, Timeline
 
 SPEED = 4.0
@@ -332,7 +332,6 @@ async def run_timeline(tl: Timeline, workdir: Path, *, speed: float = SPEED) -> 
         for rec in records
         for c in rec.tool_calls
     ]
-    rate_bytes = 2 * 16000
     counters = service.audio_counters
     return Observation(
         timeline=tl,
@@ -349,7 +348,7 @@ async def run_timeline(tl: Timeline, workdir: Path, *, speed: float = SPEED) -> 
         leftover_tasks=leftover_late,
         leftover_tasks_at_end=leftover,
         pushed_s=gate.passed * 0.02,
-        received_s=sum(r.audio_bytes for r in records) / rate_bytes,
+        received_s=sum(r.audio_bytes for r in records) / RATE_BYTES,
         replayed_s=counters.replayed * 0.02,
         dropped_frames=counters.dropped,
         held_at_end=len(service.caller.hold),

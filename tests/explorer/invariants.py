@@ -36,7 +36,7 @@ from typing import Any
 from gemini_live_emulator.model.conversation import persona_label
 from pipecat_gemini_live import LiveOptions, RetryPolicy
 
-from .observation import ANSWER, HeardReply, Observation, WireReply
+from .observation import ANSWER, RATE_BYTES, HeardReply, Observation, WireReply
 
 BASE_LATENCY_S = 3.0  # end of speech -> answer, call time: VAD silence, think, a setup or two
 WALL_SLACK_S = 1.0  # wall seconds a busy machine (two cores, a whole test suite) may add
@@ -395,9 +395,6 @@ def check_call_end(obs: Observation) -> None:
             f"the service could no longer work from {ending[0][0]:.2f} s ({ending[0][1][:80]!r}) "
             f"but the call went on until {obs.end_s:.2f} s"
         )
-
-
-RATE_BYTES = 2 * 16000  # the caller's audio on the wire: PCM16 mono at 16 kHz, bytes per second
 
 
 def check_audio(obs: Observation) -> None:

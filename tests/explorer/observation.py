@@ -8,6 +8,7 @@ from typing import Any
 
 ANSWER = "I heard you for"  # what the emulated model's answer to caller audio says
 TOOL_SAID = "The tool said: "  # how it quotes a function's result it answers
+RATE_BYTES = 2 * 16000  # the caller's audio on the wire: PCM16 mono at 16 kHz, bytes per second
 
 
 @dataclass

@@ -347,19 +347,14 @@ def check_sentences(obs: Observation, budget: float) -> None:
             continue
         start, end = obs.utterances[g[0]][0], obs.utterances[g[-1]][1]
         # The answers due to this turn: those that began after it, each within the budget of
-        # the model being free again (queued answers follow the ones before them).
+        # the model being free again (queued answers follow the ones before them), and those
+        # that began while the caller was already saying the turn's next sentence, which answer
+        # the ones before it (make explore seed 10419: a function's result came back during a
+        # long sentence, and the reply quoting it answered the sentence that asked; seed 10540:
+        # a new session answered a replayed sentence as the caller's next one began).
         busy, given = end, []
-        # An answer that began while the caller was already saying the turn's next sentence
-        # answers the ones before it: the model began as the caller went on (make explore seed
-        # 10419: a function's result came back during a long sentence, and the reply quoting it
-        # answered the sentence that asked; seed 10540: a new session answered a replayed
-        # sentence as the caller's next one began). The model is busy with it.
-        for r in answers:
-            if start < r.at_s <= end - 0.1:
-                given.append(r)
-                busy = max(busy, r.at_s + r.audio_s / pace)
-        for r in answers:
-            if end - 0.1 < r.at_s <= busy + budget:
+        for r in answers:  # in wire order, so an answer within the turn keeps the model busy
+            if start < r.at_s <= busy + budget:
                 given.append(r)
                 busy = max(busy, r.at_s + r.audio_s / pace)
         if busy + budget > stop:

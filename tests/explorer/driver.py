@@ -101,6 +101,16 @@ def audio_windows(records, clock, end_s: float) -> list[tuple[float, float]]:
     return windows
 
 
+def audio_starts(records, clock) -> dict[int, float]:
+    """When each connection took its first caller audio, in call time, by record index."""
+    starts = {}
+    for rec in records:
+        first = next((t for t, kind in list(rec.messages) if kind == "audio"), None)
+        if first is not None:
+            starts[rec.index] = clock.at(rec.opened_at + first)
+    return starts
+
+
 class WireWatch:
     """Samples the emulator's records and stamps when each reply and tool call first appeared.
 
@@ -307,6 +317,7 @@ async def run_timeline(tl: Timeline, workdir: Path, *, speed: float = SPEED) -> 
         records = list(emu.records)
         open_after_wait = [r.index for r in records if not r.closed]
         windows = audio_windows(records, transport.clock, end_s)
+        audio_from = audio_starts(records, transport.clock)
         report = reporter.build()
         heard = [
             HeardReply(r.session_index, transport.clock.at(r.started_at), r.text, r.interrupted, r.goes_on)
@@ -354,6 +365,7 @@ async def run_timeline(tl: Timeline, workdir: Path, *, speed: float = SPEED) -> 
         held_at_end=len(service.caller.hold),
         max_held_s=options.max_held_audio_s,
         audio_windows=windows,
+        audio_from=audio_from,
         report_turns=report["turns"],
         heard=heard,
         switches=list(service.handover.records),

@@ -205,17 +205,49 @@ def cutoff(obs: Observation) -> float:
     return t
 
 
+def left_behind(obs: Observation, reply: WireReply) -> bool:
+    """Whether ``reply`` was begun by a session the call had already left, cut there and never
+    played: a later connection had taken caller audio before it began (make explore seed
+    10540: a goAway with too little time to wait moved the call 0.1 s before the old
+    session's answer, which the service ends, by design, replaying the sentence to the new
+    session). Such a reply answers nothing the caller could hear. One the service played
+    (an old session finishing its answer through a hand-over) stays an answer."""
+    moved = any(index > reply.session and at <= reply.at_s for index, at in obs.audio_from.items())
+    return moved and not reply.complete and not _played(obs, reply)
+
+
+def callers_answers(obs: Observation) -> list[WireReply]:
+    """The replies that answer caller speech, in wire order, less those :func:`left_behind`."""
+    return [r for r in obs.wire_replies if r.is_answer and not left_behind(obs, r)]
+
+
+def answers_earlier_sentence(obs: Observation, reply: WireReply, start: float) -> bool:
+    """Whether ``reply`` quotes the result of a function called before ``start`` (a sentence's
+    start): it answers the sentence that asked, not the one said while the function ran."""
+    if not reply.answers_a_function_result:
+        return False
+    called = [c.at_s for c in obs.tool_calls if c.at_s <= reply.at_s]
+    return bool(called) and max(called) < start
+
+
 def turns(obs: Observation, budget: float) -> list[list[int]]:
-    """Utterances grouped into turns: the next utterance joins when no answer began before it
-    and it started within the budget (the caller went on before the bot was due)."""
-    answers = [r for r in obs.wire_replies if r.is_answer]
+    """Utterances grouped into turns: the next utterance joins when no answer to this one began
+    before it and it started within the budget (the caller went on before the bot was due).
+    A reply quoting a function's result answers the sentence that asked, so it does not end a
+    sentence said while the function ran (make explore seed 10734: a long sentence asked, a
+    card was said while the function ran and the result's reply began just after the same card
+    was said again; the model then answered each card, and the checks took the result's reply
+    for the first card's answer and both cards' answers for the second's)."""
+    answers = callers_answers(obs)
     groups: list[list[int]] = []
     i = 0
     while i < len(obs.utterances):
         g = [i]
         while g[-1] + 1 < len(obs.utterances):
-            end, nxt = obs.utterances[g[-1]][1], obs.utterances[g[-1] + 1][0]
-            answered = any(end - 0.1 < r.at_s <= nxt + 0.3 for r in answers)
+            (begun, end), nxt = obs.utterances[g[-1]], obs.utterances[g[-1] + 1][0]
+            answered = any(
+                end - 0.1 < r.at_s <= nxt + 0.3 and not answers_earlier_sentence(obs, r, begun) for r in answers
+            )
             if answered or nxt - end > budget:
                 break
             g.append(g[-1] + 1)
@@ -230,6 +262,8 @@ def busy_until(obs: Observation, end: float, first: WireReply | None, budget: fl
     pace = getattr(obs.timeline, "pace", 1.0) or 1.0
     busy = end
     for r in obs.wire_replies:
+        if left_behind(obs, r):
+            continue
         if r is first:
             break
         if r.at_s <= busy + budget:
@@ -255,7 +289,7 @@ def stayed_persona(obs: Observation, t: float) -> str | None:
 
 
 def check_turns(obs: Observation, budget: float) -> None:
-    answers = [r for r in obs.wire_replies if r.is_answer]
+    answers = callers_answers(obs)
     stop = cutoff(obs)
     groups = turns(obs, budget)
     for k, g in enumerate(groups):
@@ -332,7 +366,8 @@ def check_sentences(obs: Observation, budget: float) -> None:
     quotes the result; when the result went as a note ("[Function ... returned ...]", to a
     later session, or again after a resume), that reply heard none of the sentence, which did
     not reach its session, so the sentence is credited as heard. Answers given again count
-    twice, so this check can miss a loss but not invent one. Not judged: turns the call ended
+    twice, so this check can miss a loss but not invent one; an answer :func:`left_behind`
+    does not count (the caller could not hear it, and the new session was owed the sentence). Not judged: turns the call ended
     before all their answers were due, calls that lost audio within the hold bound (an outage
     longer than it) or ended with an error, and turns in which the server withdrew a function
     call (the model answers the caller's next words, with the withdrawn turn as context)."""
@@ -341,7 +376,7 @@ def check_sentences(obs: Observation, budget: float) -> None:
     stop = cutoff(obs)
     withdrawn = {i for r in obs.records for i in r.extra.get("cancelled_tool_calls", [])}
     pace = getattr(obs.timeline, "pace", 1.0) or 1.0
-    answers = [r for r in obs.wire_replies if r.is_answer]
+    answers = callers_answers(obs)
     for g in turns(obs, budget):
         if len(g) < 2:
             continue

@@ -93,6 +93,7 @@ class Observation:
     # When each connection took caller audio (call time, first audio message to its close);
     # between them the call held the audio (:func:`~.invariants.longest_outage`).
     audio_windows: list[tuple[float, float]] = field(default_factory=list)
+    audio_from: dict[int, float] = field(default_factory=dict)  # record index -> its first caller audio
     report_turns: list[dict] = field(default_factory=list)
     heard: list[HeardReply] = field(default_factory=list)
     switches: list[Any] = field(default_factory=list)

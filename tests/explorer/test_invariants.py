@@ -419,3 +419,84 @@ def test_an_answer_in_the_persona_a_failed_switch_left_the_call_in_passes_while_
     obs.switches.append(SwitchRecord("persona", 1.8, applied_s=5.0, ok=True, session_index=1, system_instruction="You are a pirate."))
     with pytest.raises(inv.WrongPersona, match="pirate"):
         inv.check(obs)
+
+
+def test_an_answer_begun_and_cut_on_a_session_the_call_had_left_is_no_answer():
+    # Seed 10540's shape: a goAway with 2.9 s left moves the call at 6.7 s, 0.6 s after the
+    # caller's sentence ended and just before the old session's answer (6.85 s), which the
+    # service ends there; the new session is replayed the sentence and begins its answer as the
+    # caller's next sentence begins (cut before it is heard); that sentence's answer hears it.
+    # The caller went on before any answer they could hear: one turn of two sentences.
+    obs = whole()
+    obs.utterances = [(3.4, 6.06), (7.7, 10.8)]
+    obs.audio_from = {0: 0.05, 1: 6.7}  # the call moved onto session 1 at 6.7 s
+    obs.wire_replies = [
+        answer(6.85, heard=2.7, audio_s=0.2, interrupted=True),
+        answer(8.1, session=1, heard=2.7, audio_s=0.04, interrupted=True),
+        answer(12.3, session=1, heard=3.1),
+    ]
+    obs.heard = [HeardReply(1, 12.31, obs.wire_replies[2].text)]
+    obs.records = [record(0), record(1)]
+    obs.report_turns = []
+    obs.end_s = 25.0
+    inv.check(obs)
+    # Had the call still been on the old session, its answer went unheard.
+    obs.audio_from[1] = 6.9
+    with pytest.raises(inv.UnheardAnswer):
+        inv.check(obs)
+    # An old session's answer spoken to the end after the move, never played, is a loss.
+    obs.audio_from[1] = 6.7
+    obs.wire_replies[0] = answer(6.85, heard=2.7, audio_s=2.0)
+    with pytest.raises(inv.UnheardAnswer):
+        inv.check(obs)
+    # And a sentence no answer heard is still lost.
+    obs.wire_replies[0] = answer(6.85, heard=2.7, audio_s=0.2, interrupted=True)
+    obs.wire_replies[1] = answer(8.1, session=1, heard=0.0, audio_s=0.04, interrupted=True)
+    with pytest.raises(inv.LostSentence):
+        inv.check(obs)
+
+
+def test_an_old_sessions_answer_played_after_the_move_stays_the_turns_answer():
+    # A hand-over with time to spare: the call's audio goes to the new session while the old
+    # one finishes the turn it heard, and the service plays that answer. It answers the turn
+    # (the new session owes none), even when the caller's talking over it cuts it.
+    obs = whole()
+    obs.audio_from = {0: 0.05, 1: 2.2}
+    obs.wire_replies = [answer(2.6, interrupted=True, audio_s=0.5), answer(9.1, session=1)]
+    obs.heard = [HeardReply(0, 2.65, obs.wire_replies[0].text, interrupted=True), HeardReply(1, 9.15)]
+    obs.records = [record(0), record(1)]
+    inv.check(obs)
+    # Unplayed, it is no answer, and the turn it answered went unanswered.
+    obs.heard = obs.heard[1:]
+    with pytest.raises(inv.UnansweredTurn):
+        inv.check(obs)
+
+
+def test_a_function_results_reply_does_not_answer_a_sentence_said_while_the_function_ran():
+    # Seed 10734's shape: a long sentence asks (the call at 4.0 s), a card is said while the
+    # function runs, the result's reply (7.0 s, 12 s long) begins just after the same card is
+    # said again, and the model answers each card in turn behind it.
+    obs = whole()
+    obs.utterances = [(0.3, 3.5), (4.9, 5.8), (6.8, 7.7)]
+    result = answer(7.0, heard=3.2, audio_s=12.0)
+    result.text = result.text.replace("I remember", 'The tool said: get_weather returned {"temp_c":21}. I remember')
+    obs.wire_replies = [result, answer(19.1, heard=0.9, audio_s=6.9), answer(26.1, heard=0.9)]
+    obs.heard = [HeardReply(0, r.at_s + 0.01, r.text) for r in obs.wire_replies]
+    obs.report_turns = []
+    obs.tool_calls = [ToolCall(session=0, id="c1", name="get_weather", at_s=4.0)]
+    obs.records = [record(0, tool_calls=[{"id": "c1", "name": "get_weather"}], tool_responses=[{"id": "c1", "response": {}}])]
+    obs.end_s = 38.0
+    assert inv.turns(obs, inv.latency_budget(TL)) == [[0, 1, 2]]
+    inv.check(obs)
+    # The second card's answer missing is a lost sentence, and a third answer to a card a
+    # duplicate.
+    del obs.wire_replies[2], obs.heard[2]
+    with pytest.raises(inv.LostSentence):
+        inv.check(obs)
+    obs.wire_replies += [answer(26.1, heard=0.9, audio_s=6.9), answer(33.1, heard=0.9)]
+    obs.heard = [HeardReply(0, r.at_s + 0.01, r.text) for r in obs.wire_replies]
+    with pytest.raises(inv.DuplicateAnswer):
+        inv.check(obs)
+    # A reply that quotes the result of a function called during the sentence still ends it.
+    obs.tool_calls[0].at_s = 5.0
+    assert inv.turns(obs, inv.latency_budget(TL)) == [[0, 1], [2]]

@@ -86,29 +86,28 @@ class MicGate(FrameProcessor):
         await self.push_frame(frame, direction)
 
 
-def audio_windows(records, clock, end_s: float) -> list[tuple[float, float]]:
-    """When each connection took caller audio, in call time: from its first ``realtimeInput``
-    audio to its close (or the call's end). A record keeps its last few thousand messages:
-    for a longer one the window starts later than it did, which only widens the outage the
-    audio check allows."""
-    windows = []
-    for rec in records:
-        first = next((t for t, kind in list(rec.messages) if kind == "audio"), None)
-        if first is None:
-            continue
-        stop = end_s if rec.closed_at is None else min(clock.at(rec.closed_at), end_s)
-        windows.append((clock.at(rec.opened_at + first), stop))
-    return windows
-
-
 def audio_starts(records, clock) -> dict[int, float]:
-    """When each connection took its first caller audio, in call time, by record index."""
+    """When each connection took its first caller audio (``realtimeInput`` audio), in call
+    time, by record index. A record keeps its last few thousand messages: for a longer one
+    this is later than it was."""
     starts = {}
     for rec in records:
         first = next((t for t, kind in list(rec.messages) if kind == "audio"), None)
         if first is not None:
             starts[rec.index] = clock.at(rec.opened_at + first)
     return starts
+
+
+def audio_windows(records, clock, end_s: float) -> list[tuple[float, float]]:
+    """When each connection took caller audio, in call time: from its first audio
+    (:func:`audio_starts`) to its close (or the call's end). A window that starts later than
+    it did only widens the outage the audio check allows."""
+    starts = audio_starts(records, clock)
+    return [
+        (starts[rec.index], end_s if rec.closed_at is None else min(clock.at(rec.closed_at), end_s))
+        for rec in records
+        if rec.index in starts
+    ]
 
 
 class WireWatch:

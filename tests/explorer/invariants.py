@@ -367,10 +367,11 @@ def check_sentences(obs: Observation, budget: float) -> None:
     later session, or again after a resume), that reply heard none of the sentence, which did
     not reach its session, so the sentence is credited as heard. Answers given again count
     twice, so this check can miss a loss but not invent one; an answer :func:`left_behind`
-    does not count (the caller could not hear it, and the new session was owed the sentence). Not judged: turns the call ended
-    before all their answers were due, calls that lost audio within the hold bound (an outage
-    longer than it) or ended with an error, and turns in which the server withdrew a function
-    call (the model answers the caller's next words, with the withdrawn turn as context)."""
+    does not count (the caller could not hear it, and the new session was owed the sentence).
+    Not judged: turns the call ended before all their answers were due, calls that lost audio
+    within the hold bound (an outage longer than it) or ended with an error, and turns in which
+    the server withdrew a function call (the model answers the caller's next words, with the
+    withdrawn turn as context)."""
     if any(fatal for _, _, fatal in obs.errors) or failing_connects(obs) or longest_outage(obs) > obs.max_held_s:
         return
     stop = cutoff(obs)

@@ -93,7 +93,8 @@ class Observation:
     # When each connection took caller audio (call time, first audio message to its close);
     # between them the call held the audio (:func:`~.invariants.longest_outage`).
     audio_windows: list[tuple[float, float]] = field(default_factory=list)
-    audio_from: dict[int, float] = field(default_factory=dict)  # record index -> its first caller audio
+    # When each connection took its first caller audio, call time, by record index.
+    audio_from: dict[int, float] = field(default_factory=dict)
     report_turns: list[dict] = field(default_factory=list)
     heard: list[HeardReply] = field(default_factory=list)
     switches: list[Any] = field(default_factory=list)

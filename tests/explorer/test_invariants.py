@@ -51,6 +51,20 @@ def whole() -> Observation:
     )
 
 
+def function_result_call(utterances: list[tuple[float, float]], called_at: float, result: WireReply) -> Observation:
+    """A call whose caller asked for get_weather (called at ``called_at``, answered) and whose
+    ``result`` reply quotes what it returned; the replies after it are the test's to add."""
+    obs = whole()
+    obs.utterances = utterances
+    result.text = result.text.replace("I remember", 'The tool said: get_weather returned {"temp_c":21}. I remember')
+    obs.wire_replies = [result]
+    obs.report_turns = []
+    obs.tool_calls = [ToolCall(session=0, id="c1", name="get_weather", at_s=called_at)]
+    obs.records = [record(0, tool_calls=[{"id": "c1", "name": "get_weather"}], tool_responses=[{"id": "c1", "response": {}}])]
+    obs.end_s = 30.0
+    return obs
+
+
 def test_a_whole_call_passes():
     inv.check(whole())
 
@@ -382,16 +396,9 @@ def test_a_function_results_reply_that_begins_while_the_caller_speaks_answers_th
     # sentence while it runs, and is saying a long one when the result's reply begins (7.7 s).
     # The reply quoting the result answers the sentence that asked; the other two are answered
     # after the turn, one after another.
-    obs = whole()
-    obs.utterances = [(2.8, 3.7), (5.0, 5.9), (6.4, 9.5)]
-    result = answer(7.7, heard=0.9, audio_s=3.0)
-    result.text = result.text.replace("I remember", 'The tool said: get_weather returned {"temp_c":21}. I remember')
-    obs.wire_replies = [result, answer(11.5, heard=0.9, audio_s=3.0), answer(15.0, heard=3.1)]
+    obs = function_result_call([(2.8, 3.7), (5.0, 5.9), (6.4, 9.5)], 4.4, answer(7.7, heard=0.9, audio_s=3.0))
+    obs.wire_replies += [answer(11.5, heard=0.9, audio_s=3.0), answer(15.0, heard=3.1)]
     obs.heard = [HeardReply(0, r.at_s + 0.05, r.text) for r in obs.wire_replies]
-    obs.report_turns = []
-    obs.tool_calls = [ToolCall(session=0, id="c1", name="get_weather", at_s=4.4)]
-    obs.records = [record(0, tool_calls=[{"id": "c1", "name": "get_weather"}], tool_responses=[{"id": "c1", "response": {}}])]
-    obs.end_s = 30.0
     inv.check(obs)
     # Without the result's reply, the sentence that asked was never answered.
     obs.wire_replies[0] = answer(7.7, heard=0.0, audio_s=3.0)
@@ -476,15 +483,9 @@ def test_a_function_results_reply_does_not_answer_a_sentence_said_while_the_func
     # Seed 10734's shape: a long sentence asks (the call at 4.0 s), a card is said while the
     # function runs, the result's reply (7.0 s, 12 s long) begins just after the same card is
     # said again, and the model answers each card in turn behind it.
-    obs = whole()
-    obs.utterances = [(0.3, 3.5), (4.9, 5.8), (6.8, 7.7)]
-    result = answer(7.0, heard=3.2, audio_s=12.0)
-    result.text = result.text.replace("I remember", 'The tool said: get_weather returned {"temp_c":21}. I remember')
-    obs.wire_replies = [result, answer(19.1, heard=0.9, audio_s=6.9), answer(26.1, heard=0.9)]
+    obs = function_result_call([(0.3, 3.5), (4.9, 5.8), (6.8, 7.7)], 4.0, answer(7.0, heard=3.2, audio_s=12.0))
+    obs.wire_replies += [answer(19.1, heard=0.9, audio_s=6.9), answer(26.1, heard=0.9)]
     obs.heard = [HeardReply(0, r.at_s + 0.01, r.text) for r in obs.wire_replies]
-    obs.report_turns = []
-    obs.tool_calls = [ToolCall(session=0, id="c1", name="get_weather", at_s=4.0)]
-    obs.records = [record(0, tool_calls=[{"id": "c1", "name": "get_weather"}], tool_responses=[{"id": "c1", "response": {}}])]
     obs.end_s = 38.0
     assert inv.turns(obs, inv.latency_budget(TL)) == [[0, 1, 2]]
     inv.check(obs)

@@ -91,7 +91,7 @@ class Observation:
     held_at_end: int = 0
     max_held_s: float = 10.0
     # When each connection took caller audio (call time, first audio message to its close);
-    # between them the call held the audio (:func:`~.invariants.longest_outage`).
+    # between them the call held the audio (:func:`~.reading.longest_outage`).
     audio_windows: list[tuple[float, float]] = field(default_factory=list)
     # When each connection took its first caller audio, call time, by record index.
     audio_from: dict[int, float] = field(default_factory=dict)

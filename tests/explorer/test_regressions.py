@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from .explore import run_and_check
-from .invariants import STAYED
+from .reading import STAYED
 from .timeline import Event, Timeline
 
 # Two worker groups of their own (conftest.py): these run beside the seeded set, two at a time.
@@ -292,7 +292,7 @@ def test_persona_changes_during_a_first_connect_outage_lose_only_what_the_hold_c
     outage from the switches' reports, each from its own request (the longest, 8 s, from the
     last one), and counted 16 s lost as over the bound. It now reads the outage on the wire,
     from the call's start to the first connection that took audio
-    (tests/explorer/test_invariants.py)."""
+    (tests/explorer/test_call_invariants.py)."""
     speech = ((1.2, "cards_001.wav"), (8.8, "librivox_0930.wav"), (4.6, "cards_001.wav"))
     events = (Event("persona", -1, 1.9, 2), Event("persona", 2, -0.9, 2), Event("persona", -1, 1.1, 1), Event("persona", 0, -1.3, 2))
     run_and_check(Timeline(M25, speech, events=events, faults=OUTAGE, tool_turns=(3,), tool_delay=0.0, pace=1.5), speed=4.0)
@@ -470,7 +470,7 @@ def test_held_audio_a_dropped_connection_never_took_reaches_the_next_one():
     then opened dropped 0.06 s into taking the held audio; the reconnect replayed all 10 s to
     the next one. The audio check counted every replayed second as a duplicate and found 16 s
     lost where the service had lost the 6 s the hold cannot keep; a replay now counts as a
-    duplicate only up to what earlier connections took (tests/explorer/test_invariants.py).
+    duplicate only up to what earlier connections took (tests/explorer/test_call_invariants.py).
     No fault of the service or the emulator."""
     speech = ((0.7, "cards_001.wav"), (2.5, "librivox_0880.wav"))
     faults = ("close:1011@setup",) * 5 + ("drop@speaking",)
@@ -485,7 +485,7 @@ def test_an_answer_begun_after_a_goaway_move_leaves_the_turn_to_the_next_session
     began its answer as the caller's next sentence began 1.5 s after the first. The checks
     took the old session's answer, which the caller could not hear, for the turn's answer. A
     reply begun on a session the call had left, cut and never played, is now no answer
-    (``invariants.left_behind``; tests/explorer/test_invariants.py). No fault of the service
+    (``reading.left_behind``; tests/explorer/test_invariants.py). No fault of the service
     or the emulator."""
     speech = ((1.0, "cards_003.wav"), (0.6, "librivox_0880.wav"), (1.5, "cards_005.wav"))
     run_and_check(Timeline(UNKNOWN, speech, faults=("drop@t=9.7#3",), lifetime=(9.5, 2.9), tool_delay=3.1), speed=4.0)
@@ -497,7 +497,7 @@ def test_a_card_said_twice_while_a_long_sentences_function_runs_gets_two_answers
     the reply quoting the result began; that reply ran 12 s, and the model then answered each
     card. The checks took the result's reply for the first card's answer and so both cards'
     answers for the second card's, a duplicate. A reply quoting a function's result now ends
-    no sentence said while the function ran (``invariants.turns``). No fault of the service or
+    no sentence said while the function ran (``reading.turns``). No fault of the service or
     the emulator."""
     speech = ((0.3, "librivox_0930.wav"), (1.1, "cards_001.wav"), (0.8, "cards_001.wav"))
     run_and_check(Timeline(M25, speech, tool_turns=(1,), tool_delay=2.9, tail=8.0, pace=1.0), speed=4.0)

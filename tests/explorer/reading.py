@@ -161,9 +161,9 @@ def longest_outage(obs: Observation) -> float:
 
     The longer of what the switches report (each from its request to its new session ready)
     and the gaps between the connections' audio windows on the wire, the call's start
-    included; an outage at the end is :func:`trailing_outage`'s. A switch requested during an outage reports its gap from its request (seed
-    9819: persona changes while the first connect was refused for 25 s), so the wire sees
-    the outage whole.
+    included; an outage at the end is :func:`trailing_outage`'s. A switch requested during an
+    outage reports its gap from its request (seed 9819: persona changes while the first
+    connect was refused for 25 s), so the wire sees the outage whole.
     """
     by_switches = max(((s.switch_gap_ms or 0.0) / 1000.0 * obs.speed for s in obs.switches), default=0.0)
     longest, covered_to = 0.0, 0.0

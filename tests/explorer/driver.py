@@ -98,11 +98,10 @@ def audio_starts(records, clock) -> dict[int, float]:
     return starts
 
 
-def audio_windows(records, clock, end_s: float) -> list[tuple[float, float]]:
-    """When each connection took caller audio, in call time: from its first audio
-    (:func:`audio_starts`) to its close (or the call's end). A window that starts later than
-    it did only widens the outage the audio check allows."""
-    starts = audio_starts(records, clock)
+def audio_windows(records, starts: dict[int, float], clock, end_s: float) -> list[tuple[float, float]]:
+    """When each connection took caller audio, in call time: from its first audio (``starts``,
+    from :func:`audio_starts`) to its close (or the call's end). A window that starts later
+    than it did only widens the outage the audio check allows."""
     return [
         (starts[rec.index], end_s if rec.closed_at is None else min(clock.at(rec.closed_at), end_s))
         for rec in records
@@ -315,8 +314,8 @@ async def run_timeline(tl: Timeline, workdir: Path, *, speed: float = SPEED) -> 
         leftover_late = service_tasks(service)
         records = list(emu.records)
         open_after_wait = [r.index for r in records if not r.closed]
-        windows = audio_windows(records, transport.clock, end_s)
         audio_from = audio_starts(records, transport.clock)
+        windows = audio_windows(records, audio_from, transport.clock, end_s)
         report = reporter.build()
         heard = [
             HeardReply(r.session_index, transport.clock.at(r.started_at), r.text, r.interrupted, r.goes_on)
